@@ -1,0 +1,423 @@
+//! [`Node`]: one Redis node as a pure state machine.
+//!
+//! The contract, in the style of quinn-proto and str0m: a driver calls one
+//! input method ([`Node::accept`] or [`Node::handle_input`]) with the current
+//! time, then drains [`Node::poll_output`] until it returns `None`, then arms
+//! a timer for [`Node::next_deadline`] and feeds [`Input::Tick`] when it
+//! fires. Nothing else moves the node; the same inputs in the same order give
+//! the same outputs, byte for byte.
+//!
+//! Connection ids are chosen by the node (for accepted and for dialed
+//! connections alike), so they never collide. Each id is also the Redis
+//! client id that `CLIENT ID` reports.
+
+use crate::cmd::{self, Client};
+use crate::config::Config;
+use crate::db::Keyspace;
+use crate::resp::{ParseLimits, ReplyWriter};
+use crate::rng::Rng;
+use bytes::Bytes;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A connection (and client) id, chosen by the node.
+pub type ConnId = u64;
+
+/// Something that happened to the node, fed in by the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Input {
+    /// Bytes arrived on a connection.
+    Received(ConnId, Bytes),
+    /// The connection was closed by the peer or broke.
+    Closed(ConnId),
+    /// A connection the node asked for with [`Output::Connect`] is up.
+    Connected(ConnId),
+    /// A connection the node asked for could not be made.
+    ConnectFailed(ConnId, String),
+    /// Time advanced; run timers (the deadline from [`Node::next_deadline`]).
+    Tick,
+}
+
+/// Something the node asks its driver to do, or reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Write these bytes to the connection.
+    Send(ConnId, Bytes),
+    /// Close the connection once what was sent before is flushed.
+    Close(ConnId),
+    /// Open a TCP connection to `host:port`; answer with `Connected`/`ConnectFailed`.
+    Connect {
+        /// The id the node will use for it.
+        conn: ConnId,
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// Stop the node (SHUTDOWN).
+    Shutdown,
+    /// A structured event for logs and the UI.
+    Event(Event),
+}
+
+/// A structured record of a decision or a happening, for logs and the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A client connected.
+    ClientConnected {
+        /// Its id.
+        conn: ConnId,
+        /// Its address.
+        addr: String,
+    },
+    /// A client connection ended.
+    ClientClosed {
+        /// Its id.
+        conn: ConnId,
+        /// Why.
+        reason: String,
+    },
+    /// A client sent something that is not RESP; it was answered and closed.
+    ProtocolError {
+        /// Its id.
+        conn: ConnId,
+        /// The error text sent.
+        error: String,
+    },
+    /// A message for the log.
+    Log {
+        /// `debug`, `verbose`, `notice` or `warning`.
+        level: &'static str,
+        /// The text.
+        message: String,
+    },
+}
+
+/// Counters reported by `INFO stats`.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// `total_connections_received`
+    pub connections_received: u64,
+    /// `total_commands_processed`
+    pub commands_processed: u64,
+    /// `rejected_connections`
+    pub rejected_connections: u64,
+    /// `keyspace_hits`
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`
+    pub keyspace_misses: u64,
+    /// `total_net_input_bytes`
+    pub net_input_bytes: u64,
+    /// `total_net_output_bytes`
+    pub net_output_bytes: u64,
+    /// `total_error_replies`
+    pub error_replies: u64,
+}
+
+/// One Redis node: keyspace, clients, configuration; no IO.
+pub struct Node {
+    /// Current configuration (CONFIG SET changes it).
+    pub(crate) config: Config,
+    /// The databases.
+    pub(crate) ks: Keyspace,
+    /// Connected clients, except the one whose command is running.
+    pub(crate) clients: BTreeMap<ConnId, Client>,
+    /// The seeded generator.
+    pub(crate) rng: Rng,
+    /// The seed the node started from.
+    pub(crate) seed: u64,
+    /// Current time, Unix milliseconds, as last given by the driver.
+    pub(crate) now: u64,
+    /// When the node started.
+    pub(crate) start_time: u64,
+    /// Counters.
+    pub(crate) stats: Stats,
+    /// Changes to the dataset since the last save (`rdb_changes_since_last_save`).
+    pub(crate) dirty: u64,
+    /// Time of the last successful save (Unix seconds).
+    pub(crate) last_save: u64,
+    /// A run id: 40 hex characters, fixed for the life of the process.
+    pub(crate) run_id: String,
+    /// Next id for a connection.
+    next_conn: ConnId,
+    /// Outputs waiting to be drained.
+    outputs: VecDeque<Output>,
+    /// Time of the next background cycle.
+    next_cron: u64,
+    /// Set when SHUTDOWN ran.
+    pub(crate) shutting_down: bool,
+}
+
+impl Node {
+    /// A node with `config`, its randomness fixed by `seed`, started at `now` (Unix ms).
+    pub fn new(config: Config, seed: u64, now: u64) -> Node {
+        let mut rng = Rng::new(seed);
+        let run_id = rng.hex40();
+        let ks = Keyspace::new(config.databases, rng.next_u64());
+        Node {
+            config,
+            ks,
+            clients: BTreeMap::new(),
+            rng,
+            seed,
+            now,
+            start_time: now,
+            stats: Stats::default(),
+            dirty: 0,
+            last_save: now / 1000,
+            run_id,
+            next_conn: 1,
+            outputs: VecDeque::new(),
+            next_cron: now,
+            shutting_down: false,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The keyspace (for the simulator, RDB and tests).
+    pub fn keyspace(&self) -> &Keyspace {
+        &self.ks
+    }
+
+    /// The keyspace, mutable (RDB load at startup).
+    pub fn keyspace_mut(&mut self) -> &mut Keyspace {
+        &mut self.ks
+    }
+
+    /// `DEBUG DIGEST` of the dataset.
+    pub fn digest(&self) -> String {
+        crate::digest::dataset_digest(&self.ks)
+    }
+
+    /// Number of connected clients.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// A new client connected from `addr` (`ip:port`); returns its id.
+    pub fn accept(&mut self, now: u64, addr: String) -> ConnId {
+        self.now = self.now.max(now);
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.stats.connections_received += 1;
+        let mut client = Client::new(conn, addr.clone(), self.now);
+        client.authenticated = self.config.requirepass.is_none();
+        // Protected mode: no password, not loopback -> refuse with Redis's explanation.
+        if self.config.protected_mode && self.config.requirepass.is_none() && !is_loopback(&addr) {
+            self.stats.rejected_connections += 1;
+            let mut out = Vec::new();
+            out.error(PROTECTED_MODE_TEXT);
+            self.outputs.push_back(Output::Send(conn, out.into()));
+            self.outputs.push_back(Output::Close(conn));
+            self.event(Event::ClientClosed {
+                conn,
+                reason: "protected mode".into(),
+            });
+            return conn;
+        }
+        if self.clients.len() as u64 >= self.config.maxclients {
+            self.stats.rejected_connections += 1;
+            let mut out = Vec::new();
+            out.error("ERR max number of clients reached");
+            self.outputs.push_back(Output::Send(conn, out.into()));
+            self.outputs.push_back(Output::Close(conn));
+            return conn;
+        }
+        self.clients.insert(conn, client);
+        self.event(Event::ClientConnected { conn, addr });
+        conn
+    }
+
+    /// Feed one input at time `now` (Unix ms; never goes backwards).
+    pub fn handle_input(&mut self, now: u64, input: Input) {
+        self.now = self.now.max(now);
+        match input {
+            Input::Received(conn, data) => self.received(conn, &data),
+            Input::Closed(conn) => {
+                if self.clients.remove(&conn).is_some() {
+                    self.event(Event::ClientClosed {
+                        conn,
+                        reason: "connection closed by peer".into(),
+                    });
+                }
+            }
+            Input::Connected(_) | Input::ConnectFailed(..) => {}
+            Input::Tick => self.cron(),
+        }
+    }
+
+    /// The next output, or `None` when everything was drained.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When the driver should feed [`Input::Tick`] next (Unix ms).
+    pub fn next_deadline(&self) -> u64 {
+        self.next_cron
+    }
+
+    pub(crate) fn event(&mut self, e: Event) {
+        self.outputs.push_back(Output::Event(e));
+    }
+
+    pub(crate) fn log(&mut self, level: &'static str, message: String) {
+        self.event(Event::Log { level, message });
+    }
+
+    fn received(&mut self, conn: ConnId, data: &[u8]) {
+        let Some(mut client) = self.clients.remove(&conn) else {
+            return; // bytes for a connection we already closed
+        };
+        self.stats.net_input_bytes += data.len() as u64;
+        client.last_interaction = self.now;
+        client.parser.extend(data);
+        self.process_client(&mut client);
+        self.finish_client(client);
+    }
+
+    /// Run every complete request buffered for `client`.
+    pub(crate) fn process_client(&mut self, client: &mut Client) {
+        while !client.close_after_reply && !client.is_blocked() {
+            let limits = ParseLimits {
+                max_bulk_len: Some(self.config.proto_max_bulk_len as i64),
+                authenticated: client.authenticated,
+            };
+            match client.parser.next_request(limits) {
+                Ok(Some(req)) => {
+                    if req.args.is_empty() {
+                        continue;
+                    }
+                    cmd::execute(self, client, req.args);
+                }
+                Ok(None) => {
+                    if client.parser.buffered() as u64 > self.config.client_query_buffer_limit {
+                        self.log(
+                            "warning",
+                            format!(
+                                "Closing client that reached max query buffer length: id={}",
+                                client.id
+                            ),
+                        );
+                        client.close_now = true;
+                    }
+                    break;
+                }
+                Err(e) => {
+                    let text = format!("ERR {e}");
+                    client.out.error(&text);
+                    self.stats.error_replies += 1;
+                    client.close_after_reply = true;
+                    self.event(Event::ProtocolError {
+                        conn: client.id,
+                        error: text,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Flush a client's replies, then keep it or close it.
+    pub(crate) fn finish_client(&mut self, mut client: Client) {
+        let conn = client.id;
+        if !client.out.is_empty() && !client.close_now {
+            let out = std::mem::take(&mut client.out);
+            self.stats.net_output_bytes += out.len() as u64;
+            self.outputs.push_back(Output::Send(conn, out.into()));
+        }
+        if client.close_after_reply || client.close_now {
+            self.outputs.push_back(Output::Close(conn));
+            self.event(Event::ClientClosed {
+                conn,
+                reason: client
+                    .close_reason
+                    .take()
+                    .unwrap_or_else(|| "closed by server".into()),
+            });
+        } else {
+            self.clients.insert(conn, client);
+        }
+        if self.shutting_down {
+            self.outputs.push_back(Output::Shutdown);
+            self.shutting_down = false;
+        }
+    }
+
+    /// The background cycle (`serverCron`), run `hz` times a second.
+    fn cron(&mut self) {
+        let now = self.now;
+        if now < self.next_cron {
+            return;
+        }
+        let period = 1000 / self.config.hz.max(1);
+        self.next_cron = now + period;
+        if self.config.active_expire {
+            // Redis's slow cycle: 25% of a tick's time; here a key budget.
+            self.ks.active_expire_cycle(now, 200);
+            self.after_expiry();
+        }
+        if self.config.timeout > 0 {
+            let limit = self.config.timeout * 1000;
+            let idle: Vec<ConnId> = self
+                .clients
+                .values()
+                .filter(|c| c.idle_closable() && now.saturating_sub(c.last_interaction) > limit)
+                .map(|c| c.id)
+                .collect();
+            for conn in idle {
+                self.kill_client(conn, "idle timeout");
+            }
+        }
+        cmd::blocking_timeouts(self);
+    }
+
+    /// Account for keys deleted by expiry (stats, WATCH, and later propagation).
+    pub(crate) fn after_expiry(&mut self) {
+        for (db, key) in self.ks.take_expired() {
+            cmd::touch_watched_key(self, None, db, &key);
+        }
+    }
+
+    /// Close another client now (CLIENT KILL, timeouts).
+    pub(crate) fn kill_client(&mut self, conn: ConnId, reason: &str) -> bool {
+        if self.clients.remove(&conn).is_some() {
+            self.outputs.push_back(Output::Close(conn));
+            self.event(Event::ClientClosed {
+                conn,
+                reason: reason.into(),
+            });
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Queue bytes for another client (used when a command wakes one up).
+    pub(crate) fn send_to(&mut self, conn: ConnId, data: Vec<u8>) {
+        if !data.is_empty() {
+            self.stats.net_output_bytes += data.len() as u64;
+            self.outputs.push_back(Output::Send(conn, data.into()));
+        }
+    }
+}
+
+/// What Redis answers a non-loopback client in protected mode (one line).
+pub const PROTECTED_MODE_TEXT: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+fn is_loopback(addr: &str) -> bool {
+    let host = match addr.rsplit_once(':') {
+        Some((h, _)) => h.trim_start_matches('[').trim_end_matches(']'),
+        None => addr,
+    };
+    host.starts_with("127.")
+        || host == "::1"
+        || host == "localhost"
+        || host.starts_with("sim")
+        || host.is_empty()
+}

@@ -1,0 +1,16 @@
+//! The collection types behind lists, hashes, sets and sorted sets.
+//!
+//! Each type keeps Redis's compact encoding (listpack / intset) while it is
+//! small and switches for good to an indexed one past the configured limits
+//! ([`EncodingLimits`](crate::config::EncodingLimits)); callers that modify a
+//! collection call `update_encoding` afterwards.
+
+mod hash;
+mod list;
+mod set;
+mod zset;
+
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
+pub use zset::ZSet;

@@ -1,0 +1,2 @@
+//! `cargo xtask`: the task runner (under construction).
+fn main() {}
