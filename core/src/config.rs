@@ -329,7 +329,7 @@ fn show_bytes(v: &Option<Vec<u8>>) -> String {
 
 fn parse_cob(cfg: &mut Config, v: &str) -> Result<(), String> {
     let parts: Vec<&str> = v.split_whitespace().collect();
-    if parts.is_empty() || parts.len() % 4 != 0 {
+    if parts.is_empty() || !parts.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut next = cfg.clone();
@@ -372,7 +372,7 @@ fn show_cob(cfg: &Config) -> String {
 
 fn parse_save(cfg: &mut Config, v: &str) -> Result<(), String> {
     let parts: Vec<&str> = v.split_whitespace().collect();
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return Err("Invalid save parameters".into());
     }
     let mut points = Vec::new();

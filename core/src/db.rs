@@ -292,8 +292,7 @@ impl Keyspace {
                         db.expire_cursor += 1;
                     }
                 }
-                if ttl_count > 0 {
-                    let avg = ttl_sum / ttl_count;
+                if let Some(avg) = ttl_sum.checked_div(ttl_count) {
                     // Redis keeps a running average weighted toward history.
                     db.avg_ttl = if db.avg_ttl == 0 {
                         avg

@@ -6,10 +6,10 @@
 //! in (xor its SHA-1, then SHA-1 the result), then the type as a big-endian
 //! u32, then the value: string bytes mixed; list elements mixed in order;
 //! set members xored (order-free); hash field/value pairs and sorted-set
-//! member/score pairs each mixed into their own zeroed 20 bytes, then xored
-//! (order-free); then `!!expire!!` xored if the key has a TTL (its value does
+//! member/score pairs each mixed into their own zeroed 20 bytes, then their SHA-1
+//! xored in (order-free); then `!!expire!!` xored if the key has a TTL (its value does
 //! not count). The dataset digest mixes each non-empty database's number,
-//! then xors every key's digest in. An empty dataset is forty `0`s.
+//! then xors in the SHA-1 of every key's digest. An empty dataset is forty `0`s.
 
 use crate::db::Keyspace;
 use crate::value::Value;
@@ -101,9 +101,7 @@ fn object_digest(d: &mut Digest, v: &Value, has_expire: bool) {
                 let mut e = [0u8; 20];
                 mix_digest(&mut e, m);
                 mix_digest(&mut e, format_g17(score).as_bytes());
-                for (a, b) in d.iter_mut().zip(e.iter()) {
-                    *a ^= b;
-                }
+                xor_digest(d, &e);
             }
         }
         Value::Hash(h) => {
@@ -111,9 +109,7 @@ fn object_digest(d: &mut Digest, v: &Value, has_expire: bool) {
                 let mut e = [0u8; 20];
                 mix_digest(&mut e, f);
                 mix_digest(&mut e, val);
-                for (a, b) in d.iter_mut().zip(e.iter()) {
-                    *a ^= b;
-                }
+                xor_digest(d, &e);
             }
         }
     }
@@ -139,9 +135,7 @@ pub fn dataset_digest(ks: &Keyspace) -> String {
             let mut d = [0u8; 20];
             mix_digest(&mut d, k);
             object_digest(&mut d, v, db.expire_of(k).is_some());
-            for (a, b) in fin.iter_mut().zip(d.iter()) {
-                *a ^= b;
-            }
+            xor_digest(&mut fin, &d);
         }
     }
     hex(&fin)

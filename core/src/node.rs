@@ -117,6 +117,7 @@ pub struct Stats {
 }
 
 /// One Redis node: keyspace, clients, configuration; no IO.
+#[allow(dead_code)] // rng, seed, start_time, last_save, run_id: read by INFO and RDB (in progress)
 pub struct Node {
     /// Current configuration (CONFIG SET changes it).
     pub(crate) config: Config,
@@ -395,14 +396,6 @@ impl Node {
             true
         } else {
             false
-        }
-    }
-
-    /// Queue bytes for another client (used when a command wakes one up).
-    pub(crate) fn send_to(&mut self, conn: ConnId, data: Vec<u8>) {
-        if !data.is_empty() {
-            self.stats.net_output_bytes += data.len() as u64;
-            self.outputs.push_back(Output::Send(conn, data.into()));
         }
     }
 }

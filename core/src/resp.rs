@@ -113,7 +113,7 @@ impl RequestParser {
 
     /// Take the next complete request, `Ok(None)` if more bytes are needed.
     pub fn next_request(&mut self, limits: ParseLimits) -> Result<Option<Request>, ProtocolError> {
-        loop {
+        {
             if self.pending == 0 {
                 if self.buf.is_empty() {
                     return Ok(None);
@@ -200,10 +200,10 @@ impl RequestParser {
                 self.pending -= 1;
             }
             let wire_len = std::mem::take(&mut self.consumed);
-            return Ok(Some(Request {
+            Ok(Some(Request {
                 args: std::mem::take(&mut self.args),
                 wire_len,
-            }));
+            }))
         }
     }
 

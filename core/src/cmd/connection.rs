@@ -189,7 +189,8 @@ fn check_password(ctx: &Ctx, user: Option<&[u8]>, pass: &[u8]) -> bool {
         }
     }
     match &ctx.node.config.requirepass {
-        None => user.is_some() || false,
+        // No password: the default user is `nopass`.
+        None => true,
         Some(p) => constant_time_eq(p, pass),
     }
 }

@@ -106,19 +106,13 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else if is_opt(a, "keepttl") && !expiry_given {
             expiry = Expiry::Keep;
             expiry_given = true;
-        } else if (is_opt(a, "ex") || is_opt(a, "px") || is_opt(a, "exat") || is_opt(a, "pxat"))
-            && !expiry_given
-            && next.is_some()
-        {
+        } else if let Some(n) = next.filter(|_| {
+            (is_opt(a, "ex") || is_opt(a, "px") || is_opt(a, "exat") || is_opt(a, "pxat"))
+                && !expiry_given
+        }) {
             let secs = is_opt(a, "ex") || is_opt(a, "exat");
             let abs = is_opt(a, "exat") || is_opt(a, "pxat");
-            expiry = Expiry::At(expire_time(
-                secs,
-                abs,
-                next.expect("checked"),
-                ctx.now(),
-                "set",
-            )?);
+            expiry = Expiry::At(expire_time(secs, abs, n, ctx.now(), "set")?);
             expiry_given = true;
             i += 1;
         } else {

@@ -1,0 +1,385 @@
+//! The tokio driver: one thread, one [`Node`], many connections.
+//!
+//! Redis serves all its clients from one thread; so does Tandem, on a tokio
+//! current-thread runtime. Every connection task reads into the node and then
+//! flushes what the node produced; a per-connection writer task finishes
+//! writes the socket could not take at once. The node is shared as
+//! `Rc<RefCell<..>>`: single-threaded, no locks, never borrowed across an
+//! `.await`.
+
+use bytes::Bytes;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tandem_core::{Config, ConnId, Event, Input, Node, Output};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// Wall-clock time in Unix milliseconds, the core's only notion of time.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Set up `tracing` from `loglevel` (overridable with `RUST_LOG`).
+pub fn init_logging(config: &Config) {
+    let level = match config.loglevel.as_str() {
+        "debug" => "debug",
+        "verbose" => "debug",
+        "warning" => "warn",
+        "nothing" => "error",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("tandem={level},tandem_native={level}"))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if config.logfile.is_empty() {
+        builder.with_writer(io::stdout).init();
+    } else {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.logfile)
+        {
+            Ok(f) => builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .init(),
+            Err(e) => {
+                eprintln!("Can't open the log file: {e}");
+                builder.with_writer(io::stdout).init();
+            }
+        }
+    }
+}
+
+/// Per-connection output state shared by the reader and writer tasks.
+struct Conn {
+    stream: Rc<TcpStream>,
+    pending: VecDeque<Bytes>,
+    /// Close once `pending` is flushed.
+    closing: bool,
+    wake_writer: Rc<Notify>,
+    wake_reader: Rc<Notify>,
+}
+
+struct Driver {
+    node: Node,
+    conns: HashMap<ConnId, Conn>,
+    deadline: u64,
+    rearm: Rc<Notify>,
+    shutdown: Rc<Notify>,
+    stopping: bool,
+}
+
+type Shared = Rc<RefCell<Driver>>;
+
+impl Driver {
+    /// Drain the node's outputs into connection queues; returns connections to dial.
+    fn drain(&mut self) -> Vec<(ConnId, String, u16)> {
+        let mut dials = Vec::new();
+        while let Some(out) = self.node.poll_output() {
+            match out {
+                Output::Send(c, data) => {
+                    if let Some(conn) = self.conns.get_mut(&c) {
+                        conn.pending.push_back(data);
+                    }
+                }
+                Output::Close(c) => {
+                    if let Some(conn) = self.conns.get_mut(&c) {
+                        conn.closing = true;
+                        conn.wake_writer.notify_one();
+                        conn.wake_reader.notify_one();
+                    }
+                }
+                Output::Connect { conn, host, port } => dials.push((conn, host, port)),
+                Output::Shutdown => {
+                    self.stopping = true;
+                    self.shutdown.notify_one();
+                }
+                Output::Event(e) => log_event(&e),
+                _ => {}
+            }
+        }
+        let d = self.node.next_deadline();
+        if d != self.deadline {
+            self.deadline = d;
+            self.rearm.notify_one();
+        }
+        dials
+    }
+
+    /// Write as much as the sockets take right now, for every connection with output.
+    fn flush_all(&mut self) {
+        for conn in self.conns.values_mut() {
+            if !conn.pending.is_empty() && !flush(conn) {
+                conn.wake_writer.notify_one();
+            }
+        }
+    }
+}
+
+/// Try to write a connection's queue without waiting; true if it is empty now.
+fn flush(conn: &mut Conn) -> bool {
+    while let Some(front) = conn.pending.front_mut() {
+        match conn.stream.try_write(front) {
+            Ok(n) if n == front.len() => {
+                conn.pending.pop_front();
+            }
+            Ok(n) => {
+                let _ = front.split_to(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(_) => {
+                conn.pending.clear();
+                conn.closing = true;
+                return true;
+            }
+        }
+    }
+    true
+}
+
+fn log_event(e: &Event) {
+    match e {
+        Event::Log { level, message } => match *level {
+            "warning" => tracing::warn!("{message}"),
+            "debug" => tracing::debug!("{message}"),
+            _ => tracing::info!("{message}"),
+        },
+        Event::ProtocolError { conn, error } => {
+            tracing::debug!("client {conn}: protocol error: {error}")
+        }
+        Event::ClientConnected { conn, addr } => {
+            tracing::debug!("accepted client {conn} from {addr}")
+        }
+        Event::ClientClosed { conn, reason } => tracing::debug!("client {conn} closed: {reason}"),
+        other => tracing::info!("{other:?}"),
+    }
+}
+
+/// Run a node until SHUTDOWN or a signal.
+pub async fn run(config: Config) -> io::Result<()> {
+    let seed = os_seed();
+    let mut listeners = Vec::new();
+    for addr in &config.bind {
+        let optional = addr.starts_with('-');
+        let host = addr.trim_start_matches('-');
+        let bind_to = if host.contains(':') {
+            format!("[{host}]:{}", config.port)
+        } else {
+            format!("{host}:{}", config.port)
+        };
+        match TcpListener::bind(&bind_to).await {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => tracing::debug!("skipping optional bind {bind_to}: {e}"),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {bind_to}: {e}"),
+                ));
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::other("no address to listen on"));
+    }
+    let port = config.port;
+    let node = Node::new(config, seed, now_ms());
+    tracing::info!(
+        "Tandem {} starting, seed {seed:#018x}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let shared: Shared = Rc::new(RefCell::new(Driver {
+        deadline: node.next_deadline(),
+        node,
+        conns: HashMap::new(),
+        rearm: Rc::new(Notify::new()),
+        shutdown: Rc::new(Notify::new()),
+        stopping: false,
+    }));
+    tracing::info!("Ready to accept connections tcp (port {port})");
+    for l in listeners {
+        tokio::task::spawn_local(accept_loop(shared.clone(), l));
+    }
+    tokio::task::spawn_local(timer_loop(shared.clone()));
+    let shutdown = shared.borrow().shutdown.clone();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = shutdown.notified() => tracing::info!("SHUTDOWN requested, exiting"),
+        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
+        _ = tokio::signal::ctrl_c() => tracing::info!("Received SIGINT scheduling shutdown..."),
+    }
+    // Give pending replies a last chance to leave.
+    shared.borrow_mut().flush_all();
+    tracing::info!("Tandem is now ready to exit, bye bye...");
+    Ok(())
+}
+
+fn os_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(now_ms());
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+async fn accept_loop(shared: Shared, listener: TcpListener) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let id = {
+            let mut d = shared.borrow_mut();
+            d.node.accept(now_ms(), peer.to_string())
+        };
+        start_connection(&shared, id, stream);
+    }
+}
+
+fn start_connection(shared: &Shared, id: ConnId, stream: TcpStream) {
+    let stream = Rc::new(stream);
+    let wake_writer = Rc::new(Notify::new());
+    let wake_reader = Rc::new(Notify::new());
+    {
+        let mut d = shared.borrow_mut();
+        d.conns.insert(
+            id,
+            Conn {
+                stream: stream.clone(),
+                pending: VecDeque::new(),
+                closing: false,
+                wake_writer: wake_writer.clone(),
+                wake_reader: wake_reader.clone(),
+            },
+        );
+        // The node may already have answered (protected mode, maxclients).
+        let dials = d.drain();
+        d.flush_all();
+        drop(d);
+        spawn_dials(shared, dials);
+    }
+    tokio::task::spawn_local(writer_loop(shared.clone(), id, stream.clone(), wake_writer));
+    tokio::task::spawn_local(reader_loop(shared.clone(), id, stream, wake_reader));
+}
+
+fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
+    for (id, host, port) in dials {
+        let shared = shared.clone();
+        tokio::task::spawn_local(async move {
+            match TcpStream::connect((host.as_str(), port)).await {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    start_connection(&shared, id, stream);
+                    feed(&shared, Input::Connected(id));
+                }
+                Err(e) => feed(&shared, Input::ConnectFailed(id, e.to_string())),
+            }
+        });
+    }
+}
+
+/// Feed one input, route the outputs, write what can be written now.
+fn feed(shared: &Shared, input: Input) {
+    let dials = {
+        let mut d = shared.borrow_mut();
+        d.node.handle_input(now_ms(), input);
+        let dials = d.drain();
+        d.flush_all();
+        dials
+    };
+    spawn_dials(shared, dials);
+}
+
+async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc<Notify>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if shared.borrow().conns.get(&id).is_none_or(|c| c.closing) {
+            return;
+        }
+        tokio::select! {
+            r = stream.readable() => { if r.is_err() { break; } }
+            _ = wake.notified() => continue,
+        }
+        match stream.try_read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if buf.len() == n && buf.len() < 1024 * 1024 {
+                    buf.resize(buf.len() * 2, 0);
+                }
+                feed(
+                    &shared,
+                    Input::Received(id, Bytes::copy_from_slice(&buf[..n])),
+                );
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(_) => break,
+        }
+    }
+    // Peer closed or the socket broke.
+    let known = shared.borrow_mut().conns.remove(&id);
+    if let Some(conn) = known {
+        conn.wake_writer.notify_one();
+        feed(&shared, Input::Closed(id));
+    }
+}
+
+async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc<Notify>) {
+    loop {
+        wake.notified().await;
+        loop {
+            let (empty, closing) = {
+                let mut d = shared.borrow_mut();
+                let Some(conn) = d.conns.get_mut(&id) else {
+                    return;
+                };
+                let empty = flush(conn);
+                (empty, conn.closing)
+            };
+            if empty {
+                if closing {
+                    let mut d = shared.borrow_mut();
+                    d.conns.remove(&id);
+                    // The socket closes when the reader's and this task's handles drop.
+                    return;
+                }
+                break;
+            }
+            if stream.writable().await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+async fn timer_loop(shared: Shared) {
+    loop {
+        let (deadline, rearm) = {
+            let d = shared.borrow();
+            (d.deadline, d.rearm.clone())
+        };
+        let wait = deadline.saturating_sub(now_ms());
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {
+                feed(&shared, Input::Tick);
+            }
+            _ = rearm.notified() => {}
+        }
+        if shared.borrow().stopping {
+            return;
+        }
+    }
+}
