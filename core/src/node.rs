@@ -114,6 +114,12 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// `total_error_replies`
     pub error_replies: u64,
+    /// `sync_full`: full resynchronizations served to replicas
+    pub sync_full: u64,
+    /// `sync_partial_ok`: PSYNC requests accepted
+    pub sync_partial_ok: u64,
+    /// `sync_partial_err`: PSYNC requests refused
+    pub sync_partial_err: u64,
 }
 
 /// One Redis node: keyspace, clients, configuration; no IO.
@@ -141,6 +147,16 @@ pub struct Node {
     pub(crate) last_save: u64,
     /// A run id: 40 hex characters, fixed for the life of the process.
     pub(crate) run_id: String,
+    /// Replication id (`master_replid`), drawn from the seeded generator.
+    pub(crate) replid: String,
+    /// Previous replication id (`master_replid2`), 40 zeros when none.
+    pub(crate) replid2: String,
+    /// `master_repl_offset`
+    pub(crate) master_repl_offset: i64,
+    /// `second_repl_offset` (-1 when `replid2` is unset)
+    pub(crate) second_repl_offset: i64,
+    /// Highest `used_memory` INFO has reported (`used_memory_peak`).
+    pub(crate) used_memory_peak: u64,
     /// Next id for a connection.
     next_conn: ConnId,
     /// Outputs waiting to be drained.
@@ -157,6 +173,7 @@ impl Node {
         let mut rng = Rng::new(seed);
         let run_id = rng.hex40();
         let ks = Keyspace::new(config.databases, rng.next_u64());
+        let replid = rng.hex40();
         Node {
             config,
             ks,
@@ -169,6 +186,11 @@ impl Node {
             dirty: 0,
             last_save: now / 1000,
             run_id,
+            replid,
+            replid2: "0".repeat(40),
+            master_repl_offset: 0,
+            second_repl_offset: -1,
+            used_memory_peak: 0,
             next_conn: 1,
             outputs: VecDeque::new(),
             next_cron: now,
