@@ -14,6 +14,7 @@
 
 pub mod connection;
 pub mod keys;
+pub mod replication;
 pub mod server;
 pub mod strings;
 pub mod transactions;
@@ -225,6 +226,16 @@ pub struct Client {
     pub last_cmd: String,
     /// Blocking state, if blocked.
     pub blocked: Option<Blocked>,
+    /// Set once this connection started a replica handshake (REPLCONF/PSYNC/SYNC).
+    pub replica: Option<Box<crate::repl::master::ReplicaLink>>,
+    /// This is our master's connection: replies are discarded, offsets counted.
+    pub is_master: bool,
+    /// Master stream bytes applied but not yet counted (inside MULTI).
+    pub master_pending: Vec<u8>,
+    /// Wire length of `master_pending`.
+    pub master_pending_len: i64,
+    /// A reply that must reach the master despite the discarding (REPLCONF ACK).
+    pub forced_reply: Vec<u8>,
 }
 
 impl Client {
@@ -248,6 +259,11 @@ impl Client {
             last_interaction: now,
             last_cmd: "NULL".into(),
             blocked: None,
+            replica: None,
+            is_master: false,
+            master_pending: Vec::new(),
+            master_pending_len: 0,
+            forced_reply: Vec::new(),
         }
     }
 
@@ -320,13 +336,14 @@ impl Ctx<'_> {
     }
 }
 
-fn all_tables() -> [&'static [CommandSpec]; 5] {
-    [
+fn all_tables() -> Vec<&'static [CommandSpec]> {
+    vec![
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         transactions::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 
@@ -439,6 +456,22 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
         );
         return;
     }
+    if let Some(side) = node.repl.replica.as_ref() {
+        if !client.is_master {
+            if node.config.replica_read_only && spec.flags & flags::WRITE != 0 {
+                reject(node, client, CmdError::Other("READONLY You can't write against a read only replica.".into()));
+                return;
+            }
+            if !side.link_up() && !node.config.replica_serve_stale_data && spec.flags & flags::STALE == 0 {
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into()),
+                );
+                return;
+            }
+        }
+    }
     if let Some(multi) = client.multi.as_mut() {
         if !is_multi_control(spec.name) {
             multi.queued.push(args);
@@ -486,8 +519,9 @@ pub fn call(
             node.repl.propagation.also(db, vec![b"DEL".to_vec(), key]);
         }
     }
-    // EXEC's effects are the commands it ran; it never travels itself.
-    let changed = node.dirty > dirty_before && spec.name != "exec";
+    // EXEC's effects are the commands it ran; it never travels itself. What
+    // our master sends travels as its own bytes (see `master_command_applied`).
+    let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
     node.repl.propagation.end_command(
         client.db,
         || args.iter().map(|a| a.to_vec()).collect(),
@@ -495,7 +529,11 @@ pub fn call(
         saved,
     );
     if node.repl.propagation.depth == 0 {
-        node.flush_propagation();
+        if client.is_master {
+            node.repl.propagation.discard();
+        } else {
+            node.flush_propagation(Some(client));
+        }
     }
 }
 
