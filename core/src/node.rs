@@ -172,7 +172,9 @@ impl Node {
         let mut repl = crate::repl::ReplState::new(&mut rng);
         let mut ks = ks;
         if let Some((host, port)) = config.replicaof.clone() {
-            repl.replica = Some(crate::repl::replica::ReplicaSide::new(host, port, now, false));
+            repl.replica = Some(crate::repl::replica::ReplicaSide::new(
+                host, port, now, false,
+            ));
             ks.replica_mode = true;
         }
         Node {
@@ -268,7 +270,12 @@ impl Node {
                 }
             }
             Input::Closed(conn) => {
-                if self.repl.replica.as_ref().is_some_and(|s| s.conn() == Some(conn)) {
+                if self
+                    .repl
+                    .replica
+                    .as_ref()
+                    .is_some_and(|s| s.conn() == Some(conn))
+                {
                     self.master_link_failed("connection lost");
                     return;
                 }
@@ -282,7 +289,12 @@ impl Node {
             }
             Input::Connected(conn) => self.master_connected(conn),
             Input::ConnectFailed(conn, err) => {
-                if self.repl.replica.as_ref().is_some_and(|s| s.conn() == Some(conn)) {
+                if self
+                    .repl
+                    .replica
+                    .as_ref()
+                    .is_some_and(|s| s.conn() == Some(conn))
+                {
                     self.master_link_failed(&format!("Error condition on socket for SYNC: {err}"));
                 }
             }
@@ -318,6 +330,9 @@ impl Node {
         client.parser.extend(data);
         self.process_client(&mut client);
         self.finish_client(client);
+        if std::mem::take(&mut self.repl.acks_arrived) {
+            self.serve_waiting_clients();
+        }
     }
 
     /// Run every complete request buffered for `client`.
@@ -434,6 +449,7 @@ impl Node {
             }
         }
         cmd::blocking_timeouts(self);
+        self.serve_waiting_clients();
         if now.saturating_sub(self.last_repl_cron) >= 1000 {
             self.last_repl_cron = now;
             self.master_cron();
@@ -464,6 +480,12 @@ impl Node {
         }
         let bytes = self.repl.propagation.flush();
         self.repl.feed(&bytes);
+        let offset = self.repl.identity.master_repl_offset;
+        let mut current = current;
+        if let Some(c) = current.as_deref_mut() {
+            // WAIT waits for this offset.
+            c.woff = offset;
+        }
         self.feed_replicas(&bytes, current);
     }
 

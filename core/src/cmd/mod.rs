@@ -236,6 +236,10 @@ pub struct Client {
     pub master_pending_len: i64,
     /// A reply that must reach the master despite the discarding (REPLCONF ACK).
     pub forced_reply: Vec<u8>,
+    /// Stream offset after this client's last propagated write (WAIT's target).
+    pub woff: i64,
+    /// Blocked in WAIT: (replicas wanted, deadline or None for ever).
+    pub wait: Option<(i64, Option<u64>)>,
 }
 
 impl Client {
@@ -264,12 +268,14 @@ impl Client {
             master_pending: Vec::new(),
             master_pending_len: 0,
             forced_reply: Vec::new(),
+            woff: 0,
+            wait: None,
         }
     }
 
     /// Whether a blocking command holds the client.
     pub fn is_blocked(&self) -> bool {
-        self.blocked.is_some()
+        self.blocked.is_some() || self.wait.is_some()
     }
 
     /// Whether `timeout` may close this client when idle.
@@ -431,6 +437,20 @@ fn check_arity(arity: i32, n: usize, name: &str) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// Whether running `spec` now writes: a write command, or an EXEC whose
+/// queued commands include one.
+fn is_write(spec: &CommandSpec, client: &Client) -> bool {
+    if spec.flags & flags::WRITE != 0 {
+        return true;
+    }
+    spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|args| lookup(args).is_ok_and(|(s, _)| s.flags & flags::WRITE != 0))
+        })
+}
+
 /// Commands that run immediately even inside MULTI.
 fn is_multi_control(name: &str) -> bool {
     matches!(
@@ -459,10 +479,17 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
     if let Some(side) = node.repl.replica.as_ref() {
         if !client.is_master {
             if node.config.replica_read_only && spec.flags & flags::WRITE != 0 {
-                reject(node, client, CmdError::Other("READONLY You can't write against a read only replica.".into()));
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("READONLY You can't write against a read only replica.".into()),
+                );
                 return;
             }
-            if !side.link_up() && !node.config.replica_serve_stale_data && spec.flags & flags::STALE == 0 {
+            if !side.link_up()
+                && !node.config.replica_serve_stale_data
+                && spec.flags & flags::STALE == 0
+            {
                 reject(
                     node,
                     client,
@@ -471,6 +498,19 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
                 return;
             }
         }
+    }
+    if node.repl.replica.is_none()
+        && node.config.min_replicas_to_write > 0
+        && node.config.min_replicas_max_lag > 0
+        && is_write(spec, client)
+        && (node.good_replicas() as u64) < node.config.min_replicas_to_write
+    {
+        reject(
+            node,
+            client,
+            CmdError::Other("NOREPLICAS Not enough good replicas to write.".into()),
+        );
+        return;
     }
     if let Some(multi) = client.multi.as_mut() {
         if !is_multi_control(spec.name) {

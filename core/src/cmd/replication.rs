@@ -18,6 +18,7 @@ pub static COMMANDS: &[super::CommandSpec] = &[
     command!("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), "server", "An internal command used in replication.", sync),
     command!("replicaof", 3, ADMIN | NOSCRIPT | STALE, (0, 0, 0), "server", "Configures a server as replica of another, or promotes it to a master.", replicaof),
     command!("slaveof", 3, ADMIN | NOSCRIPT | STALE, (0, 0, 0), "server", "Sets a Redis server as a replica of another, or promotes it to being a master.", replicaof),
+    command!("wait", 3, NOSCRIPT, (0, 0, 0), "generic", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", wait),
     command!("role", 1, NOSCRIPT | LOADING | STALE | FAST, (0, 0, 0), "server", "Returns the replication role.", role),
 ];
 
@@ -42,7 +43,8 @@ fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                         val.len()
                     )));
                 }
-                link_of(ctx.client, now).announced_ip = Some(String::from_utf8_lossy(val).into_owned());
+                link_of(ctx.client, now).announced_ip =
+                    Some(String::from_utf8_lossy(val).into_owned());
             }
             "capa" => {
                 let link = link_of(ctx.client, now);
@@ -72,7 +74,9 @@ fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "rdb-only" => {
                 let v = parse_int(val)?;
                 if !(0..=1).contains(&v) {
-                    return Err(CmdError::err("value is out of range, value must between 0 and 1"));
+                    return Err(CmdError::err(
+                        "value is out of range, value must between 0 and 1",
+                    ));
                 }
             }
             _ => {
@@ -96,7 +100,9 @@ fn sync_preconditions(ctx: &mut Ctx) -> Result<bool, CmdError> {
         return Err(CmdError::err("Command not allowed inside a transaction"));
     }
     if !ctx.client.out.is_empty() {
-        return Err(CmdError::err("SYNC and PSYNC are invalid with pending output"));
+        return Err(CmdError::err(
+            "SYNC and PSYNC are invalid with pending output",
+        ));
     }
     Ok(true)
 }
@@ -124,7 +130,11 @@ fn sync(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     if let Some(side) = ctx.node.repl.replica.as_ref() {
-        let offset = if side.link_up() { ctx.node.repl.identity.master_repl_offset } else { -1 };
+        let offset = if side.link_up() {
+            ctx.node.repl.identity.master_repl_offset
+        } else {
+            -1
+        };
         let (host, port, state) = (side.host.clone(), side.port, side.role_state());
         let out = &mut ctx.client.out;
         out.array_len(5);
@@ -138,15 +148,26 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     let offset = ctx.node.repl.identity.master_repl_offset;
     let mut rows = Vec::new();
     for id in &ctx.node.repl.replicas {
-        let c = if *id == ctx.client.id { Some(&*ctx.client) } else { ctx.node.clients.get(id) };
-        let Some(link) = c.and_then(|c| c.replica.as_ref()) else { continue };
+        let c = if *id == ctx.client.id {
+            Some(&*ctx.client)
+        } else {
+            ctx.node.clients.get(id)
+        };
+        let Some(link) = c.and_then(|c| c.replica.as_ref()) else {
+            continue;
+        };
         if !matches!(link.state, ReplicaState::Online { .. }) {
             continue;
         }
-        let ip = link
-            .announced_ip
-            .clone()
-            .unwrap_or_else(|| c.map(|c| c.addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default()).unwrap_or_default());
+        let ip = link.announced_ip.clone().unwrap_or_else(|| {
+            c.map(|c| {
+                c.addr
+                    .rsplit_once(':')
+                    .map(|(h, _)| h.to_string())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+        });
         rows.push((ip, link.listening_port, link.ack_off));
     }
     let out = &mut ctx.client.out;
@@ -165,7 +186,9 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.client.is_master || ctx.client.replica.as_ref().is_some_and(|l| l.attached()) {
-        return Err(CmdError::err("Command is not valid when client is a replica."));
+        return Err(CmdError::err(
+            "Command is not valid when client is a replica.",
+        ));
     }
     if super::is_opt(&args[1], "no") && super::is_opt(&args[2], "one") {
         if ctx.node.is_replica() {
@@ -181,12 +204,46 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let host = String::from_utf8_lossy(&args[1]).into_owned();
     if let Some(side) = ctx.node.repl.replica.as_ref() {
         if side.host.eq_ignore_ascii_case(&host) && side.port == port as u16 {
-            ctx.client.out.simple("OK Already connected to specified master");
+            ctx.client
+                .out
+                .simple("OK Already connected to specified master");
             return Ok(());
         }
     }
     ctx.node.become_replica(host.clone(), port as u16);
-    ctx.node.log("notice", format!("REPLICAOF {host}:{port} enabled (user request from '{}')", ctx.client.addr));
+    ctx.node.log(
+        "notice",
+        format!(
+            "REPLICAOF {host}:{port} enabled (user request from '{}')",
+            ctx.client.addr
+        ),
+    );
     ctx.client.out.ok();
+    Ok(())
+}
+
+fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.node.is_replica() {
+        return Err(CmdError::err("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
+    let wanted = parse_int(&args[1])?;
+    let timeout = crate::util::parse_i64(&args[2])
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let woff = ctx.client.woff;
+    let acked = ctx.node.replicas_acked(woff, Some(ctx.client));
+    if acked >= wanted || ctx.client.multi.is_some() {
+        ctx.client.out.int(acked);
+        return Ok(());
+    }
+    let deadline = if timeout == 0 {
+        None
+    } else {
+        Some(ctx.node.now + timeout as u64)
+    };
+    ctx.client.wait = Some((wanted, deadline));
+    ctx.node.request_acks(Some(ctx.client));
     Ok(())
 }

@@ -20,7 +20,7 @@
 use super::{decide, PsyncVerdict, ReplEvent};
 use crate::cmd::Client;
 use crate::node::{ConnId, Node, Output};
-use crate::resp::encode_command;
+use crate::resp::{encode_command, ReplyWriter};
 
 /// Where a replica connection is in its life on the master.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,18 +97,31 @@ pub const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"
 
 /// Get (creating) the replica link of a client that started the handshake.
 pub fn link_of(client: &mut Client, now: u64) -> &mut ReplicaLink {
-    client.replica.get_or_insert_with(|| Box::new(ReplicaLink::new(now)))
+    client
+        .replica
+        .get_or_insert_with(|| Box::new(ReplicaLink::new(now)))
 }
 
 impl Node {
     /// Handle `PSYNC <id> <offset>` (or legacy `SYNC` when `legacy`) from `client`.
-    pub(crate) fn master_psync(&mut self, client: &mut Client, id: &str, offset: i64, legacy: bool) {
+    pub(crate) fn master_psync(
+        &mut self,
+        client: &mut Client,
+        id: &str,
+        offset: i64,
+        legacy: bool,
+    ) {
         let now = self.now;
         let addr = client.addr.clone();
         let verdict = if legacy {
             None
         } else {
-            Some(decide(id, offset, &self.repl.identity, self.repl.backlog.as_ref()))
+            Some(decide(
+                id,
+                offset,
+                &self.repl.identity,
+                self.repl.backlog.as_ref(),
+            ))
         };
         if let Some(v) = &verdict {
             self.event(crate::node::Event::Repl(ReplEvent::PsyncDecision {
@@ -127,15 +140,25 @@ impl Node {
             link.ack_off = offset - 1;
             let psync2 = link.capa_psync2;
             if psync2 {
-                client.out.extend_from_slice(format!("+CONTINUE {}\r\n", self.repl.identity.replid).as_bytes());
+                client.out.extend_from_slice(
+                    format!("+CONTINUE {}\r\n", self.repl.identity.replid).as_bytes(),
+                );
             } else {
                 client.out.extend_from_slice(b"+CONTINUE\r\n");
             }
-            let bytes = self.repl.backlog.as_ref().and_then(|b| b.read_from(offset)).unwrap_or_default();
+            let bytes = self
+                .repl
+                .backlog
+                .as_ref()
+                .and_then(|b| b.read_from(offset))
+                .unwrap_or_default();
             client.out.extend_from_slice(&bytes);
             self.repl.replicas.insert(client.id);
             self.stats.sync_partial_ok += 1;
-            self.event(crate::node::Event::Repl(ReplEvent::ReplicaOnline { conn: client.id, addr }));
+            self.event(crate::node::Event::Repl(ReplEvent::ReplicaOnline {
+                conn: client.id,
+                addr,
+            }));
             return;
         }
         if let Some(PsyncVerdict::FullResync(reason)) = &verdict {
@@ -152,9 +175,12 @@ impl Node {
         let size = self.config.repl_backlog_size as usize;
         if self.repl.ensure_backlog(size, &mut self.rng) {
             let replid = self.repl.identity.replid.clone();
-            self.event(crate::node::Event::Repl(ReplEvent::BacklogCreated { replid }));
+            self.event(crate::node::Event::Repl(ReplEvent::BacklogCreated {
+                replid,
+            }));
         }
-        let delayed = self.config.repl_diskless_sync && eof && self.config.repl_diskless_sync_delay > 0;
+        let delayed =
+            self.config.repl_diskless_sync && eof && self.config.repl_diskless_sync_delay > 0;
         if !delayed {
             self.start_full_sync(Some(client));
         }
@@ -187,12 +213,17 @@ impl Node {
                 Some(c) if c.id == *id => Some(&**c),
                 _ => self.clients.get(id),
             };
-            c.and_then(|c| c.replica.as_ref()).is_some_and(|l| l.capa_eof && !l.pre_psync)
+            c.and_then(|c| c.replica.as_ref())
+                .is_some_and(|l| l.capa_eof && !l.pre_psync)
         });
         let diskless = self.config.repl_diskless_sync && all_eof;
         let offset = self.repl.identity.master_repl_offset;
         let rdb = self.snapshot_rdb();
-        let mark = if diskless { Some(self.rng.hex40()) } else { None };
+        let mark = if diskless {
+            Some(self.rng.hex40())
+        } else {
+            None
+        };
         let mut payload = Vec::with_capacity(rdb.len() + 100);
         match &mark {
             Some(m) => {
@@ -229,7 +260,9 @@ impl Node {
                 bytes.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
             }
             bytes.extend_from_slice(&payload);
-            link.state = ReplicaState::Online { held: if diskless { Some(Vec::new()) } else { None } };
+            link.state = ReplicaState::Online {
+                held: if diskless { Some(Vec::new()) } else { None },
+            };
             link.ack_off = offset;
             let is_current = current_id == Some(id);
             if is_current {
@@ -273,7 +306,9 @@ impl Node {
                     None => continue,
                 },
             };
-            let Some(link) = client.replica.as_mut() else { continue };
+            let Some(link) = client.replica.as_mut() else {
+                continue;
+            };
             match &mut link.state {
                 ReplicaState::Online { held: Some(buf) } => buf.extend_from_slice(bytes),
                 ReplicaState::Online { held: None } => {
@@ -282,7 +317,8 @@ impl Node {
                         client.out.extend_from_slice(bytes);
                     } else {
                         self.stats.net_output_bytes += bytes.len() as u64;
-                        self.outputs.push_back(Output::Send(id, bytes.to_vec().into()));
+                        self.outputs
+                            .push_back(Output::Send(id, bytes.to_vec().into()));
                     }
                 }
                 // Bytes before its snapshot are inside the snapshot.
@@ -294,7 +330,10 @@ impl Node {
     /// `REPLCONF ACK <off>` from a replica: never answered.
     pub(crate) fn replica_ack(&mut self, client: &mut Client, off: i64) {
         let now = self.now;
-        let Some(link) = client.replica.as_mut() else { return };
+        self.repl.acks_arrived = true;
+        let Some(link) = client.replica.as_mut() else {
+            return;
+        };
         link.ack_off = link.ack_off.max(off);
         link.ack_time = now;
         if let ReplicaState::Online { held } = &mut link.state {
@@ -326,21 +365,31 @@ impl Node {
         let mut timed_out = Vec::new();
         let timeout_ms = self.config.repl_timeout * 1000;
         for id in self.repl.replicas.iter() {
-            let Some(c) = self.clients.get(id) else { continue };
-            let Some(link) = c.replica.as_ref() else { continue };
+            let Some(c) = self.clients.get(id) else {
+                continue;
+            };
+            let Some(link) = c.replica.as_ref() else {
+                continue;
+            };
             match link.state {
                 ReplicaState::WaitSnapshot { since } => {
-                    self.outputs.push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
+                    self.outputs
+                        .push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
                     oldest_wait = Some(oldest_wait.map_or(since, |o: u64| o.min(since)));
                 }
-                ReplicaState::Online { .. } if !link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms => {
+                ReplicaState::Online { .. }
+                    if !link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms =>
+                {
                     timed_out.push(*id);
                 }
                 _ => {}
             }
         }
         for id in timed_out {
-            self.log("warning", format!("Disconnecting timedout replica (streaming sync): client {id}"));
+            self.log(
+                "warning",
+                format!("Disconnecting timedout replica (streaming sync): client {id}"),
+            );
             self.repl.replicas.remove(&id);
             self.kill_client(id, "replica timeout");
         }
@@ -359,9 +408,75 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Replicas online with an ACK younger than `min-replicas-max-lag`.
+    pub(crate) fn good_replicas(&self) -> usize {
+        let lag = self.config.min_replicas_max_lag * 1000;
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|id| self.clients.get(id).and_then(|c| c.replica.as_ref()))
+            .filter(|l| {
+                matches!(l.state, ReplicaState::Online { .. })
+                    && self.now.saturating_sub(l.ack_time) <= lag
+            })
+            .count()
+    }
+
+    /// Online replicas that acknowledged at least `offset`.
+    pub(crate) fn replicas_acked(&self, offset: i64, current: Option<&Client>) -> i64 {
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|id| match current {
+                Some(c) if c.id == *id => c.replica.as_deref(),
+                _ => self.clients.get(id).and_then(|c| c.replica.as_deref()),
+            })
+            .filter(|l| matches!(l.state, ReplicaState::Online { .. }) && l.ack_off >= offset)
+            .count() as i64
+    }
+
+    /// Ask every replica for an ACK (`REPLCONF GETACK *` in the stream, as WAIT does).
+    pub(crate) fn request_acks(&mut self, current: Option<&mut Client>) {
+        if self.repl.backlog.is_none() || self.repl.replicas.is_empty() {
+            return;
+        }
+        self.repl.feed(GETACK);
+        self.feed_replicas(GETACK, current);
+    }
+
+    /// Answer WAITing clients whose target is reached, or whose time ran out.
+    pub(crate) fn serve_waiting_clients(&mut self) {
+        let now = self.now;
+        let waiting: Vec<(ConnId, i64, i64, Option<u64>)> = self
+            .clients
+            .values()
+            .filter_map(|c| c.wait.map(|(n, d)| (c.id, c.woff, n, d)))
+            .collect();
+        for (id, woff, wanted, deadline) in waiting {
+            let acked = self.replicas_acked(woff, None);
+            if acked >= wanted || deadline.is_some_and(|d| d <= now) {
+                if let Some(mut c) = self.clients.remove(&id) {
+                    c.wait = None;
+                    c.out.int(acked);
+                    self.process_client(&mut c);
+                    self.finish_client(c);
+                }
+            }
+        }
+    }
+}
+
 /// Encode `REPLCONF ACK <off>` (what a replica sends).
 pub fn ack_command(off: i64) -> Vec<u8> {
     let mut out = Vec::new();
-    encode_command(&mut out, &[b"REPLCONF".to_vec(), b"ACK".to_vec(), off.to_string().into_bytes()]);
+    encode_command(
+        &mut out,
+        &[
+            b"REPLCONF".to_vec(),
+            b"ACK".to_vec(),
+            off.to_string().into_bytes(),
+        ],
+    );
     out
 }

@@ -36,6 +36,8 @@ pub struct ReplState {
     pub last_ping: u64,
     /// Present while this node is a replica.
     pub replica: Option<replica::ReplicaSide>,
+    /// An ACK arrived since WAITing clients were last checked.
+    pub acks_arrived: bool,
 }
 
 /// A replication decision or happening, for logs and the playground.
@@ -124,6 +126,7 @@ impl ReplState {
             replicas: Default::default(),
             last_ping: 0,
             replica: None,
+            acks_arrived: false,
         }
     }
 

@@ -146,7 +146,9 @@ impl ReplicaSide {
     pub fn conn(&self) -> Option<ConnId> {
         match &self.state {
             LinkState::Connect { .. } => None,
-            LinkState::Connecting { conn } | LinkState::Handshake { conn, .. } | LinkState::Connected { conn } => Some(*conn),
+            LinkState::Connecting { conn }
+            | LinkState::Handshake { conn, .. }
+            | LinkState::Connected { conn } => Some(*conn),
             LinkState::Transfer { conn, .. } => Some(*conn),
         }
     }
@@ -228,7 +230,9 @@ impl Node {
     /// Stop being a replica (REPLICAOF NO ONE): promotion keeps the history
     /// reachable as `replid2` and drops our sub-replicas so they learn the new id.
     pub(crate) fn become_master(&mut self) {
-        let Some(side) = self.repl.replica.take() else { return };
+        let Some(side) = self.repl.replica.take() else {
+            return;
+        };
         if let Some(conn) = side.conn() {
             self.drop_master_connection(conn);
         }
@@ -238,10 +242,19 @@ impl Node {
         self.repl.propagation.stream_db = -1;
         let size = self.config.repl_backlog_size as usize;
         if self.repl.backlog.is_none() {
-            self.repl.backlog = Some(super::Backlog::new(size, self.repl.identity.master_repl_offset));
+            self.repl.backlog = Some(super::Backlog::new(
+                size,
+                self.repl.identity.master_repl_offset,
+            ));
         }
-        let (id, id2) = (self.repl.identity.replid.clone(), self.repl.identity.replid2.clone());
-        self.log("notice", format!("MASTER MODE enabled; new replication IDs are '{id}' and '{id2}'"));
+        let (id, id2) = (
+            self.repl.identity.replid.clone(),
+            self.repl.identity.replid2.clone(),
+        );
+        self.log(
+            "notice",
+            format!("MASTER MODE enabled; new replication IDs are '{id}' and '{id2}'"),
+        );
     }
 
     /// Close every sub-replica connection (they reconnect and learn our new id).
@@ -264,7 +277,9 @@ impl Node {
     /// Dial the master now if the link is waiting to (called by cron and REPLICAOF).
     pub(crate) fn repl_cron_dial(&mut self) {
         let now = self.now;
-        let Some(side) = self.repl.replica.as_mut() else { return };
+        let Some(side) = self.repl.replica.as_mut() else {
+            return;
+        };
         if let LinkState::Connect { at } = side.state {
             if now >= at {
                 let conn = self.next_conn;
@@ -273,7 +288,11 @@ impl Node {
                 side.buf.clear();
                 side.last_io = now;
                 let (host, port) = (side.host.clone(), side.port);
-                self.outputs.push_back(Output::Connect { conn, host: host.clone(), port });
+                self.outputs.push_back(Output::Connect {
+                    conn,
+                    host: host.clone(),
+                    port,
+                });
                 self.log("notice", format!("Connecting to MASTER {host}:{port}"));
             }
         }
@@ -282,7 +301,9 @@ impl Node {
     /// The link broke or failed: keep what we know (the cached master) and retry in a second.
     pub(crate) fn master_link_failed(&mut self, reason: &str) {
         let now = self.now;
-        let Some(side) = self.repl.replica.as_mut() else { return };
+        let Some(side) = self.repl.replica.as_mut() else {
+            return;
+        };
         let was_up = side.link_up();
         let conn = side.conn();
         side.state = LinkState::Connect { at: now + 1000 };
@@ -307,11 +328,16 @@ impl Node {
 
     /// The dialed connection to the master is up: start the handshake.
     pub(crate) fn master_connected(&mut self, conn: ConnId) {
-        let Some(side) = self.repl.replica.as_mut() else { return };
+        let Some(side) = self.repl.replica.as_mut() else {
+            return;
+        };
         if !matches!(side.state, LinkState::Connecting { conn: c } if c == conn) {
             return;
         }
-        side.state = LinkState::Handshake { conn, expect: [Expect::Pong].into() };
+        side.state = LinkState::Handshake {
+            conn,
+            expect: [Expect::Pong].into(),
+        };
         side.last_io = self.now;
         self.send_raw(conn, cmd_bytes(&[b"PING"]));
     }
@@ -319,14 +345,20 @@ impl Node {
     /// Bytes from the master before the stream (handshake replies, RDB payload).
     pub(crate) fn master_link_bytes(&mut self, conn: ConnId, data: &[u8]) {
         let now = self.now;
-        let Some(side) = self.repl.replica.as_mut() else { return };
+        let Some(side) = self.repl.replica.as_mut() else {
+            return;
+        };
         side.last_io = now;
         side.buf.extend_from_slice(data);
         loop {
-            let Some(side) = self.repl.replica.as_mut() else { return };
+            let Some(side) = self.repl.replica.as_mut() else {
+                return;
+            };
             match &mut side.state {
                 LinkState::Handshake { .. } => {
-                    let Some(line) = take_line(&mut side.buf) else { return };
+                    let Some(line) = take_line(&mut side.buf) else {
+                        return;
+                    };
                     if let Err(reason) = self.handshake_line(conn, line) {
                         self.master_link_failed(&reason);
                         return;
@@ -357,8 +389,12 @@ impl Node {
     fn handshake_line(&mut self, conn: ConnId, line: Vec<u8>) -> Result<(), String> {
         let text = String::from_utf8_lossy(&line).into_owned();
         let side = self.repl.replica.as_mut().expect("replica side");
-        let LinkState::Handshake { expect, .. } = &mut side.state else { return Ok(()) };
-        let Some(&what) = expect.front() else { return Ok(()) };
+        let LinkState::Handshake { expect, .. } = &mut side.state else {
+            return Ok(());
+        };
+        let Some(&what) = expect.front() else {
+            return Ok(());
+        };
         if line.is_empty() {
             // Keepalive newlines before the PSYNC reply.
             return Ok(());
@@ -382,14 +418,32 @@ impl Node {
                     }
                     expects.push(Expect::Auth);
                 }
-                let port = if self.config.replica_announce_port > 0 { self.config.replica_announce_port } else { self.config.port as u64 };
-                burst.extend(cmd_bytes(&[b"REPLCONF".to_vec(), b"listening-port".to_vec(), port.to_string().into_bytes()]));
+                let port = if self.config.replica_announce_port > 0 {
+                    self.config.replica_announce_port
+                } else {
+                    self.config.port as u64
+                };
+                burst.extend(cmd_bytes(&[
+                    b"REPLCONF".to_vec(),
+                    b"listening-port".to_vec(),
+                    port.to_string().into_bytes(),
+                ]));
                 expects.push(Expect::Replconf);
                 if !self.config.replica_announce_ip.is_empty() {
-                    burst.extend(cmd_bytes(&[b"REPLCONF".to_vec(), b"ip-address".to_vec(), self.config.replica_announce_ip.clone().into_bytes()]));
+                    burst.extend(cmd_bytes(&[
+                        b"REPLCONF".to_vec(),
+                        b"ip-address".to_vec(),
+                        self.config.replica_announce_ip.clone().into_bytes(),
+                    ]));
                     expects.push(Expect::Replconf);
                 }
-                burst.extend(cmd_bytes(&[&b"REPLCONF"[..], b"capa", b"eof", b"capa", b"psync2"]));
+                burst.extend(cmd_bytes(&[
+                    &b"REPLCONF"[..],
+                    b"capa",
+                    b"eof",
+                    b"capa",
+                    b"psync2",
+                ]));
                 expects.push(Expect::Replconf);
                 let side = self.repl.replica.as_mut().expect("replica side");
                 if let LinkState::Handshake { expect, .. } = &mut side.state {
@@ -405,7 +459,10 @@ impl Node {
             Expect::Replconf => {
                 let done = expect.is_empty();
                 if text.starts_with('-') {
-                    self.log("notice", format!("(Non critical) Master does not understand REPLCONF: {text}"));
+                    self.log(
+                        "notice",
+                        format!("(Non critical) Master does not understand REPLCONF: {text}"),
+                    );
                 }
                 if done {
                     self.send_psync(conn);
@@ -419,22 +476,34 @@ impl Node {
     fn send_psync(&mut self, conn: ConnId) {
         let side = self.repl.replica.as_mut().expect("replica side");
         let (id, off) = if side.cached {
-            (self.repl.identity.replid.clone(), (self.repl.identity.master_repl_offset + 1).to_string())
+            (
+                self.repl.identity.replid.clone(),
+                (self.repl.identity.master_repl_offset + 1).to_string(),
+            )
         } else {
             ("?".to_string(), "-1".to_string())
         };
         if let LinkState::Handshake { expect, .. } = &mut side.state {
             expect.push_back(Expect::Psync);
         }
-        self.log("notice", format!("Trying a partial resynchronization (request {id}:{off})."));
-        self.send_raw(conn, cmd_bytes(&[b"PSYNC".to_vec(), id.into_bytes(), off.into_bytes()]));
+        self.log(
+            "notice",
+            format!("Trying a partial resynchronization (request {id}:{off})."),
+        );
+        self.send_raw(
+            conn,
+            cmd_bytes(&[b"PSYNC".to_vec(), id.into_bytes(), off.into_bytes()]),
+        );
     }
 
     fn psync_reply(&mut self, conn: ConnId, text: &str) -> Result<(), String> {
         if let Some(rest) = text.strip_prefix("+FULLRESYNC") {
             let mut parts = rest.split_whitespace();
             let id = parts.next().unwrap_or("").to_string();
-            let offset: i64 = parts.next().and_then(|o| o.parse().ok()).ok_or_else(|| format!("Bad +FULLRESYNC reply: '{text}'"))?;
+            let offset: i64 = parts
+                .next()
+                .and_then(|o| o.parse().ok())
+                .ok_or_else(|| format!("Bad +FULLRESYNC reply: '{text}'"))?;
             let id = if id.len() == 40 { id } else { String::new() };
             self.log("notice", format!("Full resync from master: {id}:{offset}"));
             let opts = crate::rdb::DecodeOptions {
@@ -463,20 +532,31 @@ impl Node {
             if new_id.len() == 40 && !new_id.eq_ignore_ascii_case(&ident.replid) {
                 ident.replid2 = std::mem::replace(&mut ident.replid, new_id.clone());
                 ident.second_replid_offset = ident.master_repl_offset + 1;
-                self.log("notice", format!("Master replication ID changed to {new_id}"));
+                self.log(
+                    "notice",
+                    format!("Master replication ID changed to {new_id}"),
+                );
                 self.disconnect_sub_replicas("master replication id changed");
             }
             let size = self.config.repl_backlog_size as usize;
             if self.repl.backlog.is_none() {
-                self.repl.backlog = Some(super::Backlog::new(size, self.repl.identity.master_repl_offset));
+                self.repl.backlog = Some(super::Backlog::new(
+                    size,
+                    self.repl.identity.master_repl_offset,
+                ));
             }
-            self.log("notice", "Successful partial resynchronization with master.".into());
+            self.log(
+                "notice",
+                "Successful partial resynchronization with master.".into(),
+            );
             let db = self.repl.replica.as_ref().map(|s| s.cached_db).unwrap_or(0);
             self.master_link_up(conn, db);
             return Ok(());
         }
         if text.starts_with("-NOMASTERLINK") || text.starts_with("-LOADING") {
-            return Err(format!("Master is currently unable to PSYNC but should be in the future: {text}"));
+            return Err(format!(
+                "Master is currently unable to PSYNC but should be in the future: {text}"
+            ));
         }
         Err(format!("Unexpected reply to PSYNC from master: {text}"))
     }
@@ -485,15 +565,22 @@ impl Node {
     /// (a keepalive was skipped, or the dataset is loaded and the rest is stream).
     fn transfer_bytes(&mut self, conn: ConnId) -> Result<bool, String> {
         let side = self.repl.replica.as_mut().expect("replica side");
-        let LinkState::Transfer { transfer, .. } = &mut side.state else { return Ok(false) };
+        let LinkState::Transfer { transfer, .. } = &mut side.state else {
+            return Ok(false);
+        };
         if transfer.framing.is_none() {
-            let Some(line) = take_line(&mut side.buf) else { return Ok(false) };
+            let Some(line) = take_line(&mut side.buf) else {
+                return Ok(false);
+            };
             if line.is_empty() {
                 // A keepalive before the payload; look at the next line, if any.
                 return Ok(!side.buf.is_empty());
             }
             if line[0] == b'-' {
-                return Err(format!("MASTER aborted replication with an error: {}", String::from_utf8_lossy(&line)));
+                return Err(format!(
+                    "MASTER aborted replication with an error: {}",
+                    String::from_utf8_lossy(&line)
+                ));
             }
             if line[0] != b'$' {
                 return Err(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", String::from_utf8_lossy(&line)));
@@ -502,9 +589,14 @@ impl Node {
                 if mark.len() != 40 {
                     return Err("Bad EOF mark from MASTER".into());
                 }
-                transfer.framing = Some(Framing::Eof { mark: mark.to_vec(), held: Vec::new() });
+                transfer.framing = Some(Framing::Eof {
+                    mark: mark.to_vec(),
+                    held: Vec::new(),
+                });
             } else {
-                let len = crate::util::parse_i64(&line[1..]).filter(|&l| l >= 0).ok_or("Bad RDB length from MASTER")?;
+                let len = crate::util::parse_i64(&line[1..])
+                    .filter(|&l| l >= 0)
+                    .ok_or("Bad RDB length from MASTER")?;
                 transfer.framing = Some(Framing::Len(len as u64));
             }
         }
@@ -513,7 +605,9 @@ impl Node {
         let done = match transfer.framing.as_mut().expect("framing") {
             Framing::Len(remaining) => {
                 let n = (*remaining).min(data.len() as u64) as usize;
-                transfer.decoder.feed(&data[..n]).map_err(|e| format!("Failed trying to load the MASTER synchronization DB from socket: {e}"))?;
+                transfer.decoder.feed(&data[..n]).map_err(|e| {
+                    format!("Failed trying to load the MASTER synchronization DB from socket: {e}")
+                })?;
                 *remaining -= n as u64;
                 side.buf = data[n..].to_vec();
                 *remaining == 0
@@ -522,7 +616,11 @@ impl Node {
                 held.extend_from_slice(&data);
                 if held.len() >= 40 && held[held.len() - 40..] == mark[..] {
                     let body = held.len() - 40;
-                    transfer.decoder.feed(&held[..body]).map_err(|e| format!("Failed trying to load the MASTER synchronization DB from socket: {e}"))?;
+                    transfer.decoder.feed(&held[..body]).map_err(|e| {
+                        format!(
+                            "Failed trying to load the MASTER synchronization DB from socket: {e}"
+                        )
+                    })?;
                     held.clear();
                     true
                 } else {
@@ -539,11 +637,15 @@ impl Node {
         if !done {
             return Ok(false);
         }
-        let LinkState::Transfer { transfer, .. } = std::mem::replace(&mut side.state, LinkState::Connect { at: 0 }) else {
+        let LinkState::Transfer { transfer, .. } =
+            std::mem::replace(&mut side.state, LinkState::Connect { at: 0 })
+        else {
             unreachable!("state checked above")
         };
         let eof_mode = matches!(transfer.framing, Some(Framing::Eof { .. }));
-        let loaded = transfer.decoder.finish().map_err(|e| format!("Failed trying to load the MASTER synchronization DB from socket: {e}"))?;
+        let loaded = transfer.decoder.finish().map_err(|e| {
+            format!("Failed trying to load the MASTER synchronization DB from socket: {e}")
+        })?;
         let keys = loaded.keys;
         // Replace the dataset only now that the new one is complete.
         let mut ks = loaded.keyspace;
@@ -558,7 +660,13 @@ impl Node {
         self.repl.backlog = Some(super::Backlog::new(size, transfer.offset));
         self.disconnect_sub_replicas("full resync with a new master dataset");
         let db = loaded.repl_stream_db.filter(|&d| d >= 0).unwrap_or(0) as usize;
-        self.log("notice", format!("MASTER <-> REPLICA sync: Finished with success ({keys} keys, {} bytes)", transfer.received));
+        self.log(
+            "notice",
+            format!(
+                "MASTER <-> REPLICA sync: Finished with success ({keys} keys, {} bytes)",
+                transfer.received
+            ),
+        );
         self.master_link_up(conn, db.min(self.config.databases.saturating_sub(1)));
         if eof_mode {
             self.send_raw(conn, super::master::ack_command(transfer.offset));
@@ -585,7 +693,9 @@ impl Node {
         if let Some(side) = self.repl.replica.as_mut() {
             side.last_io = self.now;
         }
-        let Some(mut client) = self.clients.remove(&conn) else { return };
+        let Some(mut client) = self.clients.remove(&conn) else {
+            return;
+        };
         client.last_interaction = self.now;
         client.parser.extend(data);
         self.process_client(&mut client);
@@ -594,7 +704,12 @@ impl Node {
 
     /// Account one applied master command: advance the offset (unless inside
     /// MULTI) and forward its bytes to our backlog and sub-replicas.
-    pub(crate) fn master_command_applied(&mut self, client: &mut Client, args: &[bytes::Bytes], wire_len: usize) {
+    pub(crate) fn master_command_applied(
+        &mut self,
+        client: &mut Client,
+        args: &[bytes::Bytes],
+        wire_len: usize,
+    ) {
         let bytes = cmd_bytes(args);
         client.master_pending.extend_from_slice(&bytes);
         client.master_pending_len += wire_len as i64;
@@ -621,7 +736,9 @@ impl Node {
     pub(crate) fn replica_cron(&mut self) {
         let now = self.now;
         let timeout = self.config.repl_timeout * 1000;
-        let Some(side) = self.repl.replica.as_ref() else { return };
+        let Some(side) = self.repl.replica.as_ref() else {
+            return;
+        };
         let conn = side.conn();
         let silent = now.saturating_sub(side.last_io) > timeout;
         match &side.state {
