@@ -27,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod digest;
 pub mod node;
+pub mod persist;
 pub mod rdb;
 pub mod repl;
 pub mod resp;

@@ -36,6 +36,17 @@ pub enum Input {
     ConnectFailed(ConnId, String),
     /// Time advanced; run timers (the deadline from [`Node::next_deadline`]).
     Tick,
+    /// A [`Output::WriteFile`] finished.
+    FileWritten {
+        /// The request's id.
+        id: u64,
+        /// What happened.
+        result: Result<(), String>,
+    },
+    /// Bytes of the RDB file to load at startup (in order).
+    LoadChunk(Bytes),
+    /// The startup file ended.
+    LoadDone,
 }
 
 /// Something the node asks its driver to do, or reports.
@@ -57,6 +68,16 @@ pub enum Output {
     },
     /// Stop the node (SHUTDOWN).
     Shutdown,
+    /// Write `data` to `path` atomically (temp file, fsync, rename), then
+    /// answer [`Input::FileWritten`] with the same id.
+    WriteFile {
+        /// Request id.
+        id: u64,
+        /// Destination path (`dir/dbfilename`).
+        path: String,
+        /// The whole file.
+        data: Bytes,
+    },
     /// A structured event for logs and the UI.
     Event(Event),
 }
@@ -88,6 +109,11 @@ pub enum Event {
     },
     /// A replication decision.
     Repl(crate::repl::ReplEvent),
+    /// The startup RDB could not be loaded; the dataset stays empty.
+    LoadFailed {
+        /// Why.
+        error: String,
+    },
     /// A message for the log.
     Log {
         /// `debug`, `verbose`, `notice` or `warning`.
@@ -161,6 +187,10 @@ pub struct Node {
     pub(crate) shutting_down: bool,
     /// Replication identity, backlog and the stream being built.
     pub(crate) repl: crate::repl::ReplState,
+    /// Saves and loads.
+    pub(crate) persist: crate::persist::Persistence,
+    /// SHUTDOWN waits for a save before stopping.
+    pub(crate) shutdown_after_save: bool,
 }
 
 impl Node {
@@ -195,6 +225,11 @@ impl Node {
             next_cron: now,
             shutting_down: false,
             repl,
+            persist: crate::persist::Persistence {
+                last_bgsave_ok: true,
+                ..Default::default()
+            },
+            shutdown_after_save: false,
         }
     }
 
@@ -299,6 +334,8 @@ impl Node {
                 }
             }
             Input::Tick => self.cron(),
+            Input::FileWritten { id, result } => self.save_written(id, result),
+            input @ (Input::LoadChunk(_) | Input::LoadDone) => self.load_input(input),
         }
     }
 
@@ -448,6 +485,7 @@ impl Node {
                 self.kill_client(conn, "idle timeout");
             }
         }
+        self.check_save_points();
         cmd::blocking_timeouts(self);
         self.serve_waiting_clients();
         if now.saturating_sub(self.last_repl_cron) >= 1000 {

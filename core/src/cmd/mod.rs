@@ -14,6 +14,7 @@
 
 pub mod connection;
 pub mod keys;
+pub mod persistence;
 pub mod replication;
 pub mod server;
 pub mod strings;
@@ -240,6 +241,8 @@ pub struct Client {
     pub woff: i64,
     /// Blocked in WAIT: (replicas wanted, deadline or None for ever).
     pub wait: Option<(i64, Option<u64>)>,
+    /// Waiting for its SAVE to be written.
+    pub saving: bool,
 }
 
 impl Client {
@@ -270,12 +273,13 @@ impl Client {
             forced_reply: Vec::new(),
             woff: 0,
             wait: None,
+            saving: false,
         }
     }
 
     /// Whether a blocking command holds the client.
     pub fn is_blocked(&self) -> bool {
-        self.blocked.is_some() || self.wait.is_some()
+        self.blocked.is_some() || self.wait.is_some() || self.saving
     }
 
     /// Whether `timeout` may close this client when idle.
@@ -350,6 +354,7 @@ fn all_tables() -> Vec<&'static [CommandSpec]> {
         server::COMMANDS,
         transactions::COMMANDS,
         replication::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 
@@ -473,6 +478,14 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
             node,
             client,
             CmdError::Other("NOAUTH Authentication required.".into()),
+        );
+        return;
+    }
+    if node.is_loading() && spec.flags & flags::LOADING == 0 {
+        reject(
+            node,
+            client,
+            CmdError::Other("LOADING Redis is loading the dataset in memory".into()),
         );
         return;
     }

@@ -23,7 +23,7 @@ pub static COMMANDS: &[super::CommandSpec] = &[
 ];
 
 fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let now = ctx.now();
