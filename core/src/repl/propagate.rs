@@ -131,72 +131,6 @@ impl Propagation {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn argv(parts: &[&str]) -> Vec<Vec<u8>> {
-        parts.iter().map(|p| p.as_bytes().to_vec()).collect()
-    }
-
-    #[test]
-    fn select_then_single_op_unwrapped() {
-        let mut p = Propagation::default();
-        let saved = p.begin_command();
-        p.end_command(0, || argv(&["set", "k1", "v"]), true, saved);
-        assert_eq!(
-            p.flush(),
-            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$2\r\nk1\r\n$1\r\nv\r\n"
-        );
-        let saved = p.begin_command();
-        p.end_command(0, || argv(&["del", "k1"]), true, saved);
-        assert_eq!(p.flush(), b"*2\r\n$3\r\ndel\r\n$2\r\nk1\r\n");
-    }
-
-    #[test]
-    fn no_change_no_bytes_and_rewrite_wins() {
-        let mut p = Propagation::default();
-        let saved = p.begin_command();
-        p.end_command(0, || argv(&["del", "nosuchkey"]), false, saved);
-        assert!(p.flush().is_empty());
-        let saved = p.begin_command();
-        p.rewrite(argv(&["SET", "k", "v", "PXAT", "1795677761870"]));
-        p.end_command(3, || argv(&["set", "k", "v", "ex", "100"]), true, saved);
-        assert_eq!(
-            p.flush(),
-            b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$13\r\n1795677761870\r\n"
-        );
-    }
-
-    #[test]
-    fn several_ops_are_wrapped_in_multi_exec() {
-        let mut p = Propagation {
-            stream_db: 0,
-            ..Default::default()
-        };
-        p.also(0, argv(&["SET", "a", "1"]));
-        p.also(0, argv(&["INCR", "b"]));
-        assert_eq!(
-            p.flush(),
-            b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n"
-        );
-    }
-
-    #[test]
-    fn nested_command_keeps_outer_choices() {
-        let mut p = Propagation::default();
-        let outer = p.begin_command();
-        p.prevent(); // EXEC itself never travels
-        let inner = p.begin_command();
-        p.end_command(0, || argv(&["set", "a", "1"]), true, inner);
-        p.end_command(0, || argv(&["EXEC"]), true, outer);
-        assert_eq!(
-            p.flush(),
-            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n"
-        );
-    }
-}
-
 /// The stream form of a command whose effect depends on the moment it ran,
 /// derived from the dataset right after it (`rewriteClientCommandVector` in
 /// Redis's `t_string.c`, `expire.c`, `t_hash.c`): relative expiries become
@@ -280,5 +214,71 @@ pub fn absolute_form(
             _ => None,
         },
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(parts: &[&str]) -> Vec<Vec<u8>> {
+        parts.iter().map(|p| p.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn select_then_single_op_unwrapped() {
+        let mut p = Propagation::default();
+        let saved = p.begin_command();
+        p.end_command(0, || argv(&["set", "k1", "v"]), true, saved);
+        assert_eq!(
+            p.flush(),
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$2\r\nk1\r\n$1\r\nv\r\n"
+        );
+        let saved = p.begin_command();
+        p.end_command(0, || argv(&["del", "k1"]), true, saved);
+        assert_eq!(p.flush(), b"*2\r\n$3\r\ndel\r\n$2\r\nk1\r\n");
+    }
+
+    #[test]
+    fn no_change_no_bytes_and_rewrite_wins() {
+        let mut p = Propagation::default();
+        let saved = p.begin_command();
+        p.end_command(0, || argv(&["del", "nosuchkey"]), false, saved);
+        assert!(p.flush().is_empty());
+        let saved = p.begin_command();
+        p.rewrite(argv(&["SET", "k", "v", "PXAT", "1795677761870"]));
+        p.end_command(3, || argv(&["set", "k", "v", "ex", "100"]), true, saved);
+        assert_eq!(
+            p.flush(),
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$13\r\n1795677761870\r\n"
+        );
+    }
+
+    #[test]
+    fn several_ops_are_wrapped_in_multi_exec() {
+        let mut p = Propagation {
+            stream_db: 0,
+            ..Default::default()
+        };
+        p.also(0, argv(&["SET", "a", "1"]));
+        p.also(0, argv(&["INCR", "b"]));
+        assert_eq!(
+            p.flush(),
+            b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n"
+        );
+    }
+
+    #[test]
+    fn nested_command_keeps_outer_choices() {
+        let mut p = Propagation::default();
+        let outer = p.begin_command();
+        p.prevent(); // EXEC itself never travels
+        let inner = p.begin_command();
+        p.end_command(0, || argv(&["set", "a", "1"]), true, inner);
+        p.end_command(0, || argv(&["EXEC"]), true, outer);
+        assert_eq!(
+            p.flush(),
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n"
+        );
     }
 }
