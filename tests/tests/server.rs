@@ -747,38 +747,41 @@ fn shutdown_options() {
             &["SHUTDOWN", "ABORT", "NOW"],
             &["SHUTDOWN", "foo"],
             &["SHUTDOWN", "NOSAVE", "SAVE"],
+            &["SET", "k", "v"],
         ],
     );
-    // Save points but no way to save: refused, as Redis refuses after a failed save.
-    assert_eq!(
-        tc.cmd(&["SHUTDOWN"]),
-        err("ERR Errors trying to SHUTDOWN. Check logs.")
-    );
-    assert_eq!(
-        tc.cmd(&["SHUTDOWN", "SAVE", "NOW"]),
-        err("ERR Errors trying to SHUTDOWN. Check logs.")
-    );
-    assert_eq!(tc.cmd(&["PING"]), Reply::Simple("PONG".into()));
-    // NOSAVE stops the process without a reply.
+    // NOSAVE stops the process without a reply and without a file.
     tc.send(&["SHUTDOWN", "NOSAVE", "NOW"]).unwrap();
     assert!(tc.read_reply().is_err(), "SHUTDOWN answered");
     assert!(
         t.wait_exit(Duration::from_secs(10)).is_some(),
         "still running"
     );
+    assert!(!t.dir.join("dump.rdb").exists());
 }
 
 #[test]
-fn shutdown_force_and_no_save_points() {
+fn shutdown_saves_with_save_points() {
     let mut t = Server::tandem(&["--save", "3600 1"]);
     let mut c = t.conn();
-    c.send(&["SHUTDOWN", "FORCE"]).unwrap();
+    c.cmd(&["SET", "k", "v"]);
+    c.send(&["SHUTDOWN"]).unwrap();
     assert!(c.read_reply().is_err());
     assert!(t.wait_exit(Duration::from_secs(10)).is_some());
-    // Without save points (the test default) plain SHUTDOWN exits.
+    let rdb = std::fs::read(t.dir.join("dump.rdb")).expect("dump.rdb written");
+    assert!(rdb.starts_with(b"REDIS0010"));
+    // Without save points (the test default) plain SHUTDOWN exits without saving;
+    // SAVE forces one.
     let mut t = Server::tandem(&[]);
     let mut c = t.conn();
     c.send(&["SHUTDOWN"]).unwrap();
     assert!(c.read_reply().is_err());
     assert!(t.wait_exit(Duration::from_secs(10)).is_some());
+    assert!(!t.dir.join("dump.rdb").exists());
+    let mut t = Server::tandem(&[]);
+    let mut c = t.conn();
+    c.send(&["SHUTDOWN", "SAVE"]).unwrap();
+    assert!(c.read_reply().is_err());
+    assert!(t.wait_exit(Duration::from_secs(10)).is_some());
+    assert!(t.dir.join("dump.rdb").exists());
 }

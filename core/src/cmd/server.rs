@@ -14,9 +14,9 @@
 //!   ACL categories, key specs, tips, summaries, history and argument trees
 //!   of redis-server 7.0.15 (its own `COMMAND` and `COMMAND DOCS` replies,
 //!   stored under `reference/`), so `redis-cli` builds its hints from them.
-//! * SHUTDOWN needs a save when save points are configured (or SAVE is
-//!   given); Tandem has no persistence yet, so that fails like a failed save
-//!   in Redis unless NOSAVE or FORCE is given.
+//! * SHUTDOWN saves first when save points are configured or SAVE is given
+//!   (not with NOSAVE, nor while loading), and stops once the file is
+//!   written; it never answers on success.
 
 use super::{flags::*, is_opt, Client, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::command;
@@ -215,8 +215,12 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 /// `master` or `slave`, as INFO and HELLO say.
-pub fn role_name(_node: &Node) -> &'static str {
-    "master"
+pub fn role_name(node: &Node) -> &'static str {
+    if node.is_replica() {
+        "slave"
+    } else {
+        "master"
+    }
 }
 
 fn help_reply(ctx: &mut Ctx, lines: &[&str]) {
@@ -450,15 +454,22 @@ fn info_memory(c: &InfoCtx, s: &mut InfoSection) {
 
 fn info_persistence(c: &InfoCtx, s: &mut InfoSection) {
     let n = c.node;
-    s.field("loading", 0);
+    let p = &n.persist;
+    let bgsave = p.job.as_ref().filter(|j| j.background);
+    s.field("loading", n.is_loading() as u8);
     s.field("async_loading", 0);
     s.field("rdb_changes_since_last_save", n.dirty);
-    s.field("rdb_bgsave_in_progress", 0);
+    s.field("rdb_bgsave_in_progress", bgsave.is_some() as u8);
     s.field("rdb_last_save_time", n.last_save);
-    s.field("rdb_last_bgsave_status", "ok");
+    s.field(
+        "rdb_last_bgsave_status",
+        if p.last_bgsave_ok { "ok" } else { "err" },
+    );
     s.field("rdb_last_bgsave_time_sec", -1);
-    s.field("rdb_current_bgsave_time_sec", -1);
-    s.field("rdb_saves", 0);
+    s.field(
+        "rdb_current_bgsave_time_sec",
+        bgsave.map_or(-1, |j| (n.now.saturating_sub(j.started) / 1000) as i64),
+    );
     s.field("aof_enabled", 0);
     s.field("aof_rewrite_in_progress", 0);
     s.field("aof_rewrite_scheduled", 0);
@@ -496,17 +507,92 @@ fn info_stats(c: &InfoCtx, s: &mut InfoSection) {
 
 fn info_replication(c: &InfoCtx, s: &mut InfoSection) {
     let n = c.node;
+    let now_s = n.now / 1000;
+    let id = &n.repl.identity;
     s.field("role", role_name(n));
-    s.field("connected_slaves", 0);
+    if let Some(side) = n.repl.replica.as_ref() {
+        // Replica-only lines come right after `role:slave` (reference §6.3).
+        let offset = if side.link_up() || side.cached {
+            id.master_repl_offset
+        } else {
+            1
+        };
+        s.field("master_host", &side.host);
+        s.field("master_port", side.port);
+        s.field(
+            "master_link_status",
+            if side.link_up() { "up" } else { "down" },
+        );
+        let last_io = if side.link_up() {
+            now_s.saturating_sub(side.last_io / 1000) as i64
+        } else {
+            -1
+        };
+        s.field("master_last_io_seconds_ago", last_io);
+        s.field("master_sync_in_progress", side.sync_in_progress() as u8);
+        s.field("slave_read_repl_offset", offset);
+        s.field("slave_repl_offset", offset);
+        if side.sync_in_progress() {
+            s.field("master_sync_read_bytes", side.transfer_read);
+            s.field(
+                "master_sync_last_io_seconds_ago",
+                now_s.saturating_sub(side.last_io / 1000),
+            );
+        }
+        if !side.link_up() {
+            s.field(
+                "master_link_down_since_seconds",
+                now_s.saturating_sub(side.down_since / 1000),
+            );
+        }
+        s.field("slave_priority", n.config.replica_priority);
+        s.field("slave_read_only", n.config.replica_read_only as u8);
+        s.field("replica_announced", 1);
+    }
+    let links: Vec<(&Client, &crate::repl::master::ReplicaLink)> = c
+        .clients()
+        .filter_map(|cl| cl.replica.as_deref().map(|l| (cl, l)))
+        .filter(|(_, l)| l.attached())
+        .collect();
+    s.field("connected_slaves", links.len());
+    for (i, (cl, link)) in links.iter().enumerate() {
+        let ip = link.announced_ip.clone().unwrap_or_else(|| {
+            let host = cl.addr.rsplit_once(':').map_or(&cl.addr[..], |(h, _)| h);
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string()
+        });
+        let lag = if link.info_state() == "online" {
+            now_s.saturating_sub(link.ack_time / 1000)
+        } else {
+            0
+        };
+        s.field(
+            &format!("slave{i}"),
+            format_args!(
+                "ip={ip},port={},state={},offset={},lag={lag}",
+                link.listening_port,
+                link.info_state(),
+                link.ack_off
+            ),
+        );
+    }
     s.field("master_failover_state", "no-failover");
-    s.field("master_replid", &n.replid);
-    s.field("master_replid2", &n.replid2);
-    s.field("master_repl_offset", n.master_repl_offset);
-    s.field("second_repl_offset", n.second_repl_offset);
-    s.field("repl_backlog_active", 0);
-    s.field("repl_backlog_size", n.config.repl_backlog_size);
-    s.field("repl_backlog_first_byte_offset", 0);
-    s.field("repl_backlog_histlen", 0);
+    s.field("master_replid", &id.replid);
+    s.field("master_replid2", &id.replid2);
+    s.field("master_repl_offset", id.master_repl_offset);
+    s.field("second_repl_offset", id.second_replid_offset);
+    let backlog = n.repl.backlog.as_ref();
+    s.field("repl_backlog_active", backlog.is_some() as u8);
+    s.field(
+        "repl_backlog_size",
+        backlog.map_or(n.config.repl_backlog_size, |b| b.size() as u64),
+    );
+    s.field(
+        "repl_backlog_first_byte_offset",
+        backlog.map_or(0, |b| b.first_byte_offset()),
+    );
+    s.field("repl_backlog_histlen", backlog.map_or(0, |b| b.histlen()));
 }
 
 fn info_cpu(_c: &InfoCtx, s: &mut InfoSection) {
@@ -1090,23 +1176,15 @@ fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Save the dataset before SHUTDOWN. Tandem's core has no persistence yet:
-/// this fails the way a failed RDB save does in Redis.
-fn save_for_shutdown(_node: &mut Node) -> Result<(), String> {
-    Err("persistence is not available in this build".into())
-}
-
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (mut nosave, mut save, mut force, mut abort) = (false, false, false, false);
+    let (mut nosave, mut save, mut abort) = (false, false, false);
     for a in &args[1..] {
         if is_opt(a, "nosave") {
             nosave = true;
         } else if is_opt(a, "save") {
             save = true;
-        } else if is_opt(a, "now") {
-            // No replicas to wait for: NOW changes nothing.
-        } else if is_opt(a, "force") {
-            force = true;
+        } else if is_opt(a, "now") || is_opt(a, "force") {
+            // NOW: no replicas are waited for anyway. FORCE: see below.
         } else if is_opt(a, "abort") {
             abort = true;
         } else {
@@ -1119,24 +1197,21 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
-    if save || (!nosave && !ctx.node.config.save.is_empty()) {
-        if let Err(why) = save_for_shutdown(ctx.node) {
-            if !force {
-                ctx.node.log(
-                    "warning",
-                    format!("Error trying to save the DB, can't exit: {why}"),
-                );
-                return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
-            }
-            ctx.node.log(
-                "warning",
-                format!("Error trying to save the DB ({why}); exiting anyway (FORCE)."),
-            );
-        }
-    }
     ctx.node
         .log("warning", "User requested shutdown...".to_string());
-    ctx.node.shutting_down = true;
+    let node = &mut *ctx.node;
+    let wants_save = save || (!nosave && !node.config.save.is_empty());
+    if wants_save && !node.is_loading() {
+        // The save is written by the driver; the node stops once it is on
+        // disk (a failed write keeps it running and is logged).
+        if node.persist.job.is_none() {
+            node.start_save(false, None)
+                .map_err(|e| CmdError::err(format!("Errors trying to SHUTDOWN: {e}")))?;
+        }
+        node.shutdown_after_save = true;
+        return Ok(());
+    }
+    node.shutting_down = true;
     ctx.client.close_now = true;
     ctx.client.close_reason = Some("SHUTDOWN".into());
     Ok(())
@@ -1187,7 +1262,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     "LOG <message>",
                     "    Write <message> to the server log.",
                     "RELOAD [option ...]",
-                    "    Save the RDB on disk and reload it back to memory (not available yet).",
+                    "    Save the RDB on disk and reload it back to memory (not supported yet).",
                     "SET-ACTIVE-EXPIRE <0|1>",
                     "    Setting it to 0 disables expiring keys in background when they are not",
                     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1221,9 +1296,10 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Ok(())
         }
         ("change-repl-id", 2) => {
-            ctx.node.replid2 = "0".repeat(40);
-            ctx.node.second_repl_offset = -1;
-            ctx.node.replid = ctx.node.rng.hex40();
+            // Redis: changeReplicationId() then clearReplicationId2().
+            let node = &mut *ctx.node;
+            node.repl.identity.change(&mut node.rng);
+            node.repl.identity.clear2();
             ctx.client.out.ok();
             Ok(())
         }
@@ -1257,9 +1333,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     ));
                 }
             }
-            Err(CmdError::err(
-                "DEBUG RELOAD is not available: Tandem has no persistence yet",
-            ))
+            Err(CmdError::err("DEBUG RELOAD is not supported by Tandem yet"))
         }
         _ => Err(CmdError::err(format!(
             "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -1318,7 +1392,8 @@ mod tests {
                 "# Keyspace"
             ]
         );
-        assert!(all.contains(&format!("master_replid:{}\r\n", node.replid)));
-        assert_ne!(node.replid, node.run_id);
+        let replid = &node.repl.identity.replid;
+        assert!(all.contains(&format!("master_replid:{replid}\r\n")));
+        assert_ne!(*replid, node.run_id);
     }
 }
