@@ -149,6 +149,8 @@ pub struct Node {
     next_cron: u64,
     /// Set when SHUTDOWN ran.
     pub(crate) shutting_down: bool,
+    /// Clients parked by blocking commands.
+    pub(crate) blocking: cmd::BlockingState,
 }
 
 impl Node {
@@ -173,6 +175,7 @@ impl Node {
             outputs: VecDeque::new(),
             next_cron: now,
             shutting_down: false,
+            blocking: cmd::BlockingState::default(),
         }
     }
 
@@ -261,7 +264,10 @@ impl Node {
 
     /// When the driver should feed [`Input::Tick`] next (Unix ms).
     pub fn next_deadline(&self) -> u64 {
-        self.next_cron
+        match self.blocking.next_deadline() {
+            Some(d) => d.min(self.next_cron),
+            None => self.next_cron,
+        }
     }
 
     pub(crate) fn event(&mut self, e: Event) {
@@ -353,6 +359,7 @@ impl Node {
     /// The background cycle (`serverCron`), run `hz` times a second.
     fn cron(&mut self) {
         let now = self.now;
+        cmd::blocking_timeouts(self);
         if now < self.next_cron {
             return;
         }
@@ -375,7 +382,6 @@ impl Node {
                 self.kill_client(conn, "idle timeout");
             }
         }
-        cmd::blocking_timeouts(self);
     }
 
     /// Account for keys deleted by expiry (stats, WATCH, and later propagation).

@@ -1,0 +1,3 @@
+//! placeholder
+/// Commands.
+pub static COMMANDS: &[super::CommandSpec] = &[];
