@@ -111,6 +111,6 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
 #[test]
 fn lists_match_redis() {
     for seed in 1..=4 {
-        differential("lists", seed, 1500, &[&["SET", "str", "x"]], &mut gen);
+        differential("lists", seed, 1500, &[], &[&["SET", "str", "x"]], &mut gen);
     }
 }

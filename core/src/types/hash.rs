@@ -106,7 +106,16 @@ impl Hash {
             self.big = true;
         }
     }
-    /// Switch to `hashtable` if the contents exceed the limits (one-way).
+    /// After a command's write: switch to `hashtable` past the entry limit
+    /// (`hashTypeSet` checks only the count; lengths were checked on the
+    /// arguments by [`convert_for_lengths`](Self::convert_for_lengths)).
+    pub fn update_encoding_after_write(&mut self, limits: &EncodingLimits) {
+        if self.map.len() > limits.hash_max_listpack_entries {
+            self.big = true;
+        }
+    }
+    /// Switch to `hashtable` if the contents exceed the limits (one-way),
+    /// counting entries and lengths (RDB load).
     pub fn update_encoding(&mut self, limits: &EncodingLimits) {
         if !self.big
             && (self.map.len() > limits.hash_max_listpack_entries
