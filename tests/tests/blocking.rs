@@ -87,7 +87,7 @@ fn timeout_answers_null_array() {
 #[test]
 fn blmove_chain_and_exec() {
     fn script(s: &Server) -> Vec<Reply> {
-        let (mut a, mut b, mut c, mut p) = (s.conn(), s.conn(), s.conn(), s.conn());
+        let (mut a, mut b, mut p) = (s.conn(), s.conn(), s.conn());
         block(
             &mut a,
             &mut p,

@@ -18,6 +18,8 @@ pub mod connection;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod persistence;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -232,6 +234,22 @@ pub struct Client {
     pub last_cmd: String,
     /// Blocking state, if blocked.
     pub blocked: Option<Blocked>,
+    /// Set once this connection started a replica handshake (REPLCONF/PSYNC/SYNC).
+    pub replica: Option<Box<crate::repl::master::ReplicaLink>>,
+    /// This is our master's connection: replies are discarded, offsets counted.
+    pub is_master: bool,
+    /// Master stream bytes applied but not yet counted (inside MULTI).
+    pub master_pending: Vec<u8>,
+    /// Wire length of `master_pending`.
+    pub master_pending_len: i64,
+    /// A reply that must reach the master despite the discarding (REPLCONF ACK).
+    pub forced_reply: Vec<u8>,
+    /// Stream offset after this client's last propagated write (WAIT's target).
+    pub woff: i64,
+    /// Blocked in WAIT: (replicas wanted, deadline or None for ever).
+    pub wait: Option<(i64, Option<u64>)>,
+    /// Waiting for its SAVE to be written.
+    pub saving: bool,
 }
 
 impl Client {
@@ -255,12 +273,20 @@ impl Client {
             last_interaction: now,
             last_cmd: "NULL".into(),
             blocked: None,
+            replica: None,
+            is_master: false,
+            master_pending: Vec::new(),
+            master_pending_len: 0,
+            forced_reply: Vec::new(),
+            woff: 0,
+            wait: None,
+            saving: false,
         }
     }
 
     /// Whether a blocking command holds the client.
     pub fn is_blocked(&self) -> bool {
-        self.blocked.is_some()
+        self.blocked.is_some() || self.wait.is_some() || self.saving
     }
 
     /// Whether `timeout` may close this client when idle.
@@ -295,6 +321,31 @@ impl Ctx<'_> {
         self.modified_in(db, key);
     }
 
+    /// Replace this command's form in the replication stream (Redis's
+    /// `rewriteClientCommandVector`), e.g. relative expiries made absolute.
+    pub fn rewrite_propagation<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        self.node
+            .repl
+            .propagation
+            .rewrite(args.iter().map(|a| a.as_ref().to_vec()).collect());
+    }
+
+    /// Add an op to the replication stream in the client's database
+    /// (`alsoPropagate`); combine with [`prevent_propagation`](Self::prevent_propagation)
+    /// when the ops replace the command.
+    pub fn also_propagate<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        let db = self.client.db;
+        self.node
+            .repl
+            .propagation
+            .also(db, args.iter().map(|a| a.as_ref().to_vec()).collect());
+    }
+
+    /// Keep this command's own form out of the stream.
+    pub fn prevent_propagation(&mut self) {
+        self.node.repl.propagation.prevent();
+    }
+
     /// Like [`modified`](Self::modified) for an explicit database.
     pub fn modified_in(&mut self, db: usize, key: &[u8]) {
         self.node.dirty += 1;
@@ -302,13 +353,15 @@ impl Ctx<'_> {
     }
 }
 
-fn all_tables() -> [&'static [CommandSpec]; 9] {
-    [
+fn all_tables() -> Vec<&'static [CommandSpec]> {
+    vec![
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         transactions::COMMANDS,
+        replication::COMMANDS,
+        persistence::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
@@ -400,6 +453,20 @@ fn check_arity(arity: i32, n: usize, name: &str) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// Whether running `spec` now writes: a write command, or an EXEC whose
+/// queued commands include one.
+fn is_write(spec: &CommandSpec, client: &Client) -> bool {
+    if spec.flags & flags::WRITE != 0 {
+        return true;
+    }
+    spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|args| lookup(args).is_ok_and(|(s, _)| s.flags & flags::WRITE != 0))
+        })
+}
+
 /// Commands that run immediately even inside MULTI.
 fn is_multi_control(name: &str) -> bool {
     matches!(
@@ -422,6 +489,50 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
             node,
             client,
             CmdError::Other("NOAUTH Authentication required.".into()),
+        );
+        return;
+    }
+    if node.is_loading() && spec.flags & flags::LOADING == 0 {
+        reject(
+            node,
+            client,
+            CmdError::Other("LOADING Redis is loading the dataset in memory".into()),
+        );
+        return;
+    }
+    if let Some(side) = node.repl.replica.as_ref() {
+        if !client.is_master {
+            if node.config.replica_read_only && spec.flags & flags::WRITE != 0 {
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("READONLY You can't write against a read only replica.".into()),
+                );
+                return;
+            }
+            if !side.link_up()
+                && !node.config.replica_serve_stale_data
+                && spec.flags & flags::STALE == 0
+            {
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into()),
+                );
+                return;
+            }
+        }
+    }
+    if node.repl.replica.is_none()
+        && node.config.min_replicas_to_write > 0
+        && node.config.min_replicas_max_lag > 0
+        && is_write(spec, client)
+        && (node.good_replicas() as u64) < node.config.min_replicas_to_write
+    {
+        reject(
+            node,
+            client,
+            CmdError::Other("NOREPLICAS Not enough good replicas to write.".into()),
         );
         return;
     }
@@ -455,12 +566,16 @@ pub fn call(
     node.stats.commands_processed += 1;
     client.last_cmd.clear();
     client.last_cmd.push_str(fullname);
+    let dirty_before = node.dirty;
+    let saved = node.repl.propagation.begin_command();
+    node.repl.propagation.depth += 1;
     node.blocking.depth += 1;
     let result = {
         let mut ctx = Ctx { node, client };
         (spec.handler)(&mut ctx, args)
     };
     node.blocking.depth -= 1;
+    node.repl.propagation.depth -= 1;
     if let Err(e) = result {
         node.stats.error_replies += 1;
         client.out.error(&e.text());
@@ -468,6 +583,23 @@ pub fn call(
     if node.ks.has_expired() {
         for (db, key) in node.ks.take_expired() {
             touch_watched_key(node, Some(client), db, &key);
+            node.repl.propagation.also(db, vec![b"DEL".to_vec(), key]);
+        }
+    }
+    // EXEC's effects are the commands it ran; it never travels itself. What
+    // our master sends travels as its own bytes (see `master_command_applied`).
+    let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
+    node.repl.propagation.end_command(
+        client.db,
+        || args.iter().map(|a| a.to_vec()).collect(),
+        changed,
+        saved,
+    );
+    if node.repl.propagation.depth == 0 {
+        if client.is_master {
+            node.repl.propagation.discard();
+        } else {
+            node.flush_propagation(Some(client));
         }
     }
 }

@@ -15,4 +15,4 @@ mod zset;
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
-pub use zset::{LexBound, ZSet};
+pub use zset::{LexBound, ZIter, ZSet};

@@ -278,6 +278,71 @@ impl SkipList {
     }
 }
 
+/// Ranks `start..end` of a [`SkipList`], walkable from both ends.
+pub struct SkipRange<'a> {
+    sl: &'a SkipList,
+    front: u32,
+    back: u32,
+    left: usize,
+}
+
+impl SkipList {
+    /// The elements with ranks `start..end`, ascending (reversible).
+    pub fn range(&self, start: usize, end: usize) -> SkipRange<'_> {
+        let end = end.min(self.len);
+        if start >= end {
+            return SkipRange {
+                sl: self,
+                front: NIL,
+                back: NIL,
+                left: 0,
+            };
+        }
+        let front = self.node_at(start);
+        let back = if end == self.len {
+            self.tail
+        } else {
+            self.node_at(end - 1)
+        };
+        SkipRange {
+            sl: self,
+            front,
+            back,
+            left: end - start,
+        }
+    }
+}
+
+impl<'a> Iterator for SkipRange<'a> {
+    type Item = (&'a [u8], f64);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let n = &self.sl.nodes[self.front as usize];
+        self.front = n.levels[0].fwd;
+        Some((&n.ele, n.score))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl DoubleEndedIterator for SkipRange<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let n = &self.sl.nodes[self.back as usize];
+        self.back = n.back;
+        Some((&n.ele, n.score))
+    }
+}
+
+impl ExactSizeIterator for SkipRange<'_> {}
+
 /// Walks a [`SkipList`] along level 0.
 pub struct SkipIter<'a> {
     sl: &'a SkipList,
@@ -331,6 +396,16 @@ mod tests {
         let fwd: Vec<_> = sl.iter_from(0, false).map(|(m, _)| m.to_vec()).collect();
         let want: Vec<_> = model.iter().map(|e| e.1.clone()).collect();
         assert_eq!(fwd, want);
+        let both: Vec<_> = sl
+            .range(0, model.len())
+            .rev()
+            .map(|(m, _)| m.to_vec())
+            .collect();
+        assert_eq!(both, fwd.iter().rev().cloned().collect::<Vec<_>>());
+        assert_eq!(
+            sl.range(3, 7).map(|(m, _)| m.to_vec()).collect::<Vec<_>>(),
+            fwd[3..7].to_vec()
+        );
         let back: Vec<_> = sl
             .iter_from(model.len() - 1, true)
             .map(|(m, _)| m.to_vec())

@@ -51,6 +51,41 @@ impl PartialEq for ZSet {
     }
 }
 
+/// Iterator over (member, score) of a [`ZSet`], from either end.
+pub enum ZIter<'a> {
+    /// Over a listpack.
+    Small(std::slice::Iter<'a, (Box<[u8]>, f64)>),
+    /// Over a skiplist.
+    Big(super::skiplist::SkipRange<'a>),
+}
+
+impl<'a> Iterator for ZIter<'a> {
+    type Item = (&'a [u8], f64);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Small(it) => it.next().map(|e| (&*e.0, e.1)),
+            ZIter::Big(it) => it.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            ZIter::Small(it) => it.size_hint(),
+            ZIter::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for ZIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Small(it) => it.next_back().map(|e| (&*e.0, e.1)),
+            ZIter::Big(it) => it.next_back(),
+        }
+    }
+}
+
+impl ExactSizeIterator for ZIter<'_> {}
+
 /// One end of a lexicographic range (`ZRANGEBYLEX`'s `-`, `+`, `[x`, `(x`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LexBound {
@@ -198,9 +233,19 @@ impl ZSet {
             Repr::Big { sl, .. } => sl.count_prefix(pred),
         }
     }
-    /// Members with scores, lowest score first.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
-        self.iter_from(0, false)
+    /// Members with scores, lowest score first (reversible).
+    pub fn iter(&self) -> ZIter<'_> {
+        self.range(0, self.len())
+    }
+    /// Members with ranks `start..end`, ascending (reversible).
+    pub fn range(&self, start: usize, end: usize) -> ZIter<'_> {
+        match &self.repr {
+            Repr::Small(v) => {
+                let end = end.min(v.len());
+                ZIter::Small(v[start.min(end)..end].iter())
+            }
+            Repr::Big { sl, .. } => ZIter::Big(sl.range(start, end)),
+        }
     }
     /// Members from rank `start` on, ascending, or descending when `rev`.
     pub fn iter_from(
