@@ -589,6 +589,13 @@ pub fn call(
     // EXEC's effects are the commands it ran; it never travels itself. What
     // our master sends travels as its own bytes (see `master_command_applied`).
     let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
+    if changed && node.repl.backlog.is_some() && !node.repl.propagation.has_rewrite() {
+        if let Some(form) =
+            crate::repl::propagate::absolute_form(spec.name, args, &node.ks, client.db)
+        {
+            node.repl.propagation.rewrite(form);
+        }
+    }
     node.repl.propagation.end_command(
         client.db,
         || args.iter().map(|a| a.to_vec()).collect(),
