@@ -47,6 +47,15 @@ pub enum Input {
     LoadChunk(Bytes),
     /// The startup file ended.
     LoadDone,
+    /// Bytes handed over with [`Output::Send`] that the peer has not taken
+    /// yet (the driver reports changes while a connection is backed up):
+    /// what `client-output-buffer-limit` is checked against.
+    OutputPending {
+        /// The connection.
+        conn: ConnId,
+        /// Unsent bytes now.
+        bytes: u64,
+    },
 }
 
 /// Something the node asks its driver to do, or reports.
@@ -339,6 +348,7 @@ impl Node {
             Input::Tick => self.cron(),
             Input::FileWritten { id, result } => self.save_written(id, result),
             input @ (Input::LoadChunk(_) | Input::LoadDone) => self.load_input(input),
+            Input::OutputPending { conn, bytes } => self.output_pending(conn, bytes),
         }
     }
 

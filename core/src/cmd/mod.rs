@@ -250,6 +250,10 @@ pub struct Client {
     pub wait: Option<(i64, Option<u64>)>,
     /// Waiting for its SAVE to be written.
     pub saving: bool,
+    /// Since when its unsent output is above the soft limit (Unix ms).
+    pub cob_soft_since: Option<u64>,
+    /// Unsent bytes last reported by the driver.
+    pub cob_pending: u64,
 }
 
 impl Client {
@@ -281,6 +285,8 @@ impl Client {
             woff: 0,
             wait: None,
             saving: false,
+            cob_soft_since: None,
+            cob_pending: 0,
         }
     }
 
