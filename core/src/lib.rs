@@ -27,6 +27,8 @@ pub mod config;
 pub mod db;
 pub mod digest;
 pub mod node;
+pub mod persist;
+pub mod rdb;
 pub mod repl;
 pub mod resp;
 pub mod rng;

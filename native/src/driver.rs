@@ -77,6 +77,8 @@ struct Driver {
     rearm: Rc<Notify>,
     shutdown: Rc<Notify>,
     stopping: bool,
+    /// Files the node asked to write, not yet started.
+    writes: Vec<(u64, String, Bytes)>,
 }
 
 type Shared = Rc<RefCell<Driver>>;
@@ -105,6 +107,7 @@ impl Driver {
                     self.shutdown.notify_one();
                 }
                 Output::Event(e) => log_event(&e),
+                Output::WriteFile { id, path, data } => self.writes.push((id, path, data)),
                 _ => {}
             }
         }
@@ -161,6 +164,10 @@ fn log_event(e: &Event) {
             tracing::debug!("accepted client {conn} from {addr}")
         }
         Event::ClientClosed { conn, reason } => tracing::debug!("client {conn} closed: {reason}"),
+        Event::Repl(r) => tracing::info!("{r}"),
+        Event::LoadFailed { error } => {
+            tracing::warn!("Fatal error loading the DB: {error}. The dataset stays empty.")
+        }
         other => tracing::info!("{other:?}"),
     }
 }
@@ -204,18 +211,44 @@ pub async fn run(config: Config) -> io::Result<()> {
         rearm: Rc::new(Notify::new()),
         shutdown: Rc::new(Notify::new()),
         stopping: false,
+        writes: Vec::new(),
     }));
     tracing::info!("Ready to accept connections tcp (port {port})");
     for l in listeners {
         tokio::task::spawn_local(accept_loop(shared.clone(), l));
     }
     tokio::task::spawn_local(timer_loop(shared.clone()));
+    let rdb_path = shared.borrow().node.rdb_path();
+    tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path));
     let shutdown = shared.borrow().shutdown.clone();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = shutdown.notified() => tracing::info!("SHUTDOWN requested, exiting"),
-        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
-        _ = tokio::signal::ctrl_c() => tracing::info!("Received SIGINT scheduling shutdown..."),
+    let signalled = tokio::select! {
+        _ = shutdown.notified() => {
+            tracing::info!("SHUTDOWN requested, exiting");
+            false
+        }
+        _ = term.recv() => {
+            tracing::info!("Received SIGTERM scheduling shutdown...");
+            true
+        }
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("Received SIGINT scheduling shutdown...");
+            true
+        }
+    };
+    if signalled {
+        // The node may want to save first (save points configured).
+        let (stop_now, writes) = {
+            let mut d = shared.borrow_mut();
+            let stop_now = d.node.prepare_shutdown(now_ms());
+            d.drain();
+            (stop_now, std::mem::take(&mut d.writes))
+        };
+        spawn_writes(&shared, writes);
+        if !stop_now {
+            tracing::info!("Saving the final RDB snapshot before exiting.");
+            shutdown.notified().await;
+        }
     }
     // Give pending replies a last chance to leave.
     shared.borrow_mut().flush_all();
@@ -294,14 +327,62 @@ fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
 
 /// Feed one input, route the outputs, write what can be written now.
 fn feed(shared: &Shared, input: Input) {
-    let dials = {
+    let (dials, writes) = {
         let mut d = shared.borrow_mut();
         d.node.handle_input(now_ms(), input);
         let dials = d.drain();
         d.flush_all();
-        dials
+        (dials, std::mem::take(&mut d.writes))
     };
     spawn_dials(shared, dials);
+    spawn_writes(shared, writes);
+}
+
+/// Write files atomically (temp file, fsync, rename) and report back.
+fn spawn_writes(shared: &Shared, writes: Vec<(u64, String, Bytes)>) {
+    for (id, path, data) in writes {
+        let shared = shared.clone();
+        tokio::task::spawn_local(async move {
+            let result = write_atomically(&path, &data)
+                .await
+                .map_err(|e| e.to_string());
+            feed(&shared, Input::FileWritten { id, result });
+        });
+    }
+}
+
+async fn write_atomically(path: &str, data: &[u8]) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let tmp = format!("{path}.tmp-{}", std::process::id());
+    let mut f = tokio::fs::File::create(&tmp).await?;
+    f.write_all(data).await?;
+    f.sync_all().await?;
+    drop(f);
+    tokio::fs::rename(&tmp, path).await
+}
+
+/// Load the RDB file at startup in chunks, so clients meanwhile get `-LOADING`.
+async fn load_at_startup(shared: Shared, path: String) {
+    let data = match tokio::fs::read(&path).await {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            tracing::warn!("Can't read {path}: {e}");
+            return;
+        }
+    };
+    tracing::info!("Loading RDB {path} ({} bytes)", data.len());
+    let started = std::time::Instant::now();
+    let data = Bytes::from(data);
+    for chunk in data.chunks(1 << 20) {
+        feed(&shared, Input::LoadChunk(data.slice_ref(chunk)));
+        tokio::task::yield_now().await;
+    }
+    feed(&shared, Input::LoadDone);
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc<Notify>) {

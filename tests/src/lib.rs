@@ -2,6 +2,8 @@
 //! and a real `redis-server` on free loopback ports, and talk RESP to them
 //! with a tiny blocking client that keeps replies as parsed trees.
 
+pub mod proxy;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -77,6 +79,8 @@ pub struct Server {
     child: Child,
     /// Its working directory (RDB files land here).
     pub dir: PathBuf,
+    bin: PathBuf,
+    args: Vec<String>,
 }
 
 impl Server {
@@ -108,18 +112,15 @@ impl Server {
                 }
             };
             args.extend_from_slice(extra);
-            let child = Command::new(&bin)
-                .args(&args)
-                .current_dir(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let child = spawn(&bin, &args, &dir);
             let mut server = Server {
                 kind,
                 port,
                 child,
                 dir,
+                bin,
+                args,
             };
             if server.wait_ready(Duration::from_secs(20)) {
                 return server;
@@ -148,6 +149,25 @@ impl Server {
         false
     }
 
+    /// Stop with SIGTERM (a node with save points saves first) and wait for the exit.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.wait_exit(Duration::from_secs(20))
+            .expect("server exited after SIGTERM");
+    }
+
+    /// Start again on the same port, directory and arguments (after [`terminate`](Self::terminate)).
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.bin, &self.args, &self.dir);
+        assert!(
+            self.wait_ready(Duration::from_secs(20)),
+            "{:?} restarted",
+            self.kind
+        );
+    }
+
     /// A new client connection.
     pub fn conn(&self) -> Conn {
         Conn::connect(self.port)
@@ -174,6 +194,16 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+}
+
+fn spawn(bin: &PathBuf, args: &[String], dir: &PathBuf) -> Child {
+    Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()))
 }
 
 impl Drop for Server {

@@ -14,6 +14,8 @@
 
 pub mod connection;
 pub mod keys;
+pub mod persistence;
+pub mod replication;
 pub mod server;
 pub mod strings;
 pub mod transactions;
@@ -225,6 +227,22 @@ pub struct Client {
     pub last_cmd: String,
     /// Blocking state, if blocked.
     pub blocked: Option<Blocked>,
+    /// Set once this connection started a replica handshake (REPLCONF/PSYNC/SYNC).
+    pub replica: Option<Box<crate::repl::master::ReplicaLink>>,
+    /// This is our master's connection: replies are discarded, offsets counted.
+    pub is_master: bool,
+    /// Master stream bytes applied but not yet counted (inside MULTI).
+    pub master_pending: Vec<u8>,
+    /// Wire length of `master_pending`.
+    pub master_pending_len: i64,
+    /// A reply that must reach the master despite the discarding (REPLCONF ACK).
+    pub forced_reply: Vec<u8>,
+    /// Stream offset after this client's last propagated write (WAIT's target).
+    pub woff: i64,
+    /// Blocked in WAIT: (replicas wanted, deadline or None for ever).
+    pub wait: Option<(i64, Option<u64>)>,
+    /// Waiting for its SAVE to be written.
+    pub saving: bool,
 }
 
 impl Client {
@@ -248,12 +266,20 @@ impl Client {
             last_interaction: now,
             last_cmd: "NULL".into(),
             blocked: None,
+            replica: None,
+            is_master: false,
+            master_pending: Vec::new(),
+            master_pending_len: 0,
+            forced_reply: Vec::new(),
+            woff: 0,
+            wait: None,
+            saving: false,
         }
     }
 
     /// Whether a blocking command holds the client.
     pub fn is_blocked(&self) -> bool {
-        self.blocked.is_some()
+        self.blocked.is_some() || self.wait.is_some() || self.saving
     }
 
     /// Whether `timeout` may close this client when idle.
@@ -320,13 +346,15 @@ impl Ctx<'_> {
     }
 }
 
-fn all_tables() -> [&'static [CommandSpec]; 5] {
-    [
+fn all_tables() -> Vec<&'static [CommandSpec]> {
+    vec![
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         transactions::COMMANDS,
+        replication::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 
@@ -414,6 +442,20 @@ fn check_arity(arity: i32, n: usize, name: &str) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// Whether running `spec` now writes: a write command, or an EXEC whose
+/// queued commands include one.
+fn is_write(spec: &CommandSpec, client: &Client) -> bool {
+    if spec.flags & flags::WRITE != 0 {
+        return true;
+    }
+    spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|args| lookup(args).is_ok_and(|(s, _)| s.flags & flags::WRITE != 0))
+        })
+}
+
 /// Commands that run immediately even inside MULTI.
 fn is_multi_control(name: &str) -> bool {
     matches!(
@@ -436,6 +478,50 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
             node,
             client,
             CmdError::Other("NOAUTH Authentication required.".into()),
+        );
+        return;
+    }
+    if node.is_loading() && spec.flags & flags::LOADING == 0 {
+        reject(
+            node,
+            client,
+            CmdError::Other("LOADING Redis is loading the dataset in memory".into()),
+        );
+        return;
+    }
+    if let Some(side) = node.repl.replica.as_ref() {
+        if !client.is_master {
+            if node.config.replica_read_only && spec.flags & flags::WRITE != 0 {
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("READONLY You can't write against a read only replica.".into()),
+                );
+                return;
+            }
+            if !side.link_up()
+                && !node.config.replica_serve_stale_data
+                && spec.flags & flags::STALE == 0
+            {
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into()),
+                );
+                return;
+            }
+        }
+    }
+    if node.repl.replica.is_none()
+        && node.config.min_replicas_to_write > 0
+        && node.config.min_replicas_max_lag > 0
+        && is_write(spec, client)
+        && (node.good_replicas() as u64) < node.config.min_replicas_to_write
+    {
+        reject(
+            node,
+            client,
+            CmdError::Other("NOREPLICAS Not enough good replicas to write.".into()),
         );
         return;
     }
@@ -486,8 +572,9 @@ pub fn call(
             node.repl.propagation.also(db, vec![b"DEL".to_vec(), key]);
         }
     }
-    // EXEC's effects are the commands it ran; it never travels itself.
-    let changed = node.dirty > dirty_before && spec.name != "exec";
+    // EXEC's effects are the commands it ran; it never travels itself. What
+    // our master sends travels as its own bytes (see `master_command_applied`).
+    let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
     node.repl.propagation.end_command(
         client.db,
         || args.iter().map(|a| a.to_vec()).collect(),
@@ -495,7 +582,11 @@ pub fn call(
         saved,
     );
     if node.repl.propagation.depth == 0 {
-        node.flush_propagation();
+        if client.is_master {
+            node.repl.propagation.discard();
+        } else {
+            node.flush_propagation(Some(client));
+        }
     }
 }
 

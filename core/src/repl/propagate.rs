@@ -86,6 +86,11 @@ impl Propagation {
         }
     }
 
+    /// Drop the pending ops (nobody listens: no backlog).
+    pub fn discard(&mut self) {
+        self.pending.clear();
+    }
+
     /// Whether ops are waiting.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
