@@ -47,6 +47,15 @@ pub enum Input {
     LoadChunk(Bytes),
     /// The startup file ended.
     LoadDone,
+    /// Bytes handed over with [`Output::Send`] that the peer has not taken
+    /// yet (the driver reports changes while a connection is backed up):
+    /// what `client-output-buffer-limit` is checked against.
+    OutputPending {
+        /// The connection.
+        conn: ConnId,
+        /// Unsent bytes now.
+        bytes: u64,
+    },
 }
 
 /// Something the node asks its driver to do, or reports.
@@ -336,6 +345,7 @@ impl Node {
             Input::Tick => self.cron(),
             Input::FileWritten { id, result } => self.save_written(id, result),
             input @ (Input::LoadChunk(_) | Input::LoadDone) => self.load_input(input),
+            Input::OutputPending { conn, bytes } => self.output_pending(conn, bytes),
         }
     }
 
@@ -676,5 +686,19 @@ mod tests {
         let mark = stream(&node).len();
         node.handle_input(now + 200, Input::Tick);
         assert_eq!(&stream(&node)[mark..], b"*2\r\n$3\r\nDEL\r\n$2\r\nak\r\n");
+    }
+
+    #[test]
+    fn relative_expiry_travels_as_absolute() {
+        let now = 1_700_000_000_000;
+        let mut node = Node::new(Config::default(), 7, now);
+        let conn = node.accept(now, "127.0.0.1:1".into());
+        node.repl.ensure_backlog(1 << 20, &mut Rng::new(1));
+        send(&mut node, now, conn, &[&["set", "k1", "v", "EX", "100"]]);
+        let at = (now + 100_000).to_string();
+        let mut want = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*5\r\n$3\r\nSET\r\n$2\r\nk1\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$13\r\n".to_vec();
+        want.extend_from_slice(at.as_bytes());
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(stream(&node), want);
     }
 }

@@ -243,6 +243,10 @@ pub struct Client {
     pub wait: Option<(i64, Option<u64>)>,
     /// Waiting for its SAVE to be written.
     pub saving: bool,
+    /// Since when its unsent output is above the soft limit (Unix ms).
+    pub cob_soft_since: Option<u64>,
+    /// Unsent bytes last reported by the driver.
+    pub cob_pending: u64,
 }
 
 impl Client {
@@ -274,6 +278,8 @@ impl Client {
             woff: 0,
             wait: None,
             saving: false,
+            cob_soft_since: None,
+            cob_pending: 0,
         }
     }
 
@@ -575,6 +581,13 @@ pub fn call(
     // EXEC's effects are the commands it ran; it never travels itself. What
     // our master sends travels as its own bytes (see `master_command_applied`).
     let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
+    if changed && node.repl.backlog.is_some() && !node.repl.propagation.has_rewrite() {
+        if let Some(form) =
+            crate::repl::propagate::absolute_form(spec.name, args, &node.ks, client.db)
+        {
+            node.repl.propagation.rewrite(form);
+        }
+    }
     node.repl.propagation.end_command(
         client.db,
         || args.iter().map(|a| a.to_vec()).collect(),
