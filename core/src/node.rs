@@ -47,6 +47,15 @@ pub enum Input {
     LoadChunk(Bytes),
     /// The startup file ended.
     LoadDone,
+    /// Bytes handed over with [`Output::Send`] that the peer has not taken
+    /// yet (the driver reports changes while a connection is backed up):
+    /// what `client-output-buffer-limit` is checked against.
+    OutputPending {
+        /// The connection.
+        conn: ConnId,
+        /// Unsent bytes now.
+        bytes: u64,
+    },
 }
 
 /// Something the node asks its driver to do, or reports.
@@ -193,6 +202,8 @@ pub struct Node {
     pub(crate) persist: crate::persist::Persistence,
     /// SHUTDOWN waits for a save before stopping.
     pub(crate) shutdown_after_save: bool,
+    /// Clients parked by blocking commands.
+    pub(crate) blocking: cmd::BlockingState,
 }
 
 impl Node {
@@ -233,6 +244,7 @@ impl Node {
                 ..Default::default()
             },
             shutdown_after_save: false,
+            blocking: cmd::BlockingState::default(),
         }
     }
 
@@ -339,6 +351,7 @@ impl Node {
             Input::Tick => self.cron(),
             Input::FileWritten { id, result } => self.save_written(id, result),
             input @ (Input::LoadChunk(_) | Input::LoadDone) => self.load_input(input),
+            Input::OutputPending { conn, bytes } => self.output_pending(conn, bytes),
         }
     }
 
@@ -350,7 +363,10 @@ impl Node {
 
     /// When the driver should feed [`Input::Tick`] next (Unix ms).
     pub fn next_deadline(&self) -> u64 {
-        self.next_cron
+        match self.blocking.next_deadline() {
+            Some(d) => d.min(self.next_cron),
+            None => self.next_cron,
+        }
     }
 
     pub(crate) fn event(&mut self, e: Event) {
@@ -466,6 +482,7 @@ impl Node {
     /// The background cycle (`serverCron`), run `hz` times a second.
     fn cron(&mut self) {
         let now = self.now;
+        cmd::blocking_timeouts(self);
         if now < self.next_cron {
             return;
         }
@@ -489,7 +506,6 @@ impl Node {
             }
         }
         self.check_save_points();
-        cmd::blocking_timeouts(self);
         self.serve_waiting_clients();
         if now.saturating_sub(self.last_repl_cron) >= 1000 {
             self.last_repl_cron = now;

@@ -137,10 +137,11 @@ impl Server {
                 return false;
             }
             if let Ok(mut c) = Conn::try_connect(self.port) {
-                if let Ok(Reply::Simple(s)) = c.try_cmd(&["PING"]) {
-                    if s == "PONG" {
-                        return true;
-                    }
+                match c.try_cmd(&["PING"]) {
+                    Ok(Reply::Simple(s)) if s == "PONG" => return true,
+                    // Up, but behind `requirepass`.
+                    Ok(Reply::Error(e)) if e.starts_with("NOAUTH") => return true,
+                    _ => {}
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
