@@ -200,6 +200,8 @@ pub struct Node {
     pub(crate) persist: crate::persist::Persistence,
     /// SHUTDOWN waits for a save before stopping.
     pub(crate) shutdown_after_save: bool,
+    /// Clients parked by blocking commands.
+    pub(crate) blocking: cmd::BlockingState,
 }
 
 impl Node {
@@ -239,6 +241,7 @@ impl Node {
                 ..Default::default()
             },
             shutdown_after_save: false,
+            blocking: cmd::BlockingState::default(),
         }
     }
 
@@ -357,7 +360,10 @@ impl Node {
 
     /// When the driver should feed [`Input::Tick`] next (Unix ms).
     pub fn next_deadline(&self) -> u64 {
-        self.next_cron
+        match self.blocking.next_deadline() {
+            Some(d) => d.min(self.next_cron),
+            None => self.next_cron,
+        }
     }
 
     pub(crate) fn event(&mut self, e: Event) {
@@ -473,6 +479,7 @@ impl Node {
     /// The background cycle (`serverCron`), run `hz` times a second.
     fn cron(&mut self) {
         let now = self.now;
+        cmd::blocking_timeouts(self);
         if now < self.next_cron {
             return;
         }
@@ -496,7 +503,6 @@ impl Node {
             }
         }
         self.check_save_points();
-        cmd::blocking_timeouts(self);
         self.serve_waiting_clients();
         if now.saturating_sub(self.last_repl_cron) >= 1000 {
             self.last_repl_cron = now;
