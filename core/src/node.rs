@@ -47,6 +47,15 @@ pub enum Input {
     LoadChunk(Bytes),
     /// The startup file ended.
     LoadDone,
+    /// Bytes handed over with [`Output::Send`] that the peer has not taken
+    /// yet (the driver reports changes while a connection is backed up):
+    /// what `client-output-buffer-limit` is checked against.
+    OutputPending {
+        /// The connection.
+        conn: ConnId,
+        /// Unsent bytes now.
+        bytes: u64,
+    },
 }
 
 /// Something the node asks its driver to do, or reports.
@@ -191,6 +200,8 @@ pub struct Node {
     pub(crate) persist: crate::persist::Persistence,
     /// SHUTDOWN waits for a save before stopping.
     pub(crate) shutdown_after_save: bool,
+    /// Clients parked by blocking commands.
+    pub(crate) blocking: cmd::BlockingState,
 }
 
 impl Node {
@@ -230,6 +241,7 @@ impl Node {
                 ..Default::default()
             },
             shutdown_after_save: false,
+            blocking: cmd::BlockingState::default(),
         }
     }
 
@@ -336,6 +348,7 @@ impl Node {
             Input::Tick => self.cron(),
             Input::FileWritten { id, result } => self.save_written(id, result),
             input @ (Input::LoadChunk(_) | Input::LoadDone) => self.load_input(input),
+            Input::OutputPending { conn, bytes } => self.output_pending(conn, bytes),
         }
     }
 
@@ -347,7 +360,10 @@ impl Node {
 
     /// When the driver should feed [`Input::Tick`] next (Unix ms).
     pub fn next_deadline(&self) -> u64 {
-        self.next_cron
+        match self.blocking.next_deadline() {
+            Some(d) => d.min(self.next_cron),
+            None => self.next_cron,
+        }
     }
 
     pub(crate) fn event(&mut self, e: Event) {
@@ -463,6 +479,7 @@ impl Node {
     /// The background cycle (`serverCron`), run `hz` times a second.
     fn cron(&mut self) {
         let now = self.now;
+        cmd::blocking_timeouts(self);
         if now < self.next_cron {
             return;
         }
@@ -486,7 +503,6 @@ impl Node {
             }
         }
         self.check_save_points();
-        cmd::blocking_timeouts(self);
         self.serve_waiting_clients();
         if now.saturating_sub(self.last_repl_cron) >= 1000 {
             self.last_repl_cron = now;
@@ -676,5 +692,19 @@ mod tests {
         let mark = stream(&node).len();
         node.handle_input(now + 200, Input::Tick);
         assert_eq!(&stream(&node)[mark..], b"*2\r\n$3\r\nDEL\r\n$2\r\nak\r\n");
+    }
+
+    #[test]
+    fn relative_expiry_travels_as_absolute() {
+        let now = 1_700_000_000_000;
+        let mut node = Node::new(Config::default(), 7, now);
+        let conn = node.accept(now, "127.0.0.1:1".into());
+        node.repl.ensure_backlog(1 << 20, &mut Rng::new(1));
+        send(&mut node, now, conn, &[&["set", "k1", "v", "EX", "100"]]);
+        let at = (now + 100_000).to_string();
+        let mut want = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*5\r\n$3\r\nSET\r\n$2\r\nk1\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$13\r\n".to_vec();
+        want.extend_from_slice(at.as_bytes());
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(stream(&node), want);
     }
 }

@@ -66,6 +66,10 @@ struct Conn {
     pending: VecDeque<Bytes>,
     /// Close once `pending` is flushed.
     closing: bool,
+    /// Bytes in `pending`.
+    pending_bytes: u64,
+    /// What the node was last told about `pending_bytes`.
+    reported: u64,
     wake_writer: Rc<Notify>,
     wake_reader: Rc<Notify>,
 }
@@ -79,6 +83,10 @@ struct Driver {
     stopping: bool,
     /// Files the node asked to write, not yet started.
     writes: Vec<(u64, String, Bytes)>,
+    /// Connections that got output since the last flush.
+    touched: Vec<ConnId>,
+    /// Unsent-byte counts to report to the node (output-buffer limits).
+    pending_reports: Vec<(ConnId, u64)>,
 }
 
 type Shared = Rc<RefCell<Driver>>;
@@ -91,7 +99,9 @@ impl Driver {
             match out {
                 Output::Send(c, data) => {
                     if let Some(conn) = self.conns.get_mut(&c) {
+                        conn.pending_bytes += data.len() as u64;
                         conn.pending.push_back(data);
+                        self.touched.push(c);
                     }
                 }
                 Output::Close(c) => {
@@ -119,11 +129,19 @@ impl Driver {
         dials
     }
 
-    /// Write as much as the sockets take right now, for every connection with output.
+    /// Write as much as the sockets take right now, for every connection
+    /// that got output; note the ones whose unsent bytes the node must hear of.
     fn flush_all(&mut self) {
-        for conn in self.conns.values_mut() {
+        for id in std::mem::take(&mut self.touched) {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
             if !conn.pending.is_empty() && !flush(conn) {
                 conn.wake_writer.notify_one();
+            }
+            if conn.pending_bytes != conn.reported {
+                conn.reported = conn.pending_bytes;
+                self.pending_reports.push((id, conn.pending_bytes));
             }
         }
     }
@@ -134,14 +152,17 @@ fn flush(conn: &mut Conn) -> bool {
     while let Some(front) = conn.pending.front_mut() {
         match conn.stream.try_write(front) {
             Ok(n) if n == front.len() => {
+                conn.pending_bytes -= n as u64;
                 conn.pending.pop_front();
             }
             Ok(n) => {
+                conn.pending_bytes -= n as u64;
                 let _ = front.split_to(n);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
             Err(_) => {
                 conn.pending.clear();
+                conn.pending_bytes = 0;
                 conn.closing = true;
                 return true;
             }
@@ -212,6 +233,8 @@ pub async fn run(config: Config) -> io::Result<()> {
         shutdown: Rc::new(Notify::new()),
         stopping: false,
         writes: Vec::new(),
+        touched: Vec::new(),
+        pending_reports: Vec::new(),
     }));
     tracing::info!("Ready to accept connections tcp (port {port})");
     for l in listeners {
@@ -294,6 +317,8 @@ fn start_connection(shared: &Shared, id: ConnId, stream: TcpStream) {
             Conn {
                 stream: stream.clone(),
                 pending: VecDeque::new(),
+                pending_bytes: 0,
+                reported: 0,
                 closing: false,
                 wake_writer: wake_writer.clone(),
                 wake_reader: wake_reader.clone(),
@@ -327,15 +352,22 @@ fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
 
 /// Feed one input, route the outputs, write what can be written now.
 fn feed(shared: &Shared, input: Input) {
-    let (dials, writes) = {
-        let mut d = shared.borrow_mut();
-        d.node.handle_input(now_ms(), input);
-        let dials = d.drain();
-        d.flush_all();
-        (dials, std::mem::take(&mut d.writes))
-    };
-    spawn_dials(shared, dials);
-    spawn_writes(shared, writes);
+    let mut inputs = vec![input];
+    while let Some(input) = inputs.pop() {
+        let (dials, writes) = {
+            let mut d = shared.borrow_mut();
+            d.node.handle_input(now_ms(), input);
+            let dials = d.drain();
+            d.flush_all();
+            // Backpressure the node must know about (client-output-buffer-limit).
+            for (conn, bytes) in std::mem::take(&mut d.pending_reports) {
+                inputs.push(Input::OutputPending { conn, bytes });
+            }
+            (dials, std::mem::take(&mut d.writes))
+        };
+        spawn_dials(shared, dials);
+        spawn_writes(shared, writes);
+    }
 }
 
 /// Write files atomically (temp file, fsync, rename) and report back.
@@ -428,8 +460,18 @@ async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc
                     return;
                 };
                 let empty = flush(conn);
-                (empty, conn.closing)
+                let report = (conn.pending_bytes != conn.reported).then(|| {
+                    conn.reported = conn.pending_bytes;
+                    (id, conn.pending_bytes)
+                });
+                let closing = conn.closing;
+                d.pending_reports.extend(report);
+                (empty, closing)
             };
+            let reports = std::mem::take(&mut shared.borrow_mut().pending_reports);
+            for (conn, bytes) in reports {
+                feed(&shared, Input::OutputPending { conn, bytes });
+            }
             if empty {
                 if closing {
                     let mut d = shared.borrow_mut();

@@ -149,3 +149,78 @@ fn garbage_rdb_with_eof_framing() {
     bytes.extend_from_slice(mark.as_bytes());
     case("eof garbage", bytes);
 }
+
+/// A replica that stops reading is dropped once its unsent stream passes
+/// `client-output-buffer-limit replica` (both implementations as master).
+#[test]
+fn slow_replica_is_dropped_at_the_output_buffer_limit() {
+    for kind in [tandem_tests::Kind::Tandem, tandem_tests::Kind::Redis] {
+        let m = Server::start(
+            kind,
+            &[
+                "--client-output-buffer-limit",
+                "replica 1mb 256kb 1",
+                "--repl-diskless-sync",
+                "no",
+            ],
+        );
+        // A replica that completes the handshake, reads the RDB, then reads nothing more.
+        let s = TcpStream::connect(("127.0.0.1", m.port)).expect("connect");
+        let mut w = s.try_clone().expect("clone");
+        let mut r = BufReader::new(s);
+        let send = |w: &mut TcpStream, args: &[&str]| {
+            let mut out = format!("*{}\r\n", args.len());
+            for a in args {
+                out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+            }
+            w.write_all(out.as_bytes()).expect("write");
+        };
+        let mut line = String::new();
+        send(&mut w, &["PING"]);
+        r.read_line(&mut line).expect("pong");
+        send(&mut w, &["REPLCONF", "listening-port", "1"]);
+        line.clear();
+        r.read_line(&mut line).expect("ok");
+        send(&mut w, &["PSYNC", "?", "-1"]);
+        // +FULLRESYNC, then $<len> and the payload.
+        loop {
+            line.clear();
+            r.read_line(&mut line).expect("line");
+            if line.starts_with('$') {
+                break;
+            }
+        }
+        let len: usize = line.trim_end()[1..].parse().expect("length");
+        let mut rdb = vec![0u8; len];
+        r.read_exact(&mut rdb).expect("rdb");
+        let replicas = |m: &Server| match m.conn().cmd(&["ROLE"]) {
+            Reply::Array(Some(items)) => match &items[2] {
+                Reply::Array(Some(list)) => list.len(),
+                other => panic!("ROLE replicas: {other:?}"),
+            },
+            other => panic!("ROLE: {other:?}"),
+        };
+        wait_until(
+            &format!("{kind:?}: replica online"),
+            Duration::from_secs(10),
+            || replicas(&m) == 1,
+        );
+        // Now flood the stream; the replica never reads again.
+        let mut c = m.conn();
+        let big = "x".repeat(64 * 1024);
+        for i in 0..400 {
+            c.cmd(&["SET", &format!("k{}", i % 10), &big]);
+        }
+        wait_until(
+            &format!("{kind:?}: slow replica dropped"),
+            Duration::from_secs(15),
+            || replicas(&m) == 0,
+        );
+        assert_eq!(
+            c.cmd(&["PING"]),
+            Reply::Simple("PONG".into()),
+            "{kind:?} still serving"
+        );
+        drop(r);
+    }
+}

@@ -12,13 +12,19 @@
 //! the calling client) and the arguments, writes its reply to
 //! `ctx.client.out`, and returns an error to have the dispatcher write it.
 
+pub mod blocking;
+pub mod collections;
 pub mod connection;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod persistence;
 pub mod replication;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use crate::node::{ConnId, Node};
 use crate::resp::{ReplyWriter, RequestParser};
@@ -175,7 +181,8 @@ pub struct MultiState {
     pub error: bool,
 }
 
-/// A client blocked by a blocking command (BLPOP, WAIT, ...).
+/// A client blocked by a blocking command (BLPOP, WAIT, ...); see
+/// [`blocking`] for how it is served.
 #[derive(Debug, Clone)]
 pub struct Blocked {
     /// Database the keys belong to.
@@ -243,6 +250,10 @@ pub struct Client {
     pub wait: Option<(i64, Option<u64>)>,
     /// Waiting for its SAVE to be written.
     pub saving: bool,
+    /// Since when its unsent output is above the soft limit (Unix ms).
+    pub cob_soft_since: Option<u64>,
+    /// Unsent bytes last reported by the driver.
+    pub cob_pending: u64,
 }
 
 impl Client {
@@ -274,6 +285,8 @@ impl Client {
             woff: 0,
             wait: None,
             saving: false,
+            cob_soft_since: None,
+            cob_pending: 0,
         }
     }
 
@@ -355,6 +368,10 @@ fn all_tables() -> Vec<&'static [CommandSpec]> {
         transactions::COMMANDS,
         replication::COMMANDS,
         persistence::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
     ]
 }
 
@@ -533,6 +550,7 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
         }
     }
     call(node, client, spec, &fullname, &args);
+    blocking::handle_ready_keys(node);
 }
 
 fn reject(node: &mut Node, client: &mut Client, e: CmdError) {
@@ -557,10 +575,12 @@ pub fn call(
     let dirty_before = node.dirty;
     let saved = node.repl.propagation.begin_command();
     node.repl.propagation.depth += 1;
+    node.blocking.depth += 1;
     let result = {
         let mut ctx = Ctx { node, client };
         (spec.handler)(&mut ctx, args)
     };
+    node.blocking.depth -= 1;
     node.repl.propagation.depth -= 1;
     if let Err(e) = result {
         node.stats.error_replies += 1;
@@ -575,6 +595,13 @@ pub fn call(
     // EXEC's effects are the commands it ran; it never travels itself. What
     // our master sends travels as its own bytes (see `master_command_applied`).
     let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
+    if changed && node.repl.backlog.is_some() && !node.repl.propagation.has_rewrite() {
+        if let Some(form) =
+            crate::repl::propagate::absolute_form(spec.name, args, &node.ks, client.db)
+        {
+            node.repl.propagation.rewrite(form);
+        }
+    }
     node.repl.propagation.end_command(
         client.db,
         || args.iter().map(|a| a.to_vec()).collect(),
@@ -643,29 +670,7 @@ pub fn touch_all_watched_in_db(
     }
 }
 
-/// Serve blocked clients whose deadline passed (called from the timer).
-pub fn blocking_timeouts(node: &mut Node) {
-    let now = node.now;
-    let expired: Vec<ConnId> = node
-        .clients
-        .values()
-        .filter(|c| {
-            c.blocked
-                .as_ref()
-                .and_then(|b| b.deadline)
-                .is_some_and(|d| d <= now)
-        })
-        .map(|c| c.id)
-        .collect();
-    for id in expired {
-        if let Some(mut c) = node.clients.remove(&id) {
-            c.blocked = None;
-            c.out.null_array();
-            node.process_client(&mut c);
-            node.finish_client(c);
-        }
-    }
-}
+pub use blocking::{blocking_timeouts, signal_key_ready, BlockingState};
 
 /// Parse an integer argument (`string2ll`), with Redis's error.
 pub fn parse_int(arg: &[u8]) -> Result<i64, CmdError> {

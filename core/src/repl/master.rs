@@ -344,6 +344,41 @@ impl Node {
         }
     }
 
+    /// The driver reports unsent bytes: apply `client-output-buffer-limit`
+    /// (hard limit at once, soft limit after `soft_seconds` above it) to
+    /// replicas and normal clients.
+    pub(crate) fn output_pending(&mut self, conn: ConnId, bytes: u64) {
+        let now = self.now;
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        client.cob_pending = bytes;
+        let (limit, class) = if client.replica.as_ref().is_some_and(|l| l.attached()) {
+            (self.config.cob_replica, "replica")
+        } else if client.is_master {
+            return;
+        } else {
+            (self.config.cob_normal, "normal")
+        };
+        let over_hard = limit.hard > 0 && bytes >= limit.hard;
+        let over_soft = limit.soft > 0 && bytes >= limit.soft;
+        let soft_since = if over_soft {
+            *client.cob_soft_since.get_or_insert(now)
+        } else {
+            client.cob_soft_since = None;
+            now
+        };
+        let soft_expired = over_soft && now.saturating_sub(soft_since) >= limit.soft_seconds * 1000;
+        if over_hard || soft_expired {
+            let addr = client.addr.clone();
+            self.log(
+                "warning",
+                format!("Client id={conn} addr={addr} ({class}) scheduled to be closed ASAP for overcoming of output buffer limits ({bytes} bytes unsent)."),
+            );
+            self.kill_client(conn, "output buffer limit");
+        }
+    }
+
     /// A replica forgot its connection: stop feeding it.
     pub(crate) fn forget_replica(&mut self, conn: ConnId) {
         if self.repl.replicas.remove(&conn) {
@@ -357,6 +392,16 @@ impl Node {
     /// Once a second: keepalives to waiting replicas, the diskless delay,
     /// the stream PING, and replica timeouts (`replicationCron`).
     pub(crate) fn master_cron(&mut self) {
+        // Soft output-buffer limits expire with time, not only with new bytes.
+        let over_soft: Vec<(ConnId, u64)> = self
+            .clients
+            .values()
+            .filter(|c| c.cob_soft_since.is_some())
+            .map(|c| (c.id, c.cob_pending))
+            .collect();
+        for (conn, bytes) in over_soft {
+            self.output_pending(conn, bytes);
+        }
         if self.repl.replicas.is_empty() {
             return;
         }
