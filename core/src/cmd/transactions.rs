@@ -150,25 +150,14 @@ fn unwatch(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::node::{ConnId, Input, Node, Output};
-    use crate::resp::encode_command;
+    use crate::node::tests::send;
+    use crate::node::{ConnId, Node};
 
     const T0: u64 = 1_700_000_000_000;
 
-    /// Send one command at time `now`, return the bytes sent back.
+    /// Send one command at time `now`, return the reply text.
     fn run(node: &mut Node, conn: ConnId, now: u64, args: &[&str]) -> String {
-        let mut req = Vec::new();
-        encode_command(&mut req, args);
-        node.handle_input(now, Input::Received(conn, req.into()));
-        let mut out = Vec::new();
-        while let Some(o) = node.poll_output() {
-            if let Output::Send(c, b) = o {
-                if c == conn {
-                    out.extend_from_slice(&b);
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        String::from_utf8_lossy(&send(node, now, conn, &[args])).into_owned()
     }
 
     fn node() -> (Node, ConnId, ConnId) {
