@@ -28,6 +28,8 @@ pub mod db;
 pub mod digest;
 pub mod float;
 pub mod node;
+pub mod rdb;
+pub mod repl;
 pub mod resp;
 pub mod rng;
 pub mod types;

@@ -149,6 +149,8 @@ pub struct Node {
     next_cron: u64,
     /// Set when SHUTDOWN ran.
     pub(crate) shutting_down: bool,
+    /// Replication identity, backlog and the stream being built.
+    pub(crate) repl: crate::repl::ReplState,
 }
 
 impl Node {
@@ -157,6 +159,7 @@ impl Node {
         let mut rng = Rng::new(seed);
         let run_id = rng.hex40();
         let ks = Keyspace::new(config.databases, rng.next_u64());
+        let repl = crate::repl::ReplState::new(&mut rng);
         Node {
             config,
             ks,
@@ -173,6 +176,7 @@ impl Node {
             outputs: VecDeque::new(),
             next_cron: now,
             shutting_down: false,
+            repl,
         }
     }
 
@@ -378,11 +382,28 @@ impl Node {
         cmd::blocking_timeouts(self);
     }
 
-    /// Account for keys deleted by expiry (stats, WATCH, and later propagation).
+    /// Account for keys deleted by expiry outside a command (the active
+    /// cycle): WATCH, and a `DEL` in the replication stream.
     pub(crate) fn after_expiry(&mut self) {
         for (db, key) in self.ks.take_expired() {
             cmd::touch_watched_key(self, None, db, &key);
+            self.repl.propagation.also(db, vec![b"DEL".to_vec(), key]);
         }
+        self.flush_propagation();
+    }
+
+    /// Turn the ops collected so far into stream bytes and feed them to the
+    /// backlog (and, later, the replicas).
+    pub(crate) fn flush_propagation(&mut self) {
+        if self.repl.propagation.has_pending() {
+            let bytes = self.repl.propagation.flush();
+            self.repl.feed(&bytes);
+        }
+    }
+
+    /// Replication identity and backlog, read-only.
+    pub fn repl(&self) -> &crate::repl::ReplState {
+        &self.repl
     }
 
     /// Close another client now (CLIENT KILL, timeouts).
@@ -413,4 +434,120 @@ fn is_loopback(addr: &str) -> bool {
         || host == "localhost"
         || host.starts_with("sim")
         || host.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(node: &mut Node, now: u64, conn: ConnId, cmds: &[&[&str]]) -> Vec<u8> {
+        let mut req = Vec::new();
+        for c in cmds {
+            crate::resp::encode_command(&mut req, c);
+        }
+        node.handle_input(now, Input::Received(conn, req.into()));
+        let mut out = Vec::new();
+        while let Some(o) = node.poll_output() {
+            if let Output::Send(c, b) = o {
+                if c == conn {
+                    out.extend_from_slice(&b);
+                }
+            }
+        }
+        out
+    }
+
+    fn stream(node: &Node) -> Vec<u8> {
+        let b = node.repl.backlog.as_ref().expect("backlog");
+        b.read_from(b.first_byte_offset()).expect("covered")
+    }
+
+    #[test]
+    fn writes_reach_the_stream_as_redis_sends_them() {
+        let now = 1_700_000_000_000;
+        let mut node = Node::new(Config::default(), 7, now);
+        let conn = node.accept(now, "127.0.0.1:1".into());
+        let mut rng = Rng::new(1);
+        node.repl.ensure_backlog(1 << 20, &mut rng);
+        send(
+            &mut node,
+            now,
+            conn,
+            &[&["set", "k1", "v"], &["get", "k1"], &["del", "nosuchkey"]],
+        );
+        assert_eq!(
+            stream(&node),
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$2\r\nk1\r\n$1\r\nv\r\n"
+        );
+        let mark = stream(&node).len();
+        send(
+            &mut node,
+            now,
+            conn,
+            &[
+                &["MULTI"],
+                &["SET", "a", "1"],
+                &["SET", "b", "2"],
+                &["EXEC"],
+            ],
+        );
+        assert_eq!(
+            &stream(&node)[mark..],
+            b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n*1\r\n$4\r\nEXEC\r\n"
+        );
+        let mark = stream(&node).len();
+        send(
+            &mut node,
+            now,
+            conn,
+            &[&["MULTI"], &["SET", "a", "2"], &["GET", "a"], &["EXEC"]],
+        );
+        assert_eq!(
+            &stream(&node)[mark..],
+            b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n2\r\n"
+        );
+        let mark = stream(&node).len();
+        send(
+            &mut node,
+            now,
+            conn,
+            &[&["SELECT", "3"], &["SET", "x", "y"]],
+        );
+        assert_eq!(
+            &stream(&node)[mark..],
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\ny\r\n"
+        );
+        assert_eq!(
+            node.repl.identity.master_repl_offset,
+            stream(&node).len() as i64
+        );
+    }
+
+    #[test]
+    fn expiry_travels_as_del() {
+        let now = 1_700_000_000_000;
+        let mut node = Node::new(Config::default(), 7, now);
+        let conn = node.accept(now, "127.0.0.1:1".into());
+        node.repl.ensure_backlog(1 << 20, &mut Rng::new(1));
+        send(
+            &mut node,
+            now,
+            conn,
+            &[
+                &["SET", "ek", "v", "PX", "10"],
+                &["SET", "ak", "v", "PX", "10"],
+            ],
+        );
+        let mark = stream(&node).len();
+        // Lazy: a read notices the expired key.
+        assert_eq!(
+            send(&mut node, now + 20, conn, &[&["GET", "ek"]]),
+            b"$-1\r\n"
+        );
+        assert_eq!(&stream(&node)[mark..], b"*2\r\n$3\r\nDEL\r\n$2\r\nek\r\n");
+        // Active: the timer finds the other.
+        let mark = stream(&node).len();
+        node.handle_input(now + 200, Input::Tick);
+        assert_eq!(&stream(&node)[mark..], b"*2\r\n$3\r\nDEL\r\n$2\r\nak\r\n");
+    }
 }

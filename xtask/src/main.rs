@@ -1,2 +1,78 @@
-//! `cargo xtask`: the task runner (under construction).
-fn main() {}
+//! `cargo xtask`: Tandem's task runner, the two commands of the README and
+//! the benchmark.
+//!
+//! * `cargo xtask play`: build `tandem` (release) and run a node on
+//!   127.0.0.1:6379 until Ctrl-C.
+//! * `cargo xtask test`: install what is missing, then every check CI runs
+//!   (fmt, clippy `-D warnings`, the core's wasm32 build, all tests including
+//!   the differential tests against a real `redis-server`).
+//! * `cargo xtask bench`: `redis-benchmark` against `tandem` and
+//!   `redis-server` in alternating rounds, medians and ratios.
+//!
+//! Everything here is plain `std::process`: each step prints the command it
+//! runs, so a failing step can be rerun by hand.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod play;
+mod proc;
+mod setup;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  play     build tandem (release) and run a node on 127.0.0.1:6379 until Ctrl-C
+           options: --port N
+  test     install what is missing, then fmt, clippy -D warnings, the core's
+           wasm32 build and every test (cargo test --workspace)
+  bench    redis-benchmark against tandem and redis-server, alternating rounds
+           options: --rounds N (3)  --requests N (200000)  --clients N (50)
+                    --tests set,get,incr  --pipelines 1,16
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("play") => play::run(&args[1..]),
+        Some("test") => setup::test(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What every task returns: a message for the user on failure.
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// Parse `--name value` options into a list of pairs; rejects anything else.
+pub fn options(args: &[String], known: &[&str]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let name = a
+            .strip_prefix("--")
+            .filter(|n| known.contains(n))
+            .ok_or_else(|| format!("unknown option {a:?} (known: --{})", known.join(", --")))?;
+        let value = it
+            .next()
+            .ok_or_else(|| format!("option {a} needs a value"))?;
+        out.push((name.to_string(), value.clone()));
+    }
+    Ok(out)
+}

@@ -288,6 +288,31 @@ impl Ctx<'_> {
         self.modified_in(db, key);
     }
 
+    /// Replace this command's form in the replication stream (Redis's
+    /// `rewriteClientCommandVector`), e.g. relative expiries made absolute.
+    pub fn rewrite_propagation<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        self.node
+            .repl
+            .propagation
+            .rewrite(args.iter().map(|a| a.as_ref().to_vec()).collect());
+    }
+
+    /// Add an op to the replication stream in the client's database
+    /// (`alsoPropagate`); combine with [`prevent_propagation`](Self::prevent_propagation)
+    /// when the ops replace the command.
+    pub fn also_propagate<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        let db = self.client.db;
+        self.node
+            .repl
+            .propagation
+            .also(db, args.iter().map(|a| a.as_ref().to_vec()).collect());
+    }
+
+    /// Keep this command's own form out of the stream.
+    pub fn prevent_propagation(&mut self) {
+        self.node.repl.propagation.prevent();
+    }
+
     /// Like [`modified`](Self::modified) for an explicit database.
     pub fn modified_in(&mut self, db: usize, key: &[u8]) {
         self.node.dirty += 1;
@@ -443,10 +468,14 @@ pub fn call(
     node.stats.commands_processed += 1;
     client.last_cmd.clear();
     client.last_cmd.push_str(fullname);
+    let dirty_before = node.dirty;
+    let saved = node.repl.propagation.begin_command();
+    node.repl.propagation.depth += 1;
     let result = {
         let mut ctx = Ctx { node, client };
         (spec.handler)(&mut ctx, args)
     };
+    node.repl.propagation.depth -= 1;
     if let Err(e) = result {
         node.stats.error_replies += 1;
         client.out.error(&e.text());
@@ -454,7 +483,19 @@ pub fn call(
     if node.ks.has_expired() {
         for (db, key) in node.ks.take_expired() {
             touch_watched_key(node, Some(client), db, &key);
+            node.repl.propagation.also(db, vec![b"DEL".to_vec(), key]);
         }
+    }
+    // EXEC's effects are the commands it ran; it never travels itself.
+    let changed = node.dirty > dirty_before && spec.name != "exec";
+    node.repl.propagation.end_command(
+        client.db,
+        || args.iter().map(|a| a.to_vec()).collect(),
+        changed,
+        saved,
+    );
+    if node.repl.propagation.depth == 0 {
+        node.flush_propagation();
     }
 }
 

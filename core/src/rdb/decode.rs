@@ -1,0 +1,1046 @@
+//! The RDB reader: what redis-server 7.0.15 loads (`rdbLoadRioWithLoadingCtx`,
+//! `rdbLoadObject`), fed in chunks.
+//!
+//! The loader is a loop over one byte: an opcode (`AUX`, `SELECTDB`,
+//! `RESIZEDB`, `EXPIRETIME_MS`, `EXPIRETIME`, `IDLE`, `FREQ`, `MODULE_AUX`,
+//! `FUNCTION2`, `FUNCTION`, `EOF`) or else a value type, followed by the key
+//! and the value. Opcodes may come in any order; the expiry applies to the
+//! next key only. After `EOF`, files of version 5 and up carry the CRC-64 of
+//! everything before it (0 = not checked); bytes after that are ignored.
+//!
+//! Values are rebuilt as Redis rebuilds them: types 1, 10, 14, 18 become
+//! lists; 2 and 11 sets; 4, 9, 13, 16 hashes; 3, 5, 12, 17 sorted sets; each
+//! then takes the encoding its size calls for (`update_encoding` with the
+//! configured limits), as Redis converts after loading.
+//!
+//! Resumable parsing: bytes are buffered and parsed one *item* at a time (an
+//! opcode with its payload, a whole string/blob value, or one element of a
+//! counted collection). An item that is not complete yet is rolled back and
+//! retried once enough bytes have arrived (the parser says how many it
+//! needs), so chunk boundaries can fall anywhere and collections of any size
+//! load in linear time. Streams being skipped are one item each.
+
+use super::{crc64, intset, listpack, lzf, opcode::*, ziplist, Error};
+use crate::config::EncodingLimits;
+use crate::db::Keyspace;
+use crate::types::{Hash, List, Set, ZSet};
+use crate::value::Value;
+
+/// What to do with data Tandem does not serve (streams, module values and
+/// aux data, functions). See the [module docs](super).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unsupported {
+    /// Fail the load with [`Error::Unsupported`].
+    #[default]
+    Error,
+    /// Parse, leave out, and list in [`Loaded::skipped`].
+    Skip,
+}
+
+/// How to load.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// `databases`: a SELECTDB at or beyond it is an error.
+    pub databases: usize,
+    /// Hash seed for the new keyspace.
+    pub seed: u64,
+    /// Encoding limits the loaded values are converted with.
+    pub limits: EncodingLimits,
+    /// Streams, modules, functions: error or skip.
+    pub unsupported: Unsupported,
+    /// Check the CRC-64 trailer (a stored 0 is never checked).
+    pub verify_checksum: bool,
+    /// Drop keys whose expiry is at or before this time (Unix ms), as a
+    /// master does when it loads a file; `None` keeps them (replicas).
+    pub drop_expired_before: Option<u64>,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            databases: 16,
+            seed: 0,
+            limits: EncodingLimits::default(),
+            unsupported: Unsupported::Error,
+            verify_checksum: true,
+            drop_expired_before: None,
+        }
+    }
+}
+
+/// One item left out of the load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Byte offset of the item.
+    pub offset: u64,
+    /// Its database.
+    pub db: usize,
+    /// The key (for a function, the first line of the library source; for
+    /// module aux data, the module name).
+    pub key: Vec<u8>,
+    /// "stream", "module value", "module aux data", "function" or "empty key".
+    pub kind: &'static str,
+}
+
+/// A successfully loaded file.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The data.
+    pub keyspace: Keyspace,
+    /// The RDB version in the header.
+    pub version: u32,
+    /// Every AUX field, in file order.
+    pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// AUX `repl-id` (only when it is exactly 40 bytes, as Redis requires).
+    pub repl_id: Option<String>,
+    /// AUX `repl-offset`.
+    pub repl_offset: Option<i64>,
+    /// AUX `repl-stream-db`.
+    pub repl_stream_db: Option<i64>,
+    /// The stored CRC-64 (`None` below version 5, `Some(0)` = disabled).
+    pub checksum: Option<u64>,
+    /// Items left out (see [`Skipped`]).
+    pub skipped: Vec<Skipped>,
+    /// Keys loaded.
+    pub keys: u64,
+    /// Keys dropped because they had already expired.
+    pub expired_dropped: u64,
+    /// Bytes of the file (trailing junk excluded).
+    pub bytes: u64,
+}
+
+/// Internal parse failure: not enough bytes yet, or a real error.
+enum PErr {
+    /// The item needs at least this many buffered bytes (from its start).
+    More(usize),
+    Bad(Error),
+}
+
+impl From<Error> for PErr {
+    fn from(e: Error) -> Self {
+        PErr::Bad(e)
+    }
+}
+
+type PResult<T> = Result<T, PErr>;
+
+fn corrupt(offset: u64, what: impl Into<String>) -> PErr {
+    PErr::Bad(Error::Corrupt {
+        offset,
+        what: what.into(),
+    })
+}
+
+struct Cur<'a> {
+    b: &'a [u8],
+    p: usize,
+    base: u64,
+}
+
+impl<'a> Cur<'a> {
+    fn off(&self) -> u64 {
+        self.base + self.p as u64
+    }
+
+    fn take(&mut self, n: u64) -> PResult<&'a [u8]> {
+        let avail = self.b.len() - self.p;
+        if n > avail as u64 {
+            let need = (self.p as u64).saturating_add(n);
+            return Err(PErr::More(usize::try_from(need).unwrap_or(usize::MAX)));
+        }
+        let s = &self.b[self.p..self.p + n as usize];
+        self.p += n as usize;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> PResult<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn arr<const N: usize>(&mut self) -> PResult<[u8; N]> {
+        let s = self.take(N as u64)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    /// A length, or (true, encoding id) for the `11xxxxxx` form.
+    fn len_or_enc(&mut self) -> PResult<(u64, bool)> {
+        let at = self.off();
+        let b0 = self.u8()?;
+        Ok(match b0 >> 6 {
+            0 => ((b0 & 0x3f) as u64, false),
+            1 => ((((b0 & 0x3f) as u64) << 8) | self.u8()? as u64, false),
+            3 => ((b0 & 0x3f) as u64, true),
+            _ => match b0 {
+                0x80 => (u32::from_be_bytes(self.arr()?) as u64, false),
+                0x81 => (u64::from_be_bytes(self.arr()?), false),
+                _ => return Err(corrupt(at, format!("unknown length encoding {b0:#04x}"))),
+            },
+        })
+    }
+
+    fn len(&mut self) -> PResult<u64> {
+        let at = self.off();
+        match self.len_or_enc()? {
+            (n, false) => Ok(n),
+            (_, true) => Err(corrupt(at, "encoded value where a length was expected")),
+        }
+    }
+
+    fn string(&mut self) -> PResult<Vec<u8>> {
+        let at = self.off();
+        let (n, enc) = self.len_or_enc()?;
+        if !enc {
+            return Ok(self.take(n)?.to_vec());
+        }
+        Ok(match n {
+            0 => crate::util::i64_to_bytes(self.u8()? as i8 as i64),
+            1 => crate::util::i64_to_bytes(i16::from_le_bytes(self.arr()?) as i64),
+            2 => crate::util::i64_to_bytes(i32::from_le_bytes(self.arr()?) as i64),
+            3 => {
+                let clen = self.len()?;
+                let ulen = self.len()?;
+                let data = self.take(clen)?;
+                let ulen = usize::try_from(ulen)
+                    .map_err(|_| corrupt(at, "LZF length does not fit in memory"))?;
+                lzf::decompress(data, ulen).map_err(|e| corrupt(at, e))?
+            }
+            e => return Err(corrupt(at, format!("unknown string encoding {e}"))),
+        })
+    }
+
+    /// A string-encoded double (type 3 scores).
+    fn string_double(&mut self) -> PResult<f64> {
+        let at = self.off();
+        let n = self.u8()?;
+        match n {
+            253 => Err(corrupt(at, "NaN score")),
+            254 => Ok(f64::INFINITY),
+            255 => Ok(f64::NEG_INFINITY),
+            _ => {
+                let s = self.take(n as u64)?;
+                parse_score(s).ok_or_else(|| corrupt(at, "bad string-encoded double"))
+            }
+        }
+    }
+}
+
+/// A score as `strtod` reads it from a listpack or ziplist entry, NaN refused.
+fn parse_score(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?;
+    let v: f64 = t.parse().ok()?;
+    if v.is_nan() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// The value a counted collection is being built into.
+enum Partial {
+    List(List),
+    Set(Set),
+    Hash(Hash),
+    ZSet(ZSet),
+}
+
+struct Coll {
+    off: u64,
+    ty: u8,
+    key: Vec<u8>,
+    expire: Option<u64>,
+    remaining: u64,
+    value: Partial,
+}
+
+enum State {
+    Magic,
+    Top,
+    Coll(Box<Coll>),
+    Trailer,
+    Done,
+}
+
+/// A top-level item, parsed and owned, to apply after its bytes are consumed.
+enum Item {
+    Aux(Vec<u8>, Vec<u8>),
+    SelectDb(u64, u64),
+    Expire(u64),
+    Nothing,
+    Skip(Skipped),
+    Eof,
+    Value(u64, Vec<u8>, Option<Value>),
+    Begin(Box<Coll>),
+}
+
+enum Elem {
+    One(Vec<u8>),
+    Many(Vec<Vec<u8>>),
+    Pair(Vec<u8>, Vec<u8>),
+    Scored(Vec<u8>, f64),
+}
+
+/// An incremental RDB decoder: [`feed`](Self::feed) it bytes, then
+/// [`finish`](Self::finish).
+///
+/// ```
+/// use tandem_core::rdb;
+/// let file = rdb::encode_to_vec(&tandem_core::db::Keyspace::new(16, 0), Default::default());
+/// let mut dec = rdb::Decoder::new(rdb::DecodeOptions::default());
+/// for piece in file.chunks(3) {
+///     dec.feed(piece).unwrap();
+/// }
+/// let loaded = dec.finish().unwrap();
+/// assert_eq!(loaded.version, 10);
+/// ```
+pub struct Decoder {
+    opts: DecodeOptions,
+    buf: Vec<u8>,
+    start: usize,
+    consumed: u64,
+    need: usize,
+    crc: u64,
+    state: State,
+    failed: Option<Error>,
+    version: u32,
+    db: usize,
+    expire: Option<u64>,
+    ks: Keyspace,
+    aux: Vec<(Vec<u8>, Vec<u8>)>,
+    repl_id: Option<String>,
+    repl_offset: Option<i64>,
+    repl_stream_db: Option<i64>,
+    checksum: Option<u64>,
+    skipped: Vec<Skipped>,
+    keys: u64,
+    expired_dropped: u64,
+}
+
+impl Decoder {
+    /// A decoder that builds a fresh keyspace.
+    pub fn new(opts: DecodeOptions) -> Self {
+        let ks = Keyspace::new(opts.databases, opts.seed);
+        Decoder {
+            opts,
+            buf: Vec::new(),
+            start: 0,
+            consumed: 0,
+            need: 0,
+            crc: 0,
+            state: State::Magic,
+            failed: None,
+            version: 0,
+            db: 0,
+            expire: None,
+            ks,
+            aux: Vec::new(),
+            repl_id: None,
+            repl_offset: None,
+            repl_stream_db: None,
+            checksum: None,
+            skipped: Vec::new(),
+            keys: 0,
+            expired_dropped: 0,
+        }
+    }
+
+    /// Bytes consumed so far (the offset parsing has reached).
+    pub fn offset(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Keys loaded so far.
+    pub fn keys_loaded(&self) -> u64 {
+        self.keys
+    }
+
+    /// Whether the end of the file (and its checksum) has been read.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// Give the decoder more bytes. Errors are sticky: once it failed,
+    /// every later call returns the same error.
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.is_done() {
+            return Ok(());
+        }
+        if self.start > 0 && self.start * 2 >= self.buf.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+        while !self.is_done() && self.buf.len() - self.start >= self.need {
+            match self.step() {
+                Ok(()) => self.need = 0,
+                Err(PErr::More(n)) => {
+                    self.need = n;
+                    break;
+                }
+                Err(PErr::Bad(e)) => {
+                    self.failed = Some(e.clone());
+                    self.buf = Vec::new();
+                    return Err(e);
+                }
+            }
+        }
+        if self.is_done() {
+            self.buf = Vec::new();
+            self.start = 0;
+        }
+        Ok(())
+    }
+
+    /// End of input: the loaded data, or why the file is not complete.
+    pub fn finish(self) -> Result<Loaded, Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if !self.is_done() {
+            return Err(Error::Truncated {
+                offset: self.consumed + (self.buf.len() - self.start) as u64,
+            });
+        }
+        Ok(Loaded {
+            keyspace: self.ks,
+            version: self.version,
+            aux: self.aux,
+            repl_id: self.repl_id,
+            repl_offset: self.repl_offset,
+            repl_stream_db: self.repl_stream_db,
+            checksum: self.checksum,
+            skipped: self.skipped,
+            keys: self.keys,
+            expired_dropped: self.expired_dropped,
+            bytes: self.consumed,
+        })
+    }
+
+    fn commit(&mut self, n: usize) {
+        if !matches!(self.state, State::Trailer) {
+            self.crc = crc64(self.crc, &self.buf[self.start..self.start + n]);
+        }
+        self.start += n;
+        self.consumed += n as u64;
+    }
+
+    fn step(&mut self) -> PResult<()> {
+        let mut c = Cur {
+            b: &self.buf[self.start..],
+            p: 0,
+            base: self.consumed,
+        };
+        match &self.state {
+            State::Magic => {
+                let m = c.take(9)?;
+                if &m[..5] != b"REDIS" || !m[5..].iter().all(|d| d.is_ascii_digit()) {
+                    return Err(PErr::Bad(Error::BadMagic { offset: 0 }));
+                }
+                let v = m[5..].iter().fold(0u32, |a, d| a * 10 + (d - b'0') as u32);
+                if !(1..=super::RDB_VERSION).contains(&v) {
+                    return Err(PErr::Bad(Error::UnsupportedVersion {
+                        offset: 5,
+                        version: v,
+                    }));
+                }
+                let n = c.p;
+                self.version = v;
+                self.commit(n);
+                self.state = State::Top;
+                Ok(())
+            }
+            State::Trailer => {
+                let at = c.off();
+                let stored = u64::from_le_bytes(c.arr()?);
+                let n = c.p;
+                self.commit(n);
+                self.checksum = Some(stored);
+                if self.opts.verify_checksum && stored != 0 && stored != self.crc {
+                    return Err(PErr::Bad(Error::BadChecksum {
+                        offset: at,
+                        stored,
+                        computed: self.crc,
+                    }));
+                }
+                self.state = State::Done;
+                Ok(())
+            }
+            State::Done => Ok(()),
+            State::Top => {
+                let item = parse_top(&mut c, self.db, self.expire, self.opts.unsupported)?;
+                let n = c.p;
+                self.commit(n);
+                self.apply(item)
+            }
+            State::Coll(coll) => {
+                let elem = parse_elem(&mut c, coll.ty)?;
+                let at = c.base;
+                let n = c.p;
+                self.commit(n);
+                let State::Coll(coll) = &mut self.state else {
+                    unreachable!("state checked above")
+                };
+                add_elem(coll, elem, at)?;
+                coll.remaining -= 1;
+                if coll.remaining == 0 {
+                    let State::Coll(coll) = std::mem::replace(&mut self.state, State::Top) else {
+                        unreachable!("state checked above")
+                    };
+                    let coll = *coll;
+                    let v = match coll.value {
+                        Partial::List(l) => Value::List(l),
+                        Partial::Set(s) => Value::Set(s),
+                        Partial::Hash(h) => Value::Hash(h),
+                        Partial::ZSet(z) => Value::ZSet(z),
+                    };
+                    self.insert(coll.off, coll.key, coll.expire, v)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, item: Item) -> PResult<()> {
+        match item {
+            Item::Nothing => {}
+            Item::Expire(t) => self.expire = Some(t),
+            Item::Aux(k, v) => {
+                match k.as_slice() {
+                    b"repl-id" if v.len() == 40 => {
+                        self.repl_id = Some(String::from_utf8_lossy(&v).into_owned())
+                    }
+                    b"repl-offset" => {
+                        self.repl_offset = std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok())
+                    }
+                    b"repl-stream-db" => {
+                        self.repl_stream_db =
+                            std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok())
+                    }
+                    _ => {}
+                }
+                self.aux.push((k, v));
+            }
+            Item::SelectDb(db, at) => {
+                if db >= self.opts.databases as u64 {
+                    return Err(PErr::Bad(Error::DbOutOfRange {
+                        offset: at,
+                        db,
+                        databases: self.opts.databases,
+                    }));
+                }
+                self.db = db as usize;
+            }
+            Item::Skip(s) => {
+                self.expire = None;
+                self.skipped.push(s);
+            }
+            Item::Eof => {
+                self.state = if self.version >= 5 {
+                    State::Trailer
+                } else {
+                    State::Done
+                };
+            }
+            Item::Value(off, key, value) => {
+                let expire = self.expire.take();
+                match value {
+                    Some(v) => self.insert(off, key, expire, v)?,
+                    None => self.skipped.push(Skipped {
+                        offset: off,
+                        db: self.db,
+                        key,
+                        kind: "empty key",
+                    }),
+                }
+            }
+            Item::Begin(mut coll) => {
+                coll.expire = self.expire.take();
+                if self.ks.db(self.db).contains(&coll.key) {
+                    return Err(PErr::Bad(Error::DuplicateKey {
+                        offset: coll.off,
+                        db: self.db,
+                        key: coll.key,
+                    }));
+                }
+                if coll.remaining == 0 {
+                    self.skipped.push(Skipped {
+                        offset: coll.off,
+                        db: self.db,
+                        key: coll.key,
+                        kind: "empty key",
+                    });
+                } else {
+                    self.state = State::Coll(coll);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, off: u64, key: Vec<u8>, expire: Option<u64>, mut v: Value) -> PResult<()> {
+        let db = self.db;
+        let empty = match &mut v {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => {
+                s.update_encoding(&self.opts.limits);
+                s.is_empty()
+            }
+            Value::Hash(h) => {
+                h.update_encoding(&self.opts.limits);
+                h.is_empty()
+            }
+            Value::ZSet(z) => {
+                z.update_encoding(&self.opts.limits);
+                z.is_empty()
+            }
+        };
+        if self.ks.db(db).contains(&key) {
+            return Err(PErr::Bad(Error::DuplicateKey {
+                offset: off,
+                db,
+                key,
+            }));
+        }
+        if empty {
+            self.skipped.push(Skipped {
+                offset: off,
+                db,
+                key,
+                kind: "empty key",
+            });
+            return Ok(());
+        }
+        if let (Some(t), Some(now)) = (expire, self.opts.drop_expired_before) {
+            if t <= now {
+                self.expired_dropped += 1;
+                return Ok(());
+            }
+        }
+        let d = self.ks.db_mut(db);
+        d.insert(&key, v, false);
+        if let Some(t) = expire {
+            d.set_expire(&key, t);
+        }
+        self.keys += 1;
+        Ok(())
+    }
+}
+
+fn parse_top(
+    c: &mut Cur<'_>,
+    db: usize,
+    _expire: Option<u64>,
+    unsup: Unsupported,
+) -> PResult<Item> {
+    let at = c.off();
+    let op = c.u8()?;
+    match op {
+        EOF => Ok(Item::Eof),
+        SELECTDB => Ok(Item::SelectDb(c.len()?, at)),
+        RESIZEDB => {
+            c.len()?;
+            c.len()?;
+            Ok(Item::Nothing)
+        }
+        EXPIRETIME_MS => {
+            let t = i64::from_le_bytes(c.arr()?);
+            Ok(Item::Expire(t.max(0) as u64))
+        }
+        EXPIRETIME => {
+            let t = i32::from_le_bytes(c.arr()?);
+            Ok(Item::Expire((t.max(0) as u64) * 1000))
+        }
+        IDLE => {
+            c.len()?;
+            Ok(Item::Nothing)
+        }
+        FREQ => {
+            c.u8()?;
+            Ok(Item::Nothing)
+        }
+        AUX => {
+            let k = c.string()?;
+            let v = c.string()?;
+            Ok(Item::Aux(k, v))
+        }
+        MODULE_AUX => {
+            let id = c.len()?;
+            let name = module_name(id).into_bytes();
+            if unsup == Unsupported::Error {
+                return Err(PErr::Bad(Error::Unsupported {
+                    offset: at,
+                    db,
+                    key: name,
+                    kind: "module aux data",
+                }));
+            }
+            let when_op = c.len()?;
+            if when_op != 2 {
+                return Err(corrupt(at, "module aux data without its 'when' opcode"));
+            }
+            c.len()?;
+            skip_module_payload(c)?;
+            Ok(Item::Skip(Skipped {
+                offset: at,
+                db,
+                key: name,
+                kind: "module aux data",
+            }))
+        }
+        FUNCTION2 | FUNCTION => {
+            let src = if op == FUNCTION2 {
+                c.string()?
+            } else {
+                let name = c.string()?;
+                let _engine = c.string()?;
+                if c.len()? != 0 {
+                    c.string()?;
+                }
+                c.string()?;
+                name
+            };
+            let first_line: Vec<u8> = src.split(|&b| b == b'\n').next().unwrap_or(&[]).to_vec();
+            if unsup == Unsupported::Error {
+                return Err(PErr::Bad(Error::Unsupported {
+                    offset: at,
+                    db,
+                    key: first_line,
+                    kind: "function",
+                }));
+            }
+            Ok(Item::Skip(Skipped {
+                offset: at,
+                db,
+                key: first_line,
+                kind: "function",
+            }))
+        }
+        ty => {
+            if ty == 8 || ty >= 20 {
+                return Err(PErr::Bad(Error::UnknownType {
+                    offset: at,
+                    type_byte: ty,
+                }));
+            }
+            let key = c.string()?;
+            parse_value(c, at, ty, key, db, unsup)
+        }
+    }
+}
+
+fn module_name(id: u64) -> String {
+    const CHARSET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut v = id >> 10;
+    let mut name = [0u8; 9];
+    for slot in name.iter_mut().rev() {
+        *slot = CHARSET[(v & 63) as usize];
+        v >>= 6;
+    }
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+fn skip_module_payload(c: &mut Cur<'_>) -> PResult<()> {
+    loop {
+        let at = c.off();
+        match c.len()? {
+            0 => return Ok(()),
+            1 | 2 => {
+                c.len()?;
+            }
+            3 => {
+                c.take(4)?;
+            }
+            4 => {
+                c.take(8)?;
+            }
+            5 => {
+                c.string()?;
+            }
+            op => return Err(corrupt(at, format!("unknown module opcode {op}"))),
+        }
+    }
+}
+
+fn skip_stream(c: &mut Cur<'_>, ty: u8) -> PResult<()> {
+    let nodes = c.len()?;
+    for _ in 0..nodes {
+        let at = c.off();
+        let k = c.string()?;
+        if k.len() != 16 {
+            return Err(corrupt(at, "stream node key is not 16 bytes"));
+        }
+        let at = c.off();
+        let lp = c.string()?;
+        let n = listpack::decode_each(&lp, |_| {}).map_err(|e| corrupt(at, e))?;
+        if n == 0 {
+            return Err(corrupt(at, "empty stream listpack"));
+        }
+    }
+    let metadata = if ty == TYPE_STREAM_LISTPACKS_2 { 8 } else { 3 };
+    for _ in 0..metadata {
+        c.len()?;
+    }
+    let groups = c.len()?;
+    for _ in 0..groups {
+        c.string()?;
+        c.len()?;
+        c.len()?;
+        if ty == TYPE_STREAM_LISTPACKS_2 {
+            c.len()?;
+        }
+        let pel = c.len()?;
+        for _ in 0..pel {
+            c.take(16 + 8)?;
+            c.len()?;
+        }
+        let consumers = c.len()?;
+        for _ in 0..consumers {
+            c.string()?;
+            c.take(8)?;
+            let pel = c.len()?;
+            for _ in 0..pel {
+                c.take(16)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn blob_err(at: u64, what: &str) -> impl Fn(String) -> PErr + '_ {
+    move |e| corrupt(at, format!("{what}: {e}"))
+}
+
+fn parse_value(
+    c: &mut Cur<'_>,
+    at: u64,
+    ty: u8,
+    key: Vec<u8>,
+    db: usize,
+    unsup: Unsupported,
+) -> PResult<Item> {
+    let unsupported = |kind: &'static str, key: Vec<u8>| -> PResult<Item> {
+        Err(PErr::Bad(Error::Unsupported {
+            offset: at,
+            db,
+            key,
+            kind,
+        }))
+    };
+    match ty {
+        TYPE_STRING => {
+            let v = c.string()?;
+            Ok(Item::Value(at, key, Some(Value::string(v))))
+        }
+        TYPE_LIST
+        | TYPE_SET
+        | TYPE_ZSET
+        | TYPE_HASH
+        | TYPE_ZSET_2
+        | TYPE_LIST_QUICKLIST
+        | TYPE_LIST_QUICKLIST_2 => {
+            let count = c.len()?;
+            let value = match ty {
+                TYPE_LIST | TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+                    Partial::List(List::new())
+                }
+                TYPE_SET => Partial::Set(Set::new()),
+                TYPE_HASH => Partial::Hash(Hash::new()),
+                _ => Partial::ZSet(ZSet::new()),
+            };
+            Ok(Item::Begin(Box::new(Coll {
+                off: at,
+                ty,
+                key,
+                expire: None,
+                remaining: count,
+                value,
+            })))
+        }
+        TYPE_SET_INTSET => {
+            let bat = c.off();
+            let blob = c.string()?;
+            let members = intset::decode(&blob).map_err(blob_err(bat, "intset"))?;
+            let mut s = Set::new();
+            for m in members {
+                s.insert(crate::util::i64_to_bytes(m));
+            }
+            Ok(Item::Value(at, key, Some(Value::Set(s))))
+        }
+        TYPE_HASH_LISTPACK | TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
+            let bat = c.off();
+            let blob = c.string()?;
+            let pairs: Vec<(Vec<u8>, Vec<u8>)> = if ty == TYPE_HASH_ZIPMAP {
+                ziplist::decode_zipmap(&blob).map_err(blob_err(bat, "zipmap"))?
+            } else {
+                let entries = if ty == TYPE_HASH_LISTPACK {
+                    listpack::decode(&blob).map_err(blob_err(bat, "hash listpack"))?
+                } else {
+                    ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "hash ziplist"))?
+                };
+                pairs_of(entries)
+                    .ok_or_else(|| corrupt(bat, "hash with an odd number of entries"))?
+            };
+            let mut h = Hash::new();
+            for (f, v) in pairs {
+                if !h.insert(f, v) {
+                    return Err(corrupt(bat, "hash with duplicate fields"));
+                }
+            }
+            Ok(Item::Value(at, key, Some(Value::Hash(h))))
+        }
+        TYPE_ZSET_LISTPACK | TYPE_ZSET_ZIPLIST => {
+            let bat = c.off();
+            let blob = c.string()?;
+            let entries = if ty == TYPE_ZSET_LISTPACK {
+                listpack::decode(&blob).map_err(blob_err(bat, "zset listpack"))?
+            } else {
+                ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "zset ziplist"))?
+            };
+            let pairs = pairs_of(entries)
+                .ok_or_else(|| corrupt(bat, "zset with an odd number of entries"))?;
+            let mut z = ZSet::new();
+            for (m, s) in pairs {
+                let score = parse_score(&s).ok_or_else(|| corrupt(bat, "zset with a bad score"))?;
+                if !z.insert(m, score) {
+                    return Err(corrupt(bat, "zset with duplicate members"));
+                }
+            }
+            Ok(Item::Value(at, key, Some(Value::ZSet(z))))
+        }
+        TYPE_LIST_ZIPLIST => {
+            let bat = c.off();
+            let blob = c.string()?;
+            let entries = ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "list ziplist"))?;
+            let mut l = List::new();
+            for e in entries {
+                l.push_back(e);
+            }
+            Ok(Item::Value(at, key, Some(Value::List(l))))
+        }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
+            if unsup == Unsupported::Error {
+                return unsupported("stream", key);
+            }
+            skip_stream(c, ty)?;
+            Ok(Item::Skip(Skipped {
+                offset: at,
+                db,
+                key,
+                kind: "stream",
+            }))
+        }
+        TYPE_MODULE_2 => {
+            if unsup == Unsupported::Error {
+                return unsupported("module value", key);
+            }
+            c.len()?;
+            skip_module_payload(c)?;
+            Ok(Item::Skip(Skipped {
+                offset: at,
+                db,
+                key,
+                kind: "module value",
+            }))
+        }
+        TYPE_MODULE => unsupported("module value", key),
+        _ => Err(PErr::Bad(Error::UnknownType {
+            offset: at,
+            type_byte: ty,
+        })),
+    }
+}
+
+fn pairs_of(entries: Vec<Vec<u8>>) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    if entries.len() & 1 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(entries.len() / 2);
+    let mut it = entries.into_iter();
+    while let (Some(a), Some(b)) = (it.next(), it.next()) {
+        out.push((a, b));
+    }
+    Some(out)
+}
+
+fn parse_elem(c: &mut Cur<'_>, ty: u8) -> PResult<Elem> {
+    Ok(match ty {
+        TYPE_LIST | TYPE_SET => Elem::One(c.string()?),
+        TYPE_HASH => {
+            let f = c.string()?;
+            Elem::Pair(f, c.string()?)
+        }
+        TYPE_ZSET => {
+            let m = c.string()?;
+            Elem::Scored(m, c.string_double()?)
+        }
+        TYPE_ZSET_2 => {
+            let m = c.string()?;
+            let at = c.off();
+            let s = f64::from_le_bytes(c.arr()?);
+            if s.is_nan() {
+                return Err(corrupt(at, "NaN score"));
+            }
+            Elem::Scored(m, s)
+        }
+        TYPE_LIST_QUICKLIST => {
+            let at = c.off();
+            let blob = c.string()?;
+            Elem::Many(
+                ziplist::decode_ziplist(&blob).map_err(blob_err(at, "quicklist ziplist node"))?,
+            )
+        }
+        TYPE_LIST_QUICKLIST_2 => {
+            let at = c.off();
+            let container = c.len()?;
+            let blob = c.string()?;
+            match container {
+                1 => Elem::One(blob),
+                2 => Elem::Many(
+                    listpack::decode(&blob).map_err(blob_err(at, "quicklist listpack node"))?,
+                ),
+                other => return Err(corrupt(at, format!("quicklist container {other}"))),
+            }
+        }
+        _ => unreachable!("only counted collection types reach parse_elem"),
+    })
+}
+
+fn add_elem(coll: &mut Coll, elem: Elem, at: u64) -> PResult<()> {
+    match (&mut coll.value, elem) {
+        (Partial::List(l), Elem::One(e)) => l.push_back(e),
+        (Partial::List(l), Elem::Many(es)) => {
+            for e in es {
+                l.push_back(e);
+            }
+        }
+        (Partial::Set(s), Elem::One(m)) => {
+            if !s.insert(m) {
+                return Err(corrupt(at, "duplicate set member"));
+            }
+        }
+        (Partial::Hash(h), Elem::Pair(f, v)) => {
+            if !h.insert(f, v) {
+                return Err(corrupt(at, "duplicate hash field"));
+            }
+        }
+        (Partial::ZSet(z), Elem::Scored(m, s)) => {
+            if !z.insert(m, s) {
+                return Err(corrupt(at, "duplicate zset member"));
+            }
+        }
+        _ => unreachable!("element kinds follow the collection type"),
+    }
+    Ok(())
+}
+
+/// Decode a whole file held in memory.
+pub fn decode(file: &[u8], opts: &DecodeOptions) -> Result<Loaded, Error> {
+    let mut d = Decoder::new(opts.clone());
+    d.feed(file)?;
+    d.finish()
+}

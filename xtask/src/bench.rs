@@ -1,0 +1,241 @@
+//! `cargo xtask bench`: throughput of `tandem` against `redis-server` 7.0.15
+//! on the same machine, measured by `redis-benchmark`.
+//!
+//! Both servers run side by side on free loopback ports (redis-server with
+//! `--save '' --appendonly no`). Each round runs every pipeline depth
+//! against tandem, then against redis (A B A B ...), so slow drifts of the
+//! machine hit both alike; the table shows per-row medians and the ratio
+//! tandem/redis. The tests (rows) and pipeline depths are parameters:
+//! `--tests set,get,incr,lpush,lrange_100` adds rows without code changes.
+
+use crate::proc::{build_tandem_release, free_port, show, Server};
+use crate::Result;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// What to measure; the defaults are the issue's.
+struct Plan {
+    rounds: usize,
+    requests: u64,
+    clients: u32,
+    /// `redis-benchmark -t` names, in table order.
+    tests: Vec<String>,
+    pipelines: Vec<u32>,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            rounds: 3,
+            requests: 200_000,
+            clients: 50,
+            tests: ["set", "get", "incr"].map(String::from).to_vec(),
+            pipelines: vec![1, 16],
+        }
+    }
+}
+
+fn parse_plan(args: &[String]) -> Result<Plan> {
+    let mut plan = Plan::default();
+    let opts = crate::options(
+        args,
+        &["rounds", "requests", "clients", "tests", "pipelines"],
+    )?;
+    let num = |name: &str, v: &str| -> Result<u64> {
+        v.parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("--{name} wants a positive number, not {v:?}"))
+    };
+    for (name, v) in opts {
+        match name.as_str() {
+            "rounds" => plan.rounds = num(&name, &v)? as usize,
+            "requests" => plan.requests = num(&name, &v)?,
+            "clients" => plan.clients = num(&name, &v)? as u32,
+            "tests" => plan.tests = v.split(',').map(|t| t.trim().to_lowercase()).collect(),
+            "pipelines" => {
+                plan.pipelines = v
+                    .split(',')
+                    .map(|p| num(&name, p.trim()).map(|n| n as u32))
+                    .collect::<Result<_>>()?
+            }
+            _ => unreachable!("options() only returns known names"),
+        }
+    }
+    Ok(plan)
+}
+
+/// `cargo xtask bench`.
+pub fn run(args: &[String]) -> Result {
+    let plan = parse_plan(args)?;
+    for tool in ["redis-server", "redis-benchmark"] {
+        if !crate::proc::have(tool) {
+            return Err(format!(
+                "{tool} is missing: apt-get install -y redis-server redis-tools"
+            ));
+        }
+    }
+    let version = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if !version.contains("v=7.0.15") {
+        println!("note: the reference is redis-server 7.0.15; this is: {version}");
+    }
+    let tandem_bin = build_tandem_release()?;
+
+    let tport = free_port()?;
+    let mut tcmd = Command::new(&tandem_bin);
+    tcmd.args(["--port", &tport.to_string(), "--bind", "127.0.0.1"]);
+    let tandem = Server::start("tandem", tcmd, tport, true)?;
+    let rport = free_port()?;
+    let mut rcmd = Command::new("redis-server");
+    rcmd.args([
+        "--port",
+        &rport.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    let redis = Server::start("redis", rcmd, rport, true)?;
+    let targets = [&tandem, &redis];
+
+    // (pipeline, test name as redis-benchmark prints it) -> rps per target.
+    let mut samples: BTreeMap<(u32, String), [Vec<f64>; 2]> = BTreeMap::new();
+    for round in 1..=plan.rounds {
+        for (ti, server) in targets.iter().enumerate() {
+            for &p in &plan.pipelines {
+                let rows = bench_once(&plan, server.port, p)?;
+                let line: Vec<String> = rows
+                    .iter()
+                    .map(|(name, rps)| format!("{name} {rps:.0}"))
+                    .collect();
+                println!(
+                    "round {round}/{} {:<6} -P {p:<3} {}",
+                    plan.rounds,
+                    server.name,
+                    line.join("  ")
+                );
+                for (name, rps) in rows {
+                    samples.entry((p, name)).or_default()[ti].push(rps);
+                }
+            }
+        }
+    }
+    drop(tandem);
+    drop(redis);
+
+    println!(
+        "\nredis-benchmark -n {} -c {}, {} rounds (median rps)\n",
+        plan.requests, plan.clients, plan.rounds
+    );
+    println!(
+        "| {:<28} | {:>8} | {:>12} | {:>12} | {:>5} |",
+        "test", "pipeline", "tandem rps", "redis rps", "ratio"
+    );
+    println!(
+        "|{:-<30}|{:->10}|{:->14}|{:->14}|{:->7}|",
+        "", "", "", "", ""
+    );
+    let order = |name: &str| {
+        plan.tests
+            .iter()
+            .position(|t| name.to_lowercase().starts_with(t.as_str()))
+            .unwrap_or(usize::MAX)
+    };
+    let mut keys: Vec<&(u32, String)> = samples.keys().collect();
+    keys.sort_by_key(|(p, name)| (*p, order(name), name.clone()));
+    for key in keys {
+        let [t, r] = &samples[key];
+        let (mt, mr) = (median(t), median(r));
+        let ratio = if mr > 0.0 { mt / mr } else { f64::NAN };
+        println!(
+            "| {:<28} | {:>8} | {:>12.0} | {:>12.0} | {:>5.2} |",
+            key.1, key.0, mt, mr, ratio
+        );
+    }
+    Ok(())
+}
+
+/// One `redis-benchmark` run; returns (test name, requests per second) rows.
+fn bench_once(plan: &Plan, port: u16, pipeline: u32) -> Result<Vec<(String, f64)>> {
+    let mut c = Command::new("redis-benchmark");
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-t",
+        &plan.tests.join(","),
+        "-n",
+        &plan.requests.to_string(),
+        "-c",
+        &plan.clients.to_string(),
+        "-P",
+        &pipeline.to_string(),
+        "-q",
+        "--csv",
+    ]);
+    let line = show(&c);
+    let out = c
+        .output()
+        .map_err(|e| format!("could not run `{line}`: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || stderr.contains("Error") {
+        return Err(format!("`{line}` failed ({}): {stderr}", out.status));
+    }
+    let rows = parse_csv(&String::from_utf8_lossy(&out.stdout));
+    if rows.is_empty() {
+        return Err(format!("`{line}` printed no results"));
+    }
+    Ok(rows)
+}
+
+/// Parse `redis-benchmark --csv` output: `"SET","75930.14",...` per test.
+fn parse_csv(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split("\",\"");
+            let name = f.next()?.trim_start_matches('"').to_string();
+            let rps = f.next()?.trim_end_matches('"').parse::<f64>().ok()?;
+            Some((name, rps))
+        })
+        .collect()
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_and_medians() {
+        let text = "\"test\",\"rps\",\"avg_latency_ms\"\n\"SET\",\"75930.14\",\"0.365\"\n\"LRANGE_100 (first 100 elements)\",\"1000.5\",\"1\"\n";
+        assert_eq!(
+            parse_csv(text),
+            vec![
+                ("SET".to_string(), 75930.14),
+                ("LRANGE_100 (first 100 elements)".to_string(), 1000.5)
+            ]
+        );
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}

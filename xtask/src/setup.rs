@@ -1,0 +1,136 @@
+//! `cargo xtask test`: install what is missing, then run every check CI runs,
+//! in order, stopping at the first failure.
+//!
+//! Installs: `redis-server`/`redis-tools` (the differential and interop tests
+//! compare Tandem with a real redis-server 7.0.15) through apt when running
+//! as root, the rustup components `rustfmt` and `clippy`, and the rustup
+//! target `wasm32-unknown-unknown` (the core must build for the browser).
+//! When something cannot be installed, it prints the exact command to run.
+
+use crate::proc::{cargo, have, is_root, run};
+use crate::Result;
+use std::process::{Command, Stdio};
+
+/// The system packages the tests need, with the program that proves each is there.
+const APT_PACKAGES: &[(&str, &str)] = &[
+    ("redis-server", "redis-server"),
+    ("redis-tools", "redis-cli"),
+    ("redis-tools", "redis-benchmark"),
+];
+
+/// The wasm target the core is checked against.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Install what the checks need, or explain how.
+pub fn ensure_tools() -> Result {
+    let mut missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .filter(|(_, program)| !have(program))
+        .map(|(pkg, _)| *pkg)
+        .collect();
+    missing.dedup();
+    if !missing.is_empty() {
+        let install = format!(
+            "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {}",
+            missing.join(" ")
+        );
+        if !is_root() {
+            return Err(format!(
+                "missing {}; install with: sudo sh -c '{install}'",
+                missing.join(", ")
+            ));
+        }
+        println!("==> installing {} (apt)", missing.join(", "));
+        run(sh(&install))?;
+        // Debian starts the packaged service; it would hold port 6379.
+        let _ = run(sh("service redis-server stop || true"));
+    }
+    if !have("rustup") {
+        let ok = have_cargo_sub("fmt") && have_cargo_sub("clippy") && has_wasm_std();
+        if ok {
+            return Ok(());
+        }
+        return Err(format!(
+            "no rustup: install rustfmt, clippy and the {WASM_TARGET} target for your toolchain"
+        ));
+    }
+    for comp in ["fmt", "clippy"] {
+        if !have_cargo_sub(comp) {
+            let name = if comp == "fmt" { "rustfmt" } else { "clippy" };
+            let mut c = Command::new("rustup");
+            c.args(["component", "add", name]);
+            run(c)?;
+        }
+    }
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        let mut c = Command::new("rustup");
+        c.args(["target", "add", WASM_TARGET]);
+        run(c)?;
+    }
+    Ok(())
+}
+
+fn sh(script: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.args(["-c", script]);
+    c
+}
+
+fn have_cargo_sub(sub: &str) -> bool {
+    cargo()
+        .args([sub, "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn has_wasm_std() -> bool {
+    Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+        .is_ok_and(|o| {
+            let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            o.status.success() && std::path::Path::new(&dir).exists()
+        })
+}
+
+/// The checks, in the order they run: a title and the cargo arguments.
+const CHECKS: &[(&str, &[&str])] = &[
+    ("formatting", &["fmt", "--all", "--check"]),
+    (
+        "lints",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    (
+        "the core builds for the browser",
+        &["build", "-p", "tandem-core", "--target", WASM_TARGET],
+    ),
+    ("every test", &["test", "--workspace"]),
+];
+
+/// `cargo xtask test`.
+pub fn test(args: &[String]) -> Result {
+    crate::options(args, &[])?;
+    ensure_tools()?;
+    for (i, (title, cargo_args)) in CHECKS.iter().enumerate() {
+        println!("\n### step {}/{}: {title}", i + 1, CHECKS.len());
+        let mut c = cargo();
+        c.args(*cargo_args);
+        run(c)?;
+    }
+    println!("\nxtask test: all {} steps passed", CHECKS.len());
+    Ok(())
+}
