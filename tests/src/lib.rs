@@ -2,6 +2,8 @@
 //! and a real `redis-server` on free loopback ports, and talk RESP to them
 //! with a tiny blocking client that keeps replies as parsed trees.
 
+pub mod diff;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -9,7 +9,9 @@
 //!   counts as an infinite TTL for GT/LT); a resulting time at or before
 //!   now deletes the key and still answers `1` (Redis 7.0).
 //! - TTL rounds to the nearest second (`(ms+500)/1000`), as does EXPIRETIME.
-//! - SCAN: see [`scan_db`] for the cursor and its guarantee.
+//! - SCAN: see [`scan_db`] for the cursor and its guarantee. Expired keys
+//!   are skipped, except that `TYPE none` returns them (a Redis 7.0 quirk,
+//!   reproduced).
 //! - OBJECT FREQ answers Redis's error for a non-LFU policy (Tandem has no
 //!   LFU policy); OBJECT IDLETIME answers `0`: Tandem does not track access
 //!   times (Redis's answer depends on its LRU clock and on shared objects).
@@ -435,13 +437,18 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if pattern.is_some_and(|p| !crate::util::glob_match(p, &key, false)) {
             continue;
         }
-        let type_of = ctx
-            .node
-            .ks
-            .get(db, &key, now)
-            .map_or("none", Value::type_name);
-        if type_name.is_some_and(|t| !t.eq_ignore_ascii_case(type_of.as_bytes())) {
-            continue;
+        // Redis 7.0 order: the TYPE check looks the key up (deleting it if
+        // expired, so its type is "none"), then expired keys are skipped. An
+        // expired key thus matches `TYPE none` and is returned: Redis does so.
+        if let Some(wanted) = type_name {
+            let actual = ctx
+                .node
+                .ks
+                .get(db, &key, now)
+                .map_or("none", Value::type_name);
+            if !wanted.eq_ignore_ascii_case(actual.as_bytes()) {
+                continue;
+            }
         }
         if ctx.node.ks.expire_if_needed(db, &key, now) {
             continue;
@@ -684,7 +691,8 @@ impl ExpireFlags {
 }
 
 /// `expireGenericCommand`: `basetime` is now for relative commands, 0 for
-/// the `AT` ones.
+/// the `AT` ones. Propagated as `DEL` when the time is past, otherwise as
+/// `PEXPIREAT key <ms>` (PEXPIREAT itself travels unchanged).
 fn expire_generic(
     ctx: &mut Ctx,
     args: &[Bytes],
@@ -720,8 +728,13 @@ fn expire_generic(
     let d = ctx.node.ks.db_mut(db);
     if when <= now as i64 && !replica {
         d.remove(key);
+        ctx.rewrite_propagation(&[&b"DEL"[..], key]);
     } else {
         d.set_expire(key, when.max(0) as u64);
+        if cmd != "pexpireat" {
+            let when = when.to_string();
+            ctx.rewrite_propagation(&[&b"PEXPIREAT"[..], key, when.as_bytes()]);
+        }
     }
     ctx.modified(key);
     ctx.client.out.int(1);
@@ -808,7 +821,8 @@ fn flush_db(ctx: &mut Ctx, db: usize) {
     let d = ctx.node.ks.db_mut(db);
     let removed = d.len() as u64;
     d.clear();
-    ctx.node.dirty += removed;
+    // Redis propagates a flush even of an empty database.
+    ctx.node.dirty += removed.max(1);
 }
 
 fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

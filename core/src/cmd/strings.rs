@@ -221,8 +221,13 @@ fn parse_extended(
 
 /// `setGenericCommand`: SET, SETNX, SETEX, PSETEX. `replies` are the
 /// (success, aborted) replies when they are not `+OK` / null.
+///
+/// Propagation (7.0): a relative or second-based expiry travels as
+/// `SET key value PXAT <ms>`; without an expiry, the `GET` options are
+/// dropped from the propagated form.
 fn set_generic(
     ctx: &mut Ctx,
+    args: &[Bytes],
     opts: &ExtendedOptions,
     key: &[u8],
     value: &[u8],
@@ -253,6 +258,22 @@ fn set_generic(
         None => Expiry::None,
     };
     set_string(ctx, key, StrValue::new(value.to_vec()), expiry);
+    match (opts.expire, expire_at) {
+        (Some((unit, _)), Some(at)) if unit != ExpireUnit::PxAt => {
+            let at = at.to_string();
+            ctx.rewrite_propagation(&[&b"SET"[..], key, value, b"PXAT", at.as_bytes()]);
+        }
+        (None, _) if opts.get => {
+            let kept: Vec<&[u8]> = args
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| *i < 3 || !is_opt(a, "get"))
+                .map(|(_, a)| &a[..])
+                .collect();
+            ctx.rewrite_propagation(&kept);
+        }
+        _ => {}
+    }
     if !opts.get {
         match replies {
             Some((ok, _)) => ctx.client.out.int(ok),
@@ -264,7 +285,7 @@ fn set_generic(
 
 fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let opts = parse_extended(args, 3, true)?;
-    set_generic(ctx, &opts, &args[1], &args[2], "set", None)
+    set_generic(ctx, args, &opts, &args[1], &args[2], "set", None)
 }
 
 fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -272,7 +293,7 @@ fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         nx: true,
         ..Default::default()
     };
-    set_generic(ctx, &opts, &args[1], &args[2], "setnx", Some((1, 0)))
+    set_generic(ctx, args, &opts, &args[1], &args[2], "setnx", Some((1, 0)))
 }
 
 fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -280,7 +301,7 @@ fn setex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         expire: Some((ExpireUnit::Ex, &args[2][..])),
         ..Default::default()
     };
-    set_generic(ctx, &opts, &args[1], &args[3], "setex", None)
+    set_generic(ctx, args, &opts, &args[1], &args[3], "setex", None)
 }
 
 fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -288,7 +309,7 @@ fn psetex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         expire: Some((ExpireUnit::Px, &args[2][..])),
         ..Default::default()
     };
-    set_generic(ctx, &opts, &args[1], &args[3], "psetex", None)
+    set_generic(ctx, args, &opts, &args[1], &args[3], "psetex", None)
 }
 
 /// Store a string at `key` in the client's database with the given expiry,
@@ -315,10 +336,13 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let db = ctx.db();
         ctx.node.ks.db_mut(db).remove(key);
         ctx.modified(key);
+        ctx.rewrite_propagation(&[&b"DEL"[..], key]);
     }
     Ok(())
 }
 
+/// GETEX; propagated as `DEL` (absolute time already past), `PEXPIREAT`,
+/// or `PERSIST`.
 fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let opts = parse_extended(args, 2, false)?;
     let key = &args[1];
@@ -336,12 +360,18 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some((unit, at)) if unit.absolute() && at <= now => {
             ctx.node.ks.db_mut(db).remove(key);
             ctx.modified(key);
+            ctx.rewrite_propagation(&[&b"DEL"[..], key]);
         }
         Some((_, at)) => {
             ctx.node.ks.db_mut(db).set_expire(key, at);
             ctx.modified(key);
+            let at = at.to_string();
+            ctx.rewrite_propagation(&[&b"PEXPIREAT"[..], key, at.as_bytes()]);
         }
-        None if opts.persist && ctx.node.ks.db_mut(db).persist(key) => ctx.modified(key),
+        None if opts.persist && ctx.node.ks.db_mut(db).persist(key) => {
+            ctx.modified(key);
+            ctx.rewrite_propagation(&[&b"PERSIST"[..], key]);
+        }
         None => {}
     }
     Ok(())
@@ -522,6 +552,8 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("increment would produce NaN or Infinity"));
     };
     ctx.client.out.bulk(&text);
+    // Replicas get the result, never the float arithmetic.
+    ctx.rewrite_propagation(&[&b"SET"[..], key, &text, b"KEEPTTL"]);
     set_string(ctx, key, StrValue::plain(text), Expiry::Keep);
     Ok(())
 }
