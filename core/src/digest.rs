@@ -46,40 +46,8 @@ fn type_code(v: &Value) -> u32 {
     }
 }
 
-/// `%.17g` formatting of a score, as 7.0's digest uses.
-pub fn format_g17(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    // %.17g: 17 significant digits, scientific if exp < -4 or exp >= 17,
-    // trailing zeros removed.
-    let sci = format!("{:.16e}", v);
-    let (mant, exp) = sci.split_once('e').expect("exponent");
-    let exp: i32 = exp.parse().expect("exponent digits");
-    if !(-4..17).contains(&exp) {
-        let mant = trim_zeros(mant);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mant}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (16 - exp).max(0) as usize;
-        trim_zeros(&format!("{:.*}", decimals, v)).to_string()
-    }
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
+/// `%.17g` formatting of a score, as 7.0's digest uses (shared with replies).
+pub use crate::types::score::format_g17;
 
 /// Fold one value (and whether its key has a TTL) into `d` (`xorObjectDigest`).
 fn object_digest(d: &mut Digest, v: &Value, has_expire: bool) {
@@ -153,18 +121,6 @@ pub fn value_digest(ks: &Keyspace, db: usize, key: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn g17() {
-        assert_eq!(format_g17(1.0), "1");
-        assert_eq!(format_g17(0.1), "0.10000000000000001");
-        assert_eq!(format_g17(1.5), "1.5");
-        assert_eq!(format_g17(-2.25), "-2.25");
-        assert_eq!(format_g17(1e20), "1e+20");
-        assert_eq!(format_g17(1.5e-7), "1.4999999999999999e-07");
-        assert_eq!(format_g17(f64::INFINITY), "inf");
-        assert_eq!(format_g17(12345678901234567.0), "12345678901234568");
-    }
 
     #[test]
     fn empty_is_zeros() {

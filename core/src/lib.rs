@@ -28,6 +28,7 @@ pub mod db;
 pub mod digest;
 pub mod float;
 pub mod node;
+pub mod persist;
 pub mod rdb;
 pub mod repl;
 pub mod resp;

@@ -36,6 +36,26 @@ pub enum Input {
     ConnectFailed(ConnId, String),
     /// Time advanced; run timers (the deadline from [`Node::next_deadline`]).
     Tick,
+    /// A [`Output::WriteFile`] finished.
+    FileWritten {
+        /// The request's id.
+        id: u64,
+        /// What happened.
+        result: Result<(), String>,
+    },
+    /// Bytes of the RDB file to load at startup (in order).
+    LoadChunk(Bytes),
+    /// The startup file ended.
+    LoadDone,
+    /// Bytes handed over with [`Output::Send`] that the peer has not taken
+    /// yet (the driver reports changes while a connection is backed up):
+    /// what `client-output-buffer-limit` is checked against.
+    OutputPending {
+        /// The connection.
+        conn: ConnId,
+        /// Unsent bytes now.
+        bytes: u64,
+    },
 }
 
 /// Something the node asks its driver to do, or reports.
@@ -57,6 +77,16 @@ pub enum Output {
     },
     /// Stop the node (SHUTDOWN).
     Shutdown,
+    /// Write `data` to `path` atomically (temp file, fsync, rename), then
+    /// answer [`Input::FileWritten`] with the same id.
+    WriteFile {
+        /// Request id.
+        id: u64,
+        /// Destination path (`dir/dbfilename`).
+        path: String,
+        /// The whole file.
+        data: Bytes,
+    },
     /// A structured event for logs and the UI.
     Event(Event),
 }
@@ -84,6 +114,13 @@ pub enum Event {
         /// Its id.
         conn: ConnId,
         /// The error text sent.
+        error: String,
+    },
+    /// A replication decision.
+    Repl(crate::repl::ReplEvent),
+    /// The startup RDB could not be loaded; the dataset stays empty.
+    LoadFailed {
+        /// Why.
         error: String,
     },
     /// A message for the log.
@@ -114,6 +151,12 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// `total_error_replies`
     pub error_replies: u64,
+    /// `sync_full`
+    pub sync_full: u64,
+    /// `sync_partial_ok`
+    pub sync_partial_ok: u64,
+    /// `sync_partial_err`
+    pub sync_partial_err: u64,
 }
 
 /// One Redis node: keyspace, clients, configuration; no IO.
@@ -142,15 +185,23 @@ pub struct Node {
     /// A run id: 40 hex characters, fixed for the life of the process.
     pub(crate) run_id: String,
     /// Next id for a connection.
-    next_conn: ConnId,
+    pub(crate) next_conn: ConnId,
+    /// When the once-a-second replication cron last ran.
+    last_repl_cron: u64,
     /// Outputs waiting to be drained.
-    outputs: VecDeque<Output>,
+    pub(crate) outputs: VecDeque<Output>,
     /// Time of the next background cycle.
     next_cron: u64,
     /// Set when SHUTDOWN ran.
     pub(crate) shutting_down: bool,
     /// Replication identity, backlog and the stream being built.
     pub(crate) repl: crate::repl::ReplState,
+    /// Saves and loads.
+    pub(crate) persist: crate::persist::Persistence,
+    /// SHUTDOWN waits for a save before stopping.
+    pub(crate) shutdown_after_save: bool,
+    /// Clients parked by blocking commands.
+    pub(crate) blocking: cmd::BlockingState,
 }
 
 impl Node {
@@ -159,7 +210,14 @@ impl Node {
         let mut rng = Rng::new(seed);
         let run_id = rng.hex40();
         let ks = Keyspace::new(config.databases, rng.next_u64());
-        let repl = crate::repl::ReplState::new(&mut rng);
+        let mut repl = crate::repl::ReplState::new(&mut rng);
+        let mut ks = ks;
+        if let Some((host, port)) = config.replicaof.clone() {
+            repl.replica = Some(crate::repl::replica::ReplicaSide::new(
+                host, port, now, false,
+            ));
+            ks.replica_mode = true;
+        }
         Node {
             config,
             ks,
@@ -173,10 +231,17 @@ impl Node {
             last_save: now / 1000,
             run_id,
             next_conn: 1,
+            last_repl_cron: now,
             outputs: VecDeque::new(),
             next_cron: now,
             shutting_down: false,
             repl,
+            persist: crate::persist::Persistence {
+                last_bgsave_ok: true,
+                ..Default::default()
+            },
+            shutdown_after_save: false,
+            blocking: cmd::BlockingState::default(),
         }
     }
 
@@ -243,8 +308,25 @@ impl Node {
     pub fn handle_input(&mut self, now: u64, input: Input) {
         self.now = self.now.max(now);
         match input {
-            Input::Received(conn, data) => self.received(conn, &data),
+            Input::Received(conn, data) => {
+                if self.is_master_link_pre_stream(conn) {
+                    self.stats.net_input_bytes += data.len() as u64;
+                    self.master_link_bytes(conn, &data);
+                } else {
+                    self.received(conn, &data);
+                }
+            }
             Input::Closed(conn) => {
+                if self
+                    .repl
+                    .replica
+                    .as_ref()
+                    .is_some_and(|s| s.conn() == Some(conn))
+                {
+                    self.master_link_failed("connection lost");
+                    return;
+                }
+                self.forget_replica(conn);
                 if self.clients.remove(&conn).is_some() {
                     self.event(Event::ClientClosed {
                         conn,
@@ -252,8 +334,21 @@ impl Node {
                     });
                 }
             }
-            Input::Connected(_) | Input::ConnectFailed(..) => {}
+            Input::Connected(conn) => self.master_connected(conn),
+            Input::ConnectFailed(conn, err) => {
+                if self
+                    .repl
+                    .replica
+                    .as_ref()
+                    .is_some_and(|s| s.conn() == Some(conn))
+                {
+                    self.master_link_failed(&format!("Error condition on socket for SYNC: {err}"));
+                }
+            }
             Input::Tick => self.cron(),
+            Input::FileWritten { id, result } => self.save_written(id, result),
+            input @ (Input::LoadChunk(_) | Input::LoadDone) => self.load_input(input),
+            Input::OutputPending { conn, bytes } => self.output_pending(conn, bytes),
         }
     }
 
@@ -265,7 +360,10 @@ impl Node {
 
     /// When the driver should feed [`Input::Tick`] next (Unix ms).
     pub fn next_deadline(&self) -> u64 {
-        self.next_cron
+        match self.blocking.next_deadline() {
+            Some(d) => d.min(self.next_cron),
+            None => self.next_cron,
+        }
     }
 
     pub(crate) fn event(&mut self, e: Event) {
@@ -285,21 +383,44 @@ impl Node {
         client.parser.extend(data);
         self.process_client(&mut client);
         self.finish_client(client);
+        if std::mem::take(&mut self.repl.acks_arrived) {
+            self.serve_waiting_clients();
+        }
     }
 
     /// Run every complete request buffered for `client`.
     pub(crate) fn process_client(&mut self, client: &mut Client) {
         while !client.close_after_reply && !client.is_blocked() {
             let limits = ParseLimits {
-                max_bulk_len: Some(self.config.proto_max_bulk_len as i64),
+                // The master link is exempt from proto-max-bulk-len, as in Redis.
+                max_bulk_len: if client.is_master {
+                    None
+                } else {
+                    Some(self.config.proto_max_bulk_len as i64)
+                },
                 authenticated: client.authenticated,
             };
             match client.parser.next_request(limits) {
                 Ok(Some(req)) => {
                     if req.args.is_empty() {
+                        // A replica's newline while it loads refreshes its liveness.
+                        if let Some(link) = client.replica.as_mut() {
+                            link.ack_time = self.now;
+                        }
                         continue;
                     }
-                    cmd::execute(self, client, req.args);
+                    if client.is_master {
+                        let before = client.out.len();
+                        let args = req.args.clone();
+                        cmd::execute(self, client, req.args);
+                        // Replies to the master are discarded, except forced ones (ACK).
+                        client.out.truncate(before);
+                        let forced = std::mem::take(&mut client.forced_reply);
+                        client.out.extend_from_slice(&forced);
+                        self.master_command_applied(client, &args, req.wire_len);
+                    } else {
+                        cmd::execute(self, client, req.args);
+                    }
                 }
                 Ok(None) => {
                     if client.parser.buffered() as u64 > self.config.client_query_buffer_limit {
@@ -337,6 +458,7 @@ impl Node {
             self.outputs.push_back(Output::Send(conn, out.into()));
         }
         if client.close_after_reply || client.close_now {
+            self.forget_replica(conn);
             self.outputs.push_back(Output::Close(conn));
             self.event(Event::ClientClosed {
                 conn,
@@ -357,6 +479,7 @@ impl Node {
     /// The background cycle (`serverCron`), run `hz` times a second.
     fn cron(&mut self) {
         let now = self.now;
+        cmd::blocking_timeouts(self);
         if now < self.next_cron {
             return;
         }
@@ -379,7 +502,13 @@ impl Node {
                 self.kill_client(conn, "idle timeout");
             }
         }
-        cmd::blocking_timeouts(self);
+        self.check_save_points();
+        self.serve_waiting_clients();
+        if now.saturating_sub(self.last_repl_cron) >= 1000 {
+            self.last_repl_cron = now;
+            self.master_cron();
+            self.replica_cron();
+        }
     }
 
     /// Account for keys deleted by expiry outside a command (the active
@@ -389,16 +518,29 @@ impl Node {
             cmd::touch_watched_key(self, None, db, &key);
             self.repl.propagation.also(db, vec![b"DEL".to_vec(), key]);
         }
-        self.flush_propagation();
+        self.flush_propagation(None);
     }
 
     /// Turn the ops collected so far into stream bytes and feed them to the
-    /// backlog (and, later, the replicas).
-    pub(crate) fn flush_propagation(&mut self) {
-        if self.repl.propagation.has_pending() {
-            let bytes = self.repl.propagation.flush();
-            self.repl.feed(&bytes);
+    /// backlog and the replicas. Without a backlog nobody listens: the ops
+    /// are dropped (Redis's offset does not move either).
+    pub(crate) fn flush_propagation(&mut self, current: Option<&mut Client>) {
+        if !self.repl.propagation.has_pending() {
+            return;
         }
+        if self.repl.backlog.is_none() {
+            self.repl.propagation.discard();
+            return;
+        }
+        let bytes = self.repl.propagation.flush();
+        self.repl.feed(&bytes);
+        let offset = self.repl.identity.master_repl_offset;
+        let mut current = current;
+        if let Some(c) = current.as_deref_mut() {
+            // WAIT waits for this offset.
+            c.woff = offset;
+        }
+        self.feed_replicas(&bytes, current);
     }
 
     /// Replication identity and backlog, read-only.
@@ -408,6 +550,7 @@ impl Node {
 
     /// Close another client now (CLIENT KILL, timeouts).
     pub(crate) fn kill_client(&mut self, conn: ConnId, reason: &str) -> bool {
+        self.forget_replica(conn);
         if self.clients.remove(&conn).is_some() {
             self.outputs.push_back(Output::Close(conn));
             self.event(Event::ClientClosed {
@@ -549,5 +692,19 @@ mod tests {
         let mark = stream(&node).len();
         node.handle_input(now + 200, Input::Tick);
         assert_eq!(&stream(&node)[mark..], b"*2\r\n$3\r\nDEL\r\n$2\r\nak\r\n");
+    }
+
+    #[test]
+    fn relative_expiry_travels_as_absolute() {
+        let now = 1_700_000_000_000;
+        let mut node = Node::new(Config::default(), 7, now);
+        let conn = node.accept(now, "127.0.0.1:1".into());
+        node.repl.ensure_backlog(1 << 20, &mut Rng::new(1));
+        send(&mut node, now, conn, &[&["set", "k1", "v", "EX", "100"]]);
+        let at = (now + 100_000).to_string();
+        let mut want = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*5\r\n$3\r\nSET\r\n$2\r\nk1\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$13\r\n".to_vec();
+        want.extend_from_slice(at.as_bytes());
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(stream(&node), want);
     }
 }

@@ -66,6 +66,10 @@ struct Conn {
     pending: VecDeque<Bytes>,
     /// Close once `pending` is flushed.
     closing: bool,
+    /// Bytes in `pending`.
+    pending_bytes: u64,
+    /// What the node was last told about `pending_bytes`.
+    reported: u64,
     wake_writer: Rc<Notify>,
     wake_reader: Rc<Notify>,
 }
@@ -77,6 +81,12 @@ struct Driver {
     rearm: Rc<Notify>,
     shutdown: Rc<Notify>,
     stopping: bool,
+    /// Files the node asked to write, not yet started.
+    writes: Vec<(u64, String, Bytes)>,
+    /// Connections that got output since the last flush.
+    touched: Vec<ConnId>,
+    /// Unsent-byte counts to report to the node (output-buffer limits).
+    pending_reports: Vec<(ConnId, u64)>,
 }
 
 type Shared = Rc<RefCell<Driver>>;
@@ -89,7 +99,9 @@ impl Driver {
             match out {
                 Output::Send(c, data) => {
                     if let Some(conn) = self.conns.get_mut(&c) {
+                        conn.pending_bytes += data.len() as u64;
                         conn.pending.push_back(data);
+                        self.touched.push(c);
                     }
                 }
                 Output::Close(c) => {
@@ -105,6 +117,7 @@ impl Driver {
                     self.shutdown.notify_one();
                 }
                 Output::Event(e) => log_event(&e),
+                Output::WriteFile { id, path, data } => self.writes.push((id, path, data)),
                 _ => {}
             }
         }
@@ -116,11 +129,19 @@ impl Driver {
         dials
     }
 
-    /// Write as much as the sockets take right now, for every connection with output.
+    /// Write as much as the sockets take right now, for every connection
+    /// that got output; note the ones whose unsent bytes the node must hear of.
     fn flush_all(&mut self) {
-        for conn in self.conns.values_mut() {
+        for id in std::mem::take(&mut self.touched) {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
             if !conn.pending.is_empty() && !flush(conn) {
                 conn.wake_writer.notify_one();
+            }
+            if conn.pending_bytes != conn.reported {
+                conn.reported = conn.pending_bytes;
+                self.pending_reports.push((id, conn.pending_bytes));
             }
         }
     }
@@ -131,14 +152,17 @@ fn flush(conn: &mut Conn) -> bool {
     while let Some(front) = conn.pending.front_mut() {
         match conn.stream.try_write(front) {
             Ok(n) if n == front.len() => {
+                conn.pending_bytes -= n as u64;
                 conn.pending.pop_front();
             }
             Ok(n) => {
+                conn.pending_bytes -= n as u64;
                 let _ = front.split_to(n);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
             Err(_) => {
                 conn.pending.clear();
+                conn.pending_bytes = 0;
                 conn.closing = true;
                 return true;
             }
@@ -161,6 +185,10 @@ fn log_event(e: &Event) {
             tracing::debug!("accepted client {conn} from {addr}")
         }
         Event::ClientClosed { conn, reason } => tracing::debug!("client {conn} closed: {reason}"),
+        Event::Repl(r) => tracing::info!("{r}"),
+        Event::LoadFailed { error } => {
+            tracing::warn!("Fatal error loading the DB: {error}. The dataset stays empty.")
+        }
         other => tracing::info!("{other:?}"),
     }
 }
@@ -204,18 +232,46 @@ pub async fn run(config: Config) -> io::Result<()> {
         rearm: Rc::new(Notify::new()),
         shutdown: Rc::new(Notify::new()),
         stopping: false,
+        writes: Vec::new(),
+        touched: Vec::new(),
+        pending_reports: Vec::new(),
     }));
     tracing::info!("Ready to accept connections tcp (port {port})");
     for l in listeners {
         tokio::task::spawn_local(accept_loop(shared.clone(), l));
     }
     tokio::task::spawn_local(timer_loop(shared.clone()));
+    let rdb_path = shared.borrow().node.rdb_path();
+    tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path));
     let shutdown = shared.borrow().shutdown.clone();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = shutdown.notified() => tracing::info!("SHUTDOWN requested, exiting"),
-        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
-        _ = tokio::signal::ctrl_c() => tracing::info!("Received SIGINT scheduling shutdown..."),
+    let signalled = tokio::select! {
+        _ = shutdown.notified() => {
+            tracing::info!("SHUTDOWN requested, exiting");
+            false
+        }
+        _ = term.recv() => {
+            tracing::info!("Received SIGTERM scheduling shutdown...");
+            true
+        }
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("Received SIGINT scheduling shutdown...");
+            true
+        }
+    };
+    if signalled {
+        // The node may want to save first (save points configured).
+        let (stop_now, writes) = {
+            let mut d = shared.borrow_mut();
+            let stop_now = d.node.prepare_shutdown(now_ms());
+            d.drain();
+            (stop_now, std::mem::take(&mut d.writes))
+        };
+        spawn_writes(&shared, writes);
+        if !stop_now {
+            tracing::info!("Saving the final RDB snapshot before exiting.");
+            shutdown.notified().await;
+        }
     }
     // Give pending replies a last chance to leave.
     shared.borrow_mut().flush_all();
@@ -261,6 +317,8 @@ fn start_connection(shared: &Shared, id: ConnId, stream: TcpStream) {
             Conn {
                 stream: stream.clone(),
                 pending: VecDeque::new(),
+                pending_bytes: 0,
+                reported: 0,
                 closing: false,
                 wake_writer: wake_writer.clone(),
                 wake_reader: wake_reader.clone(),
@@ -294,14 +352,69 @@ fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
 
 /// Feed one input, route the outputs, write what can be written now.
 fn feed(shared: &Shared, input: Input) {
-    let dials = {
-        let mut d = shared.borrow_mut();
-        d.node.handle_input(now_ms(), input);
-        let dials = d.drain();
-        d.flush_all();
-        dials
+    let mut inputs = vec![input];
+    while let Some(input) = inputs.pop() {
+        let (dials, writes) = {
+            let mut d = shared.borrow_mut();
+            d.node.handle_input(now_ms(), input);
+            let dials = d.drain();
+            d.flush_all();
+            // Backpressure the node must know about (client-output-buffer-limit).
+            for (conn, bytes) in std::mem::take(&mut d.pending_reports) {
+                inputs.push(Input::OutputPending { conn, bytes });
+            }
+            (dials, std::mem::take(&mut d.writes))
+        };
+        spawn_dials(shared, dials);
+        spawn_writes(shared, writes);
+    }
+}
+
+/// Write files atomically (temp file, fsync, rename) and report back.
+fn spawn_writes(shared: &Shared, writes: Vec<(u64, String, Bytes)>) {
+    for (id, path, data) in writes {
+        let shared = shared.clone();
+        tokio::task::spawn_local(async move {
+            let result = write_atomically(&path, &data)
+                .await
+                .map_err(|e| e.to_string());
+            feed(&shared, Input::FileWritten { id, result });
+        });
+    }
+}
+
+async fn write_atomically(path: &str, data: &[u8]) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let tmp = format!("{path}.tmp-{}", std::process::id());
+    let mut f = tokio::fs::File::create(&tmp).await?;
+    f.write_all(data).await?;
+    f.sync_all().await?;
+    drop(f);
+    tokio::fs::rename(&tmp, path).await
+}
+
+/// Load the RDB file at startup in chunks, so clients meanwhile get `-LOADING`.
+async fn load_at_startup(shared: Shared, path: String) {
+    let data = match tokio::fs::read(&path).await {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            tracing::warn!("Can't read {path}: {e}");
+            return;
+        }
     };
-    spawn_dials(shared, dials);
+    tracing::info!("Loading RDB {path} ({} bytes)", data.len());
+    let started = std::time::Instant::now();
+    let data = Bytes::from(data);
+    for chunk in data.chunks(1 << 20) {
+        feed(&shared, Input::LoadChunk(data.slice_ref(chunk)));
+        tokio::task::yield_now().await;
+    }
+    feed(&shared, Input::LoadDone);
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc<Notify>) {
@@ -347,8 +460,18 @@ async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc
                     return;
                 };
                 let empty = flush(conn);
-                (empty, conn.closing)
+                let report = (conn.pending_bytes != conn.reported).then(|| {
+                    conn.reported = conn.pending_bytes;
+                    (id, conn.pending_bytes)
+                });
+                let closing = conn.closing;
+                d.pending_reports.extend(report);
+                (empty, closing)
             };
+            let reports = std::mem::take(&mut shared.borrow_mut().pending_reports);
+            for (conn, bytes) in reports {
+                feed(&shared, Input::OutputPending { conn, bytes });
+            }
             if empty {
                 if closing {
                     let mut d = shared.borrow_mut();

@@ -12,11 +12,19 @@
 //! the calling client) and the arguments, writes its reply to
 //! `ctx.client.out`, and returns an error to have the dispatcher write it.
 
+pub mod blocking;
+pub mod collections;
 pub mod connection;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
+pub mod persistence;
+pub mod replication;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use crate::node::{ConnId, Node};
 use crate::resp::{ReplyWriter, RequestParser};
@@ -173,7 +181,8 @@ pub struct MultiState {
     pub error: bool,
 }
 
-/// A client blocked by a blocking command (BLPOP, WAIT, ...).
+/// A client blocked by a blocking command (BLPOP, WAIT, ...); see
+/// [`blocking`] for how it is served.
 #[derive(Debug, Clone)]
 pub struct Blocked {
     /// Database the keys belong to.
@@ -225,6 +234,26 @@ pub struct Client {
     pub last_cmd: String,
     /// Blocking state, if blocked.
     pub blocked: Option<Blocked>,
+    /// Set once this connection started a replica handshake (REPLCONF/PSYNC/SYNC).
+    pub replica: Option<Box<crate::repl::master::ReplicaLink>>,
+    /// This is our master's connection: replies are discarded, offsets counted.
+    pub is_master: bool,
+    /// Master stream bytes applied but not yet counted (inside MULTI).
+    pub master_pending: Vec<u8>,
+    /// Wire length of `master_pending`.
+    pub master_pending_len: i64,
+    /// A reply that must reach the master despite the discarding (REPLCONF ACK).
+    pub forced_reply: Vec<u8>,
+    /// Stream offset after this client's last propagated write (WAIT's target).
+    pub woff: i64,
+    /// Blocked in WAIT: (replicas wanted, deadline or None for ever).
+    pub wait: Option<(i64, Option<u64>)>,
+    /// Waiting for its SAVE to be written.
+    pub saving: bool,
+    /// Since when its unsent output is above the soft limit (Unix ms).
+    pub cob_soft_since: Option<u64>,
+    /// Unsent bytes last reported by the driver.
+    pub cob_pending: u64,
 }
 
 impl Client {
@@ -248,12 +277,22 @@ impl Client {
             last_interaction: now,
             last_cmd: "NULL".into(),
             blocked: None,
+            replica: None,
+            is_master: false,
+            master_pending: Vec::new(),
+            master_pending_len: 0,
+            forced_reply: Vec::new(),
+            woff: 0,
+            wait: None,
+            saving: false,
+            cob_soft_since: None,
+            cob_pending: 0,
         }
     }
 
     /// Whether a blocking command holds the client.
     pub fn is_blocked(&self) -> bool {
-        self.blocked.is_some()
+        self.blocked.is_some() || self.wait.is_some() || self.saving
     }
 
     /// Whether `timeout` may close this client when idle.
@@ -320,13 +359,19 @@ impl Ctx<'_> {
     }
 }
 
-fn all_tables() -> [&'static [CommandSpec]; 5] {
-    [
+fn all_tables() -> Vec<&'static [CommandSpec]> {
+    vec![
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         transactions::COMMANDS,
+        replication::COMMANDS,
+        persistence::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
     ]
 }
 
@@ -414,6 +459,20 @@ fn check_arity(arity: i32, n: usize, name: &str) -> Result<(), CmdError> {
     Ok(())
 }
 
+/// Whether running `spec` now writes: a write command, or an EXEC whose
+/// queued commands include one.
+fn is_write(spec: &CommandSpec, client: &Client) -> bool {
+    if spec.flags & flags::WRITE != 0 {
+        return true;
+    }
+    spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|args| lookup(args).is_ok_and(|(s, _)| s.flags & flags::WRITE != 0))
+        })
+}
+
 /// Commands that run immediately even inside MULTI.
 fn is_multi_control(name: &str) -> bool {
     matches!(
@@ -439,6 +498,50 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
         );
         return;
     }
+    if node.is_loading() && spec.flags & flags::LOADING == 0 {
+        reject(
+            node,
+            client,
+            CmdError::Other("LOADING Redis is loading the dataset in memory".into()),
+        );
+        return;
+    }
+    if let Some(side) = node.repl.replica.as_ref() {
+        if !client.is_master {
+            if node.config.replica_read_only && spec.flags & flags::WRITE != 0 {
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("READONLY You can't write against a read only replica.".into()),
+                );
+                return;
+            }
+            if !side.link_up()
+                && !node.config.replica_serve_stale_data
+                && spec.flags & flags::STALE == 0
+            {
+                reject(
+                    node,
+                    client,
+                    CmdError::Other("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into()),
+                );
+                return;
+            }
+        }
+    }
+    if node.repl.replica.is_none()
+        && node.config.min_replicas_to_write > 0
+        && node.config.min_replicas_max_lag > 0
+        && is_write(spec, client)
+        && (node.good_replicas() as u64) < node.config.min_replicas_to_write
+    {
+        reject(
+            node,
+            client,
+            CmdError::Other("NOREPLICAS Not enough good replicas to write.".into()),
+        );
+        return;
+    }
     if let Some(multi) = client.multi.as_mut() {
         if !is_multi_control(spec.name) {
             multi.queued.push(args);
@@ -447,6 +550,7 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
         }
     }
     call(node, client, spec, &fullname, &args);
+    blocking::handle_ready_keys(node);
 }
 
 fn reject(node: &mut Node, client: &mut Client, e: CmdError) {
@@ -471,10 +575,12 @@ pub fn call(
     let dirty_before = node.dirty;
     let saved = node.repl.propagation.begin_command();
     node.repl.propagation.depth += 1;
+    node.blocking.depth += 1;
     let result = {
         let mut ctx = Ctx { node, client };
         (spec.handler)(&mut ctx, args)
     };
+    node.blocking.depth -= 1;
     node.repl.propagation.depth -= 1;
     if let Err(e) = result {
         node.stats.error_replies += 1;
@@ -486,8 +592,16 @@ pub fn call(
             node.repl.propagation.also(db, vec![b"DEL".to_vec(), key]);
         }
     }
-    // EXEC's effects are the commands it ran; it never travels itself.
-    let changed = node.dirty > dirty_before && spec.name != "exec";
+    // EXEC's effects are the commands it ran; it never travels itself. What
+    // our master sends travels as its own bytes (see `master_command_applied`).
+    let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
+    if changed && node.repl.backlog.is_some() && !node.repl.propagation.has_rewrite() {
+        if let Some(form) =
+            crate::repl::propagate::absolute_form(spec.name, args, &node.ks, client.db)
+        {
+            node.repl.propagation.rewrite(form);
+        }
+    }
     node.repl.propagation.end_command(
         client.db,
         || args.iter().map(|a| a.to_vec()).collect(),
@@ -495,7 +609,11 @@ pub fn call(
         saved,
     );
     if node.repl.propagation.depth == 0 {
-        node.flush_propagation();
+        if client.is_master {
+            node.repl.propagation.discard();
+        } else {
+            node.flush_propagation(Some(client));
+        }
     }
 }
 
@@ -552,29 +670,7 @@ pub fn touch_all_watched_in_db(
     }
 }
 
-/// Serve blocked clients whose deadline passed (called from the timer).
-pub fn blocking_timeouts(node: &mut Node) {
-    let now = node.now;
-    let expired: Vec<ConnId> = node
-        .clients
-        .values()
-        .filter(|c| {
-            c.blocked
-                .as_ref()
-                .and_then(|b| b.deadline)
-                .is_some_and(|d| d <= now)
-        })
-        .map(|c| c.id)
-        .collect();
-    for id in expired {
-        if let Some(mut c) = node.clients.remove(&id) {
-            c.blocked = None;
-            c.out.null_array();
-            node.process_client(&mut c);
-            node.finish_client(c);
-        }
-    }
-}
+pub use blocking::{blocking_timeouts, signal_key_ready, BlockingState};
 
 /// Parse an integer argument (`string2ll`), with Redis's error.
 pub fn parse_int(arg: &[u8]) -> Result<i64, CmdError> {

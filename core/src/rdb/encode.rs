@@ -378,6 +378,7 @@ pub struct Encoder<S: Snapshot> {
     stage: Stage,
     db: usize,
     idx: usize,
+    db_started: bool,
     out: Out,
     crc: u64,
     keys: u64,
@@ -394,6 +395,7 @@ impl<S: Snapshot> Encoder<S> {
             stage: Stage::Header,
             db: 0,
             idx: 0,
+            db_started: false,
             out: Out {
                 buf: Vec::new(),
                 lzf: lzf::Compressor::new(),
@@ -469,7 +471,8 @@ impl<S: Snapshot> Encoder<S> {
                         self.idx = 0;
                         continue;
                     }
-                    if self.idx == 0 {
+                    if !self.db_started {
+                        self.db_started = true;
                         self.out.buf.push(SELECTDB);
                         self.out.len(self.db as u64);
                         self.out.buf.push(RESIZEDB);
@@ -487,6 +490,7 @@ impl<S: Snapshot> Encoder<S> {
                     if self.idx >= n {
                         self.db += 1;
                         self.idx = 0;
+                        self.db_started = false;
                     }
                 }
                 Stage::Done => {}

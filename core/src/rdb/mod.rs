@@ -46,6 +46,8 @@
 mod crc64;
 mod decode;
 mod encode;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;

@@ -9,8 +9,10 @@
 
 pub mod backlog;
 pub mod identity;
+pub mod master;
 pub mod propagate;
 pub mod psync;
+pub mod replica;
 
 pub use backlog::Backlog;
 pub use identity::ReplIdentity;
@@ -20,7 +22,7 @@ pub use psync::{decide, PsyncVerdict, ResyncReason};
 use crate::rng::Rng;
 
 /// A node's replication state (master side for now).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReplState {
     /// Replication id(s) and offset.
     pub identity: ReplIdentity,
@@ -28,6 +30,90 @@ pub struct ReplState {
     pub backlog: Option<Backlog>,
     /// Ops being collected for the stream.
     pub propagation: Propagation,
+    /// Connections that are replicas of this node (past the handshake).
+    pub replicas: std::collections::BTreeSet<crate::node::ConnId>,
+    /// When the last stream PING was sent (Unix ms).
+    pub last_ping: u64,
+    /// Present while this node is a replica.
+    pub replica: Option<replica::ReplicaSide>,
+    /// An ACK arrived since WAITing clients were last checked.
+    pub acks_arrived: bool,
+}
+
+/// A replication decision or happening, for logs and the playground.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplEvent {
+    /// A PSYNC was decided.
+    PsyncDecision {
+        /// The replica's connection.
+        conn: crate::node::ConnId,
+        /// Its address.
+        addr: String,
+        /// The replid it asked for.
+        replid: String,
+        /// The offset it asked for.
+        offset: i64,
+        /// The verdict with its reason and numbers.
+        verdict: String,
+        /// Whether it continues partially.
+        partial: bool,
+    },
+    /// The backlog was created; the node took a new replication id.
+    BacklogCreated {
+        /// The new id.
+        replid: String,
+    },
+    /// A snapshot was taken for a full sync.
+    FullSyncStarted {
+        /// The offset the snapshot stands for.
+        offset: i64,
+        /// Size of the RDB.
+        rdb_bytes: usize,
+        /// Replicas served by it.
+        replicas: Vec<crate::node::ConnId>,
+        /// `$EOF:` framing (diskless) rather than `$<len>`.
+        diskless: bool,
+    },
+    /// A replica is online after a partial sync.
+    ReplicaOnline {
+        /// Its connection.
+        conn: crate::node::ConnId,
+        /// Its address.
+        addr: String,
+    },
+    /// This replica's link to its master is up and streaming.
+    MasterLinkUp {
+        /// The master's address.
+        addr: String,
+    },
+    /// A replica went away.
+    ReplicaDropped {
+        /// Its connection.
+        conn: crate::node::ConnId,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for ReplEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplEvent::PsyncDecision { addr, replid, offset, verdict, .. } => {
+                write!(f, "PSYNC from {addr} replid={replid} offset={offset}: {verdict}")
+            }
+            ReplEvent::BacklogCreated { replid } => write!(f, "Replication backlog created, my new replication id is {replid}"),
+            ReplEvent::FullSyncStarted { offset, rdb_bytes, replicas, diskless } => write!(
+                f,
+                "Full sync snapshot at offset {offset}: {rdb_bytes} bytes of RDB to {} replica(s), {}",
+                replicas.len(),
+                if *diskless { "diskless ($EOF framing)" } else { "disk-style ($len framing)" }
+            ),
+            ReplEvent::ReplicaOnline { addr, .. } => write!(f, "Replica {addr} online (partial sync)"),
+            ReplEvent::ReplicaDropped { conn, reason } => write!(f, "Replica client {conn} dropped: {reason}"),
+            ReplEvent::MasterLinkUp { addr } => write!(f, "MASTER <-> REPLICA link with {addr} is up"),
+        }
+    }
 }
 
 impl ReplState {
@@ -37,6 +123,10 @@ impl ReplState {
             identity: ReplIdentity::new(rng),
             backlog: None,
             propagation: Propagation::default(),
+            replicas: Default::default(),
+            last_ping: 0,
+            replica: None,
+            acks_arrived: false,
         }
     }
 
@@ -54,12 +144,15 @@ impl ReplState {
 
     /// Create the backlog if missing (`createReplicationBacklog`): a master
     /// creating it from scratch takes a new id and forgets the previous one.
-    pub fn ensure_backlog(&mut self, size: usize, rng: &mut Rng) {
-        if self.backlog.is_none() {
-            self.identity.change(rng);
-            self.identity.clear2();
-            self.backlog = Some(Backlog::new(size, self.identity.master_repl_offset));
-            self.propagation.stream_db = -1;
+    /// True if it was created now.
+    pub fn ensure_backlog(&mut self, size: usize, rng: &mut Rng) -> bool {
+        if self.backlog.is_some() {
+            return false;
         }
+        self.identity.change(rng);
+        self.identity.clear2();
+        self.backlog = Some(Backlog::new(size, self.identity.master_repl_offset));
+        self.propagation.stream_db = -1;
+        true
     }
 }

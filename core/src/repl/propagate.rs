@@ -60,6 +60,11 @@ impl Propagation {
         self.rewrite = Some(args);
     }
 
+    /// Whether the running command already chose its stream form.
+    pub fn has_rewrite(&self) -> bool {
+        self.rewrite.is_some()
+    }
+
     /// Keep the running command's own form out of the stream (`preventCommandPropagation`).
     pub fn prevent(&mut self) {
         self.prevent = true;
@@ -84,6 +89,11 @@ impl Propagation {
             let args = rewrite.unwrap_or_else(argv);
             self.pending.push(Op { db, args });
         }
+    }
+
+    /// Drop the pending ops (nobody listens: no backlog).
+    pub fn discard(&mut self) {
+        self.pending.clear();
     }
 
     /// Whether ops are waiting.
@@ -118,6 +128,92 @@ impl Propagation {
             encode_command(out, &[b"SELECT".to_vec(), db.to_string().into_bytes()]);
             self.stream_db = db as i64;
         }
+    }
+}
+
+/// The stream form of a command whose effect depends on the moment it ran,
+/// derived from the dataset right after it (`rewriteClientCommandVector` in
+/// Redis's `t_string.c`, `expire.c`, `t_hash.c`): relative expiries become
+/// absolute, float increments become the value they produced. `None` keeps
+/// the command as the client sent it.
+///
+/// * `SET k v EX|PX|EXAT n`, `SETEX`, `PSETEX` → `SET k v PXAT <ms>`
+/// * `EXPIRE`, `PEXPIRE`, `EXPIREAT` → `PEXPIREAT k <ms>` (`DEL k` if the time
+///   was in the past and the key is gone)
+/// * `GETEX k EX|PX|EXAT|PXAT n` → `PEXPIREAT k <ms>`; `GETEX k PERSIST` → `PERSIST k`
+/// * `GETDEL k` → `DEL k`
+/// * `INCRBYFLOAT k n` → `SET k <new value> KEEPTTL`
+/// * `HINCRBYFLOAT k f n` → `HSET k f <new value>`
+pub fn absolute_form(
+    name: &str,
+    args: &[bytes::Bytes],
+    ks: &crate::db::Keyspace,
+    db: usize,
+) -> Option<Vec<Vec<u8>>> {
+    use crate::value::Value;
+    let key = args.get(1)?;
+    let d = ks.db(db);
+    let expire_ms = || d.expire_of(key).map(|t| t.to_string().into_bytes());
+    let v = |s: &[u8]| s.to_vec();
+    let has_opt = |names: &[&str]| {
+        args[2..]
+            .iter()
+            .any(|a| names.iter().any(|n| a.eq_ignore_ascii_case(n.as_bytes())))
+    };
+    match name {
+        "set" if args.len() > 3 && has_opt(&["ex", "px", "exat"]) => {
+            let at = expire_ms()?;
+            Some(vec![
+                v(b"SET"),
+                key.to_vec(),
+                args[2].to_vec(),
+                v(b"PXAT"),
+                at,
+            ])
+        }
+        "setex" | "psetex" => {
+            let at = expire_ms()?;
+            Some(vec![
+                v(b"SET"),
+                key.to_vec(),
+                args.get(3)?.to_vec(),
+                v(b"PXAT"),
+                at,
+            ])
+        }
+        "expire" | "pexpire" | "expireat" => match expire_ms() {
+            Some(at) => Some(vec![v(b"PEXPIREAT"), key.to_vec(), at]),
+            None if !d.contains(key) => Some(vec![v(b"DEL"), key.to_vec()]),
+            None => None,
+        },
+        "getex" if has_opt(&["persist"]) => Some(vec![v(b"PERSIST"), key.to_vec()]),
+        "getex" if has_opt(&["ex", "px", "exat", "pxat"]) => {
+            let at = expire_ms()?;
+            Some(vec![v(b"PEXPIREAT"), key.to_vec(), at])
+        }
+        "getdel" => Some(vec![v(b"DEL"), key.to_vec()]),
+        "incrbyfloat" => match d.peek(key) {
+            Some(Value::Str(s)) => Some(vec![
+                v(b"SET"),
+                key.to_vec(),
+                s.bytes.clone(),
+                v(b"KEEPTTL"),
+            ]),
+            _ => None,
+        },
+        "hincrbyfloat" => match d.peek(key) {
+            Some(Value::Hash(h)) => {
+                let field = args.get(2)?;
+                Some(vec![
+                    v(b"HSET"),
+                    key.to_vec(),
+                    field.to_vec(),
+                    h.get(field)?.to_vec(),
+                ])
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -1,15 +1,51 @@
-//! Hashes: `listpack` while at most `hash-max-listpack-entries` fields of at
-//! most `hash-max-listpack-value` bytes, `hashtable` after.
+//! Hashes: `listpack` while there are at most `hash-max-listpack-entries`
+//! fields and no field or value longer than `hash-max-listpack-value`
+//! bytes, `hashtable` after; the conversion is one-way.
+//!
+//! A listpack keeps insertion order (an updated field keeps its place, a
+//! deleted one closes the gap), and that is the order HGETALL answers while
+//! the hash is small; a hashtable's order is unspecified. Both are kept in
+//! one insertion-ordered index map: small hashes delete with `shift_remove`
+//! (order kept), large ones with O(1) `swap_remove`. Index access gives
+//! HRANDFIELD O(1) random picks.
 
 use crate::config::EncodingLimits;
+use ahash::RandomState;
 use indexmap::IndexMap;
 
+pub(crate) fn fixed_state() -> RandomState {
+    RandomState::with_seeds(
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    )
+}
+
 /// A map of fields to values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Hash {
-    map: IndexMap<Vec<u8>, Vec<u8>>,
+    map: IndexMap<Box<[u8]>, Box<[u8]>, RandomState>,
     big: bool,
 }
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash {
+            map: IndexMap::with_hasher(fixed_state()),
+            big: false,
+        }
+    }
+}
+
+impl PartialEq for Hash {
+    fn eq(&self, o: &Self) -> bool {
+        self.big == o.big
+            && self.map.len() == o.map.len()
+            && self.iter().all(|(f, v)| o.get(f) == Some(v))
+    }
+}
+impl Eq for Hash {}
 
 impl Hash {
     /// An empty hash.
@@ -24,19 +60,62 @@ impl Hash {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
-    /// Set a field; true if it is new.
+    /// Set a field; true if it is new. An existing field keeps its place.
     pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> bool {
-        self.map.insert(field, value).is_none()
+        if let Some(v) = self.map.get_mut(&field[..]) {
+            *v = value.into_boxed_slice();
+            false
+        } else {
+            self.map
+                .insert(field.into_boxed_slice(), value.into_boxed_slice());
+            true
+        }
     }
     /// A field's value.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.map.get(field).map(|v| v.as_slice())
+        self.map.get(field).map(|v| &**v)
+    }
+    /// Whether a field exists.
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.map.contains_key(field)
+    }
+    /// Remove a field; true if it existed.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        if self.big {
+            self.map.swap_remove(field).is_some()
+        } else {
+            self.map.shift_remove(field).is_some()
+        }
+    }
+    /// The field and value at a position of the iteration order.
+    pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        self.map.get_index(i).map(|(k, v)| (&**k, &**v))
     }
     /// Fields and values, in the order Redis would list them for a listpack.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.map.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
+        self.map.iter().map(|(k, v)| (&**k, &**v))
     }
-    /// Switch to `hashtable` if the contents exceed the limits (one-way).
+    /// Convert before a write whose arguments have these lengths, as
+    /// `hashTypeTryConversion` does (even if the write then does nothing).
+    pub fn convert_for_lengths(
+        &mut self,
+        lens: impl IntoIterator<Item = usize>,
+        limits: &EncodingLimits,
+    ) {
+        if !self.big && lens.into_iter().any(|l| l > limits.hash_max_listpack_value) {
+            self.big = true;
+        }
+    }
+    /// After a command's write: switch to `hashtable` past the entry limit
+    /// (`hashTypeSet` checks only the count; lengths were checked on the
+    /// arguments by [`convert_for_lengths`](Self::convert_for_lengths)).
+    pub fn update_encoding_after_write(&mut self, limits: &EncodingLimits) {
+        if self.map.len() > limits.hash_max_listpack_entries {
+            self.big = true;
+        }
+    }
+    /// Switch to `hashtable` if the contents exceed the limits (one-way),
+    /// counting entries and lengths (RDB load).
     pub fn update_encoding(&mut self, limits: &EncodingLimits) {
         if !self.big
             && (self.map.len() > limits.hash_max_listpack_entries
@@ -48,6 +127,10 @@ impl Hash {
             self.big = true;
         }
     }
+    /// Whether the hash is in its compact encoding.
+    pub fn is_compact(&self) -> bool {
+        !self.big
+    }
     /// `listpack` or `hashtable`.
     pub fn encoding_name(&self) -> &'static str {
         if self.big {
@@ -55,5 +138,37 @@ impl Hash {
         } else {
             "listpack"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listpack_order_and_conversion() {
+        let limits = EncodingLimits {
+            hash_max_listpack_entries: 3,
+            ..EncodingLimits::default()
+        };
+        let mut h = Hash::new();
+        for f in ["a", "b", "c"] {
+            assert!(h.insert(f.into(), b"1".to_vec()));
+        }
+        assert!(!h.insert(b"a".to_vec(), b"2".to_vec()));
+        assert!(h.remove(b"b"));
+        let order: Vec<&[u8]> = h.iter().map(|(f, _)| f).collect();
+        assert_eq!(order, [&b"a"[..], b"c"]);
+        assert_eq!(h.get(b"a"), Some(&b"2"[..]));
+        h.update_encoding(&limits);
+        assert_eq!(h.encoding_name(), "listpack");
+        h.insert(b"d".to_vec(), vec![]);
+        h.insert(b"e".to_vec(), vec![]);
+        h.update_encoding(&limits);
+        assert_eq!(h.encoding_name(), "hashtable");
+        h.remove(b"a");
+        h.remove(b"c");
+        h.update_encoding(&limits);
+        assert_eq!(h.encoding_name(), "hashtable");
     }
 }

@@ -7,10 +7,12 @@
 
 mod hash;
 mod list;
+pub mod score;
 mod set;
+pub mod skiplist;
 mod zset;
 
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
-pub use zset::ZSet;
+pub use zset::{LexBound, ZIter, ZSet};

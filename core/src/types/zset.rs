@@ -1,82 +1,384 @@
 //! Sorted sets: `listpack` while at most `zset-max-listpack-entries` members
-//! of at most `zset-max-listpack-value` bytes, `skiplist` after. Members are
-//! ordered by score, then by member bytes.
+//! of at most `zset-max-listpack-value` bytes, `skiplist` after (one-way,
+//! except that the destinations of ZUNIONSTORE & co. and ZRANGESTORE are
+//! created compact when they fit, as `zsetConvertToListpackIfNeeded` does).
+//! Members are ordered by score, then by member bytes; scores compare with
+//! `<` so -0 equals 0.
+//!
+//! Small sets are a sorted vector (the listpack's order), large ones a
+//! member → score hash plus the rank-indexed [`SkipList`], sharing member
+//! bytes through `Arc`, so lookups are O(1) and ranks/ranges O(log n).
+//! Every range (by rank, score or lex) is resolved to a rank interval with
+//! [`ZSet::count_prefix`], then walked.
 
+use super::skiplist::{cmp_entry, SkipList};
 use crate::config::EncodingLimits;
-use std::collections::{BTreeSet, HashMap};
+use ahash::RandomState;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Score(f64);
-impl Eq for Score {}
-impl PartialOrd for Score {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Score {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&o.0)
-    }
+#[derive(Debug, Clone)]
+enum Repr {
+    Small(Vec<(Box<[u8]>, f64)>),
+    Big {
+        dict: HashMap<Arc<[u8]>, f64, RandomState>,
+        sl: SkipList,
+    },
 }
 
 /// A sorted set.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ZSet {
-    by_member: HashMap<Vec<u8>, f64>,
-    ordered: BTreeSet<(Score, Vec<u8>)>,
-    big: bool,
+    repr: Repr,
+}
+
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet {
+            repr: Repr::Small(Vec::new()),
+        }
+    }
+}
+
+impl PartialEq for ZSet {
+    fn eq(&self, o: &Self) -> bool {
+        self.encoding_name() == o.encoding_name()
+            && self.len() == o.len()
+            && self
+                .iter()
+                .zip(o.iter())
+                .all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+    }
+}
+
+/// Iterator over (member, score) of a [`ZSet`], from either end.
+pub enum ZIter<'a> {
+    /// Over a listpack.
+    Small(std::slice::Iter<'a, (Box<[u8]>, f64)>),
+    /// Over a skiplist.
+    Big(super::skiplist::SkipRange<'a>),
+}
+
+impl<'a> Iterator for ZIter<'a> {
+    type Item = (&'a [u8], f64);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Small(it) => it.next().map(|e| (&*e.0, e.1)),
+            ZIter::Big(it) => it.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            ZIter::Small(it) => it.size_hint(),
+            ZIter::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for ZIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Small(it) => it.next_back().map(|e| (&*e.0, e.1)),
+            ZIter::Big(it) => it.next_back(),
+        }
+    }
+}
+
+impl ExactSizeIterator for ZIter<'_> {}
+
+/// One end of a lexicographic range (`ZRANGEBYLEX`'s `-`, `+`, `[x`, `(x`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexBound {
+    /// `-`
+    NegInf,
+    /// `+`
+    PosInf,
+    /// `[x`
+    Incl(Vec<u8>),
+    /// `(x`
+    Excl(Vec<u8>),
+}
+
+impl LexBound {
+    /// Parse `-`, `+`, `[x` or `(x`; `None` for anything else.
+    pub fn parse(s: &[u8]) -> Option<LexBound> {
+        match s.first()? {
+            b'+' if s.len() == 1 => Some(LexBound::PosInf),
+            b'-' if s.len() == 1 => Some(LexBound::NegInf),
+            b'[' => Some(LexBound::Incl(s[1..].to_vec())),
+            b'(' => Some(LexBound::Excl(s[1..].to_vec())),
+            _ => None,
+        }
+    }
+    /// Whether `m` is below this bound taken as a minimum (not in range).
+    pub fn below_min(&self, m: &[u8]) -> bool {
+        match self {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Incl(x) => m < &x[..],
+            LexBound::Excl(x) => m <= &x[..],
+        }
+    }
+    /// Whether `m` is within this bound taken as a maximum.
+    pub fn within_max(&self, m: &[u8]) -> bool {
+        match self {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Incl(x) => m <= &x[..],
+            LexBound::Excl(x) => m < &x[..],
+        }
+    }
 }
 
 impl ZSet {
-    /// An empty sorted set.
+    /// An empty sorted set (listpack).
     pub fn new() -> Self {
         Self::default()
     }
+    /// An empty sorted set already in the `skiplist` encoding.
+    pub fn new_big() -> Self {
+        ZSet {
+            repr: Repr::Big {
+                dict: HashMap::with_hasher(super::hash::fixed_state()),
+                sl: SkipList::new(),
+            },
+        }
+    }
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.by_member.len()
+        match &self.repr {
+            Repr::Small(v) => v.len(),
+            Repr::Big { sl, .. } => sl.len(),
+        }
     }
     /// Whether it has no members.
     pub fn is_empty(&self) -> bool {
-        self.by_member.is_empty()
-    }
-    /// Add or update a member; true if it is new.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
-        if let Some(old) = self.by_member.insert(member.clone(), score) {
-            self.ordered.remove(&(Score(old), member.clone()));
-            self.ordered.insert((Score(score), member));
-            false
-        } else {
-            self.ordered.insert((Score(score), member));
-            true
-        }
+        self.len() == 0
     }
     /// A member's score.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.by_member.get(member).copied()
+        match &self.repr {
+            Repr::Small(v) => v.iter().find(|e| &*e.0 == member).map(|e| e.1),
+            Repr::Big { dict, .. } => dict.get(member).copied(),
+        }
     }
-    /// Members with scores, lowest score first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
-        self.ordered.iter().map(|(s, m)| (m.as_slice(), s.0))
+    /// Add or update a member; true if it is new.
+    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
+        match &mut self.repr {
+            Repr::Small(v) => {
+                let mut new = true;
+                if let Some(pos) = v.iter().position(|e| *e.0 == member[..]) {
+                    if v[pos].1 == score {
+                        return false;
+                    }
+                    v.remove(pos);
+                    new = false;
+                }
+                let pos = v.partition_point(|e| cmp_entry(e.1, &e.0, score, &member).is_lt());
+                v.insert(pos, (member.into_boxed_slice(), score));
+                new
+            }
+            Repr::Big { dict, sl } => {
+                if let Some((k, old)) = dict.get_key_value(&member[..]) {
+                    let old = *old;
+                    if old != score {
+                        let k = k.clone();
+                        sl.remove(old, &k);
+                        sl.insert(score, k.clone());
+                        dict.insert(k, score);
+                    }
+                    false
+                } else {
+                    let k: Arc<[u8]> = Arc::from(member);
+                    sl.insert(score, k.clone());
+                    dict.insert(k, score);
+                    true
+                }
+            }
+        }
+    }
+    /// Remove a member; its score if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        match &mut self.repr {
+            Repr::Small(v) => {
+                let pos = v.iter().position(|e| &*e.0 == member)?;
+                Some(v.remove(pos).1)
+            }
+            Repr::Big { dict, sl } => {
+                let s = dict.remove(member)?;
+                sl.remove(s, member);
+                Some(s)
+            }
+        }
+    }
+    /// 0-based rank of a member, lowest score first.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        match &self.repr {
+            Repr::Small(v) => v.iter().position(|e| &*e.0 == member),
+            Repr::Big { dict, sl } => dict.get(member).map(|s| sl.rank(*s, member)),
+        }
+    }
+    /// The member and score at a 0-based rank.
+    pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
+        match &self.repr {
+            Repr::Small(v) => v.get(rank).map(|e| (&*e.0, e.1)),
+            Repr::Big { sl, .. } => sl.get(rank),
+        }
+    }
+    /// Number of leading members (in order) for which `pred(score, member)`
+    /// holds; `pred` must be true on a prefix of the order then false.
+    pub fn count_prefix(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match &self.repr {
+            Repr::Small(v) => v.partition_point(|e| pred(e.1, &e.0)),
+            Repr::Big { sl, .. } => sl.count_prefix(pred),
+        }
+    }
+    /// Members with scores, lowest score first (reversible).
+    pub fn iter(&self) -> ZIter<'_> {
+        self.range(0, self.len())
+    }
+    /// Members with ranks `start..end`, ascending (reversible).
+    pub fn range(&self, start: usize, end: usize) -> ZIter<'_> {
+        match &self.repr {
+            Repr::Small(v) => {
+                let end = end.min(v.len());
+                ZIter::Small(v[start.min(end)..end].iter())
+            }
+            Repr::Big { sl, .. } => ZIter::Big(sl.range(start, end)),
+        }
+    }
+    /// Members from rank `start` on, ascending, or descending when `rev`.
+    pub fn iter_from(
+        &self,
+        start: usize,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
+        match &self.repr {
+            Repr::Small(v) => {
+                if rev {
+                    let end = (start + 1).min(v.len());
+                    Box::new(v[..end].iter().rev().map(|e| (&*e.0, e.1)))
+                } else {
+                    Box::new(v[start.min(v.len())..].iter().map(|e| (&*e.0, e.1)))
+                }
+            }
+            Repr::Big { sl, .. } => Box::new(sl.iter_from(start, rev)),
+        }
+    }
+    /// Remove the members with ranks `start..end`; how many were removed.
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> usize {
+        let end = end.min(self.len());
+        if start >= end {
+            return 0;
+        }
+        match &mut self.repr {
+            Repr::Small(v) => {
+                v.drain(start..end);
+            }
+            Repr::Big { .. } => {
+                let victims: Vec<Vec<u8>> = self
+                    .iter_from(start, false)
+                    .take(end - start)
+                    .map(|e| e.0.to_vec())
+                    .collect();
+                for m in victims {
+                    self.remove(&m);
+                }
+            }
+        }
+        end - start
     }
     /// Switch to `skiplist` past the listpack limits (one-way).
     pub fn update_encoding(&mut self, limits: &EncodingLimits) {
-        if !self.big
-            && (self.by_member.len() > limits.zset_max_listpack_entries
-                || self
-                    .by_member
-                    .keys()
-                    .any(|m| m.len() > limits.zset_max_listpack_value))
-        {
-            self.big = true;
+        if let Repr::Small(v) = &self.repr {
+            if v.len() > limits.zset_max_listpack_entries
+                || v.iter().any(|e| e.0.len() > limits.zset_max_listpack_value)
+            {
+                self.convert_to_big();
+            }
+        }
+    }
+    /// Go back to `listpack` if the contents fit (store destinations only).
+    pub fn compact_if_fits(&mut self, limits: &EncodingLimits) {
+        if let Repr::Big { sl, .. } = &self.repr {
+            if sl.len() <= limits.zset_max_listpack_entries
+                && sl
+                    .iter_from(0, false)
+                    .all(|e| e.0.len() <= limits.zset_max_listpack_value)
+            {
+                let v = sl
+                    .iter_from(0, false)
+                    .map(|(m, s)| (Box::from(m), s))
+                    .collect();
+                self.repr = Repr::Small(v);
+            }
+        }
+    }
+    fn convert_to_big(&mut self) {
+        if let Repr::Small(v) = &mut self.repr {
+            let v = std::mem::take(v);
+            let mut big = ZSet::new_big();
+            if let Repr::Big { dict, sl } = &mut big.repr {
+                dict.reserve(v.len());
+                for (m, s) in v {
+                    let k: Arc<[u8]> = Arc::from(m);
+                    sl.insert(s, k.clone());
+                    dict.insert(k, s);
+                }
+            }
+            *self = big;
         }
     }
     /// `listpack` or `skiplist`.
     pub fn encoding_name(&self) -> &'static str {
-        if self.big {
-            "skiplist"
-        } else {
-            "listpack"
+        match self.repr {
+            Repr::Small(_) => "listpack",
+            Repr::Big { .. } => "skiplist",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_same(a: &ZSet, b: &ZSet) {
+        let x: Vec<_> = a.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        let y: Vec<_> = b.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        assert_eq!(x, y);
+    }
+
+    #[test]
+    fn small_and_big_agree() {
+        let mut small = ZSet::new();
+        let mut big = ZSet::new_big();
+        for (i, m) in ["c", "a", "b", "d", "a", "e"].iter().enumerate() {
+            let s = (i % 3) as f64;
+            assert_eq!(
+                small.insert(m.as_bytes().to_vec(), s),
+                big.insert(m.as_bytes().to_vec(), s)
+            );
+        }
+        check_same(&small, &big);
+        assert_eq!(small.rank(b"b"), big.rank(b"b"));
+        assert_eq!(small.remove(b"c"), big.remove(b"c"));
+        check_same(&small, &big);
+        let below = |s: f64, _: &[u8]| s < 1.0;
+        assert_eq!(small.count_prefix(below), big.count_prefix(below));
+        assert_eq!(small.remove_rank_range(1, 3), big.remove_rank_range(1, 3));
+        check_same(&small, &big);
+        small.insert(b"z".to_vec(), -0.0);
+        small.insert(b"y".to_vec(), 0.0);
+        // -0 and 0 tie, so the member decides: y before z.
+        assert_eq!(small.rank(b"y").unwrap() + 1, small.rank(b"z").unwrap());
+        let mut c = small.clone();
+        c.update_encoding(&EncodingLimits {
+            zset_max_listpack_entries: 1,
+            ..EncodingLimits::default()
+        });
+        assert_eq!(c.encoding_name(), "skiplist");
+        check_same(&c, &small);
+        c.compact_if_fits(&EncodingLimits::default());
+        assert_eq!(c.encoding_name(), "listpack");
     }
 }

@@ -1,0 +1,527 @@
+//! The master side of replication (`replication.c`: `syncCommand`,
+//! `replconfCommand`, `replicationCron`, `replicationFeedSlaves`).
+//!
+//! * `REPLCONF listening-port | ip-address | capa` record what the replica
+//!   announces (`+OK`); `REPLCONF ACK <off>` is never answered.
+//! * `PSYNC <id> <off>` continues when [`decide`](super::decide) says so:
+//!   `+CONTINUE <replid>` (plain `+CONTINUE` without `capa psync2`) and exactly
+//!   the backlog bytes from `off`. Otherwise a full sync: the backlog is
+//!   created if missing (with a new replid), the replica waits for a
+//!   snapshot, getting a `\n` keepalive every second; with diskless sync and
+//!   `capa eof` the snapshot waits `repl-diskless-sync-delay` so replicas that
+//!   arrive together share it. At snapshot time every waiting replica gets
+//!   `+FULLRESYNC <replid> <offset>` and the RDB, framed `$<len>\r\n` (disk
+//!   style, stream follows at once) or `$EOF:<mark>\r\n...<mark>` (diskless:
+//!   the stream is held until the replica's first ACK). The snapshot is taken
+//!   at one precise offset; every stream byte after it goes to the replica.
+//! * A `ping` enters the stream every `repl-ping-replica-period` seconds while
+//!   replicas are attached; replicas silent for `repl-timeout` are dropped.
+
+use super::{decide, PsyncVerdict, ReplEvent};
+use crate::cmd::Client;
+use crate::node::{ConnId, Node, Output};
+use crate::resp::{encode_command, ReplyWriter};
+
+/// Where a replica connection is in its life on the master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// REPLCONF seen, no PSYNC yet.
+    Handshake,
+    /// Waiting for a snapshot (`wait_bgsave`), since this time.
+    WaitSnapshot {
+        /// When it started waiting (Unix ms).
+        since: u64,
+    },
+    /// Streaming; `held` buffers the stream until the first ACK after a diskless transfer.
+    Online {
+        /// Stream bytes not yet sent.
+        held: Option<Vec<u8>>,
+    },
+}
+
+/// What the master knows of one replica connection.
+#[derive(Debug, Clone)]
+pub struct ReplicaLink {
+    /// Its state.
+    pub state: ReplicaState,
+    /// `REPLCONF listening-port`.
+    pub listening_port: u16,
+    /// `REPLCONF ip-address`.
+    pub announced_ip: Option<String>,
+    /// `capa eof`: can read diskless (EOF-marked) payloads.
+    pub capa_eof: bool,
+    /// `capa psync2`: understands `+CONTINUE <replid>`.
+    pub capa_psync2: bool,
+    /// Came with legacy SYNC: no `+FULLRESYNC`, no ACK timeout.
+    pub pre_psync: bool,
+    /// Highest offset it acknowledged.
+    pub ack_off: i64,
+    /// When it last acknowledged or sent a newline (Unix ms).
+    pub ack_time: u64,
+}
+
+impl ReplicaLink {
+    fn new(now: u64) -> Self {
+        ReplicaLink {
+            state: ReplicaState::Handshake,
+            listening_port: 0,
+            announced_ip: None,
+            capa_eof: false,
+            capa_psync2: false,
+            pre_psync: false,
+            ack_off: 0,
+            ack_time: now,
+        }
+    }
+
+    /// The `state=` word of INFO's `slaveN` line.
+    pub fn info_state(&self) -> &'static str {
+        match self.state {
+            ReplicaState::Handshake => "handshake",
+            ReplicaState::WaitSnapshot { .. } => "wait_bgsave",
+            ReplicaState::Online { .. } => "online",
+        }
+    }
+
+    /// Whether it counts as attached (INFO `connected_slaves`).
+    pub fn attached(&self) -> bool {
+        !matches!(self.state, ReplicaState::Handshake)
+    }
+}
+
+/// The stream bytes of a master PING.
+pub const PING: &[u8] = b"*1\r\n$4\r\nping\r\n";
+
+/// The `REPLCONF GETACK *` command a master sends for WAIT.
+pub const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
+
+/// Get (creating) the replica link of a client that started the handshake.
+pub fn link_of(client: &mut Client, now: u64) -> &mut ReplicaLink {
+    client
+        .replica
+        .get_or_insert_with(|| Box::new(ReplicaLink::new(now)))
+}
+
+impl Node {
+    /// Handle `PSYNC <id> <offset>` (or legacy `SYNC` when `legacy`) from `client`.
+    pub(crate) fn master_psync(
+        &mut self,
+        client: &mut Client,
+        id: &str,
+        offset: i64,
+        legacy: bool,
+    ) {
+        let now = self.now;
+        let addr = client.addr.clone();
+        let verdict = if legacy {
+            None
+        } else {
+            Some(decide(
+                id,
+                offset,
+                &self.repl.identity,
+                self.repl.backlog.as_ref(),
+            ))
+        };
+        if let Some(v) = &verdict {
+            self.event(crate::node::Event::Repl(ReplEvent::PsyncDecision {
+                conn: client.id,
+                addr: addr.clone(),
+                replid: id.to_string(),
+                offset,
+                verdict: v.to_string(),
+                partial: matches!(v, PsyncVerdict::Continue { .. }),
+            }));
+        }
+        let link = link_of(client, now);
+        link.ack_time = now;
+        if let Some(PsyncVerdict::Continue { offset, .. }) = verdict {
+            link.state = ReplicaState::Online { held: None };
+            link.ack_off = offset - 1;
+            let psync2 = link.capa_psync2;
+            if psync2 {
+                client.out.extend_from_slice(
+                    format!("+CONTINUE {}\r\n", self.repl.identity.replid).as_bytes(),
+                );
+            } else {
+                client.out.extend_from_slice(b"+CONTINUE\r\n");
+            }
+            let bytes = self
+                .repl
+                .backlog
+                .as_ref()
+                .and_then(|b| b.read_from(offset))
+                .unwrap_or_default();
+            client.out.extend_from_slice(&bytes);
+            self.repl.replicas.insert(client.id);
+            self.stats.sync_partial_ok += 1;
+            self.event(crate::node::Event::Repl(ReplEvent::ReplicaOnline {
+                conn: client.id,
+                addr,
+            }));
+            return;
+        }
+        if let Some(PsyncVerdict::FullResync(reason)) = &verdict {
+            if *reason != super::ResyncReason::Requested {
+                self.stats.sync_partial_err += 1;
+            }
+        }
+        self.stats.sync_full += 1;
+        let link = link_of(client, now);
+        link.pre_psync = legacy;
+        link.state = ReplicaState::WaitSnapshot { since: now };
+        let eof = link.capa_eof && !legacy;
+        self.repl.replicas.insert(client.id);
+        let size = self.config.repl_backlog_size as usize;
+        if self.repl.ensure_backlog(size, &mut self.rng) {
+            let replid = self.repl.identity.replid.clone();
+            self.event(crate::node::Event::Repl(ReplEvent::BacklogCreated {
+                replid,
+            }));
+        }
+        let delayed =
+            self.config.repl_diskless_sync && eof && self.config.repl_diskless_sync_delay > 0;
+        if !delayed {
+            self.start_full_sync(Some(client));
+        }
+    }
+
+    /// Take one snapshot now and ship it to every replica waiting for one
+    /// (`startBgsaveForReplication`); `current` is the client whose command
+    /// is running, if it is one of them.
+    pub(crate) fn start_full_sync(&mut self, mut current: Option<&mut Client>) {
+        let waiting: Vec<ConnId> = self
+            .repl
+            .replicas
+            .iter()
+            .copied()
+            .filter(|id| {
+                let c = match &current {
+                    Some(c) if c.id == *id => Some(&**c),
+                    _ => self.clients.get(id),
+                };
+                c.and_then(|c| c.replica.as_ref())
+                    .is_some_and(|l| matches!(l.state, ReplicaState::WaitSnapshot { .. }))
+            })
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        // One replica without `capa eof` forces disk-style framing for the group.
+        let all_eof = waiting.iter().all(|id| {
+            let c = match &current {
+                Some(c) if c.id == *id => Some(&**c),
+                _ => self.clients.get(id),
+            };
+            c.and_then(|c| c.replica.as_ref())
+                .is_some_and(|l| l.capa_eof && !l.pre_psync)
+        });
+        let diskless = self.config.repl_diskless_sync && all_eof;
+        let offset = self.repl.identity.master_repl_offset;
+        let rdb = self.snapshot_rdb();
+        let mark = if diskless {
+            Some(self.rng.hex40())
+        } else {
+            None
+        };
+        let mut payload = Vec::with_capacity(rdb.len() + 100);
+        match &mark {
+            Some(m) => {
+                payload.extend_from_slice(format!("$EOF:{m}\r\n").as_bytes());
+                payload.extend_from_slice(&rdb);
+                payload.extend_from_slice(m.as_bytes());
+            }
+            None => {
+                payload.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
+                payload.extend_from_slice(&rdb);
+            }
+        }
+        // The stream after the snapshot starts with a SELECT.
+        self.repl.propagation.stream_db = -1;
+        let replid = self.repl.identity.replid.clone();
+        self.event(crate::node::Event::Repl(ReplEvent::FullSyncStarted {
+            offset,
+            rdb_bytes: rdb.len(),
+            replicas: waiting.clone(),
+            diskless,
+        }));
+        let current_id = current.as_ref().map(|c| c.id);
+        for id in waiting {
+            let client: &mut Client = match current.as_deref_mut() {
+                Some(c) if c.id == id => c,
+                _ => match self.clients.get_mut(&id) {
+                    Some(c) => c,
+                    None => continue,
+                },
+            };
+            let link = client.replica.as_mut().expect("waiting replica has a link");
+            let mut bytes = Vec::new();
+            if !link.pre_psync {
+                bytes.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+            }
+            bytes.extend_from_slice(&payload);
+            link.state = ReplicaState::Online {
+                held: if diskless { Some(Vec::new()) } else { None },
+            };
+            link.ack_off = offset;
+            let is_current = current_id == Some(id);
+            if is_current {
+                client.out.extend_from_slice(&bytes);
+            } else {
+                self.stats.net_output_bytes += bytes.len() as u64;
+                self.outputs.push_back(Output::Send(id, bytes.into()));
+            }
+        }
+    }
+
+    /// The RDB a full sync ships: the dataset now, with the replication aux fields.
+    fn snapshot_rdb(&self) -> Vec<u8> {
+        let opts = crate::rdb::EncodeOptions {
+            compression: self.config.rdbcompression,
+            checksum: self.config.rdbchecksum,
+            ctime_secs: self.now / 1000,
+            repl: Some(crate::rdb::ReplInfo {
+                stream_db: self.repl.propagation.stream_db.max(0),
+                id: self.repl.identity.replid.clone(),
+                offset: self.repl.identity.master_repl_offset,
+            }),
+            list_max_listpack_size: self.config.encoding.list_max_listpack_size,
+            ..Default::default()
+        };
+        crate::rdb::encode_to_vec(&self.ks, opts)
+    }
+
+    /// Send stream bytes to every online replica (held ones buffer them).
+    pub(crate) fn feed_replicas(&mut self, bytes: &[u8], mut current: Option<&mut Client>) {
+        if self.repl.replicas.is_empty() {
+            return;
+        }
+        let ids: Vec<ConnId> = self.repl.replicas.iter().copied().collect();
+        let current_id = current.as_ref().map(|c| c.id);
+        for id in ids {
+            let client: &mut Client = match current.as_deref_mut() {
+                Some(c) if c.id == id => c,
+                _ => match self.clients.get_mut(&id) {
+                    Some(c) => c,
+                    None => continue,
+                },
+            };
+            let Some(link) = client.replica.as_mut() else {
+                continue;
+            };
+            match &mut link.state {
+                ReplicaState::Online { held: Some(buf) } => buf.extend_from_slice(bytes),
+                ReplicaState::Online { held: None } => {
+                    let is_current = current_id == Some(id);
+                    if is_current {
+                        client.out.extend_from_slice(bytes);
+                    } else {
+                        self.stats.net_output_bytes += bytes.len() as u64;
+                        self.outputs
+                            .push_back(Output::Send(id, bytes.to_vec().into()));
+                    }
+                }
+                // Bytes before its snapshot are inside the snapshot.
+                _ => {}
+            }
+        }
+    }
+
+    /// `REPLCONF ACK <off>` from a replica: never answered.
+    pub(crate) fn replica_ack(&mut self, client: &mut Client, off: i64) {
+        let now = self.now;
+        self.repl.acks_arrived = true;
+        let Some(link) = client.replica.as_mut() else {
+            return;
+        };
+        link.ack_off = link.ack_off.max(off);
+        link.ack_time = now;
+        if let ReplicaState::Online { held } = &mut link.state {
+            if let Some(buf) = held.take() {
+                // First ACK after a diskless transfer: start the stream.
+                client.out.extend_from_slice(&buf);
+            }
+        }
+    }
+
+    /// The driver reports unsent bytes: apply `client-output-buffer-limit`
+    /// (hard limit at once, soft limit after `soft_seconds` above it) to
+    /// replicas and normal clients.
+    pub(crate) fn output_pending(&mut self, conn: ConnId, bytes: u64) {
+        let now = self.now;
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        client.cob_pending = bytes;
+        let (limit, class) = if client.replica.as_ref().is_some_and(|l| l.attached()) {
+            (self.config.cob_replica, "replica")
+        } else if client.is_master {
+            return;
+        } else {
+            (self.config.cob_normal, "normal")
+        };
+        let over_hard = limit.hard > 0 && bytes >= limit.hard;
+        let over_soft = limit.soft > 0 && bytes >= limit.soft;
+        let soft_since = if over_soft {
+            *client.cob_soft_since.get_or_insert(now)
+        } else {
+            client.cob_soft_since = None;
+            now
+        };
+        let soft_expired = over_soft && now.saturating_sub(soft_since) >= limit.soft_seconds * 1000;
+        if over_hard || soft_expired {
+            let addr = client.addr.clone();
+            self.log(
+                "warning",
+                format!("Client id={conn} addr={addr} ({class}) scheduled to be closed ASAP for overcoming of output buffer limits ({bytes} bytes unsent)."),
+            );
+            self.kill_client(conn, "output buffer limit");
+        }
+    }
+
+    /// A replica forgot its connection: stop feeding it.
+    pub(crate) fn forget_replica(&mut self, conn: ConnId) {
+        if self.repl.replicas.remove(&conn) {
+            self.event(crate::node::Event::Repl(ReplEvent::ReplicaDropped {
+                conn,
+                reason: "connection closed".into(),
+            }));
+        }
+    }
+
+    /// Once a second: keepalives to waiting replicas, the diskless delay,
+    /// the stream PING, and replica timeouts (`replicationCron`).
+    pub(crate) fn master_cron(&mut self) {
+        // Soft output-buffer limits expire with time, not only with new bytes.
+        let over_soft: Vec<(ConnId, u64)> = self
+            .clients
+            .values()
+            .filter(|c| c.cob_soft_since.is_some())
+            .map(|c| (c.id, c.cob_pending))
+            .collect();
+        for (conn, bytes) in over_soft {
+            self.output_pending(conn, bytes);
+        }
+        if self.repl.replicas.is_empty() {
+            return;
+        }
+        let now = self.now;
+        let mut oldest_wait: Option<u64> = None;
+        let mut timed_out = Vec::new();
+        let timeout_ms = self.config.repl_timeout * 1000;
+        for id in self.repl.replicas.iter() {
+            let Some(c) = self.clients.get(id) else {
+                continue;
+            };
+            let Some(link) = c.replica.as_ref() else {
+                continue;
+            };
+            match link.state {
+                ReplicaState::WaitSnapshot { since } => {
+                    self.outputs
+                        .push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
+                    oldest_wait = Some(oldest_wait.map_or(since, |o: u64| o.min(since)));
+                }
+                ReplicaState::Online { .. }
+                    if !link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms =>
+                {
+                    timed_out.push(*id);
+                }
+                _ => {}
+            }
+        }
+        for id in timed_out {
+            self.log(
+                "warning",
+                format!("Disconnecting timedout replica (streaming sync): client {id}"),
+            );
+            self.repl.replicas.remove(&id);
+            self.kill_client(id, "replica timeout");
+        }
+        if let Some(since) = oldest_wait {
+            if now.saturating_sub(since) >= self.config.repl_diskless_sync_delay * 1000 {
+                self.start_full_sync(None);
+            }
+        }
+        let period = self.config.repl_ping_replica_period.max(1) * 1000;
+        // A replica forwards its master's PINGs; only a master makes its own.
+        if self.repl.replica.is_none() && now.saturating_sub(self.repl.last_ping) >= period {
+            self.repl.last_ping = now;
+            self.repl.feed(PING);
+            self.feed_replicas(PING, None);
+        }
+    }
+}
+
+impl Node {
+    /// Replicas online with an ACK younger than `min-replicas-max-lag`.
+    pub(crate) fn good_replicas(&self) -> usize {
+        let lag = self.config.min_replicas_max_lag * 1000;
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|id| self.clients.get(id).and_then(|c| c.replica.as_ref()))
+            .filter(|l| {
+                matches!(l.state, ReplicaState::Online { .. })
+                    && self.now.saturating_sub(l.ack_time) <= lag
+            })
+            .count()
+    }
+
+    /// Online replicas that acknowledged at least `offset`.
+    pub(crate) fn replicas_acked(&self, offset: i64, current: Option<&Client>) -> i64 {
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|id| match current {
+                Some(c) if c.id == *id => c.replica.as_deref(),
+                _ => self.clients.get(id).and_then(|c| c.replica.as_deref()),
+            })
+            .filter(|l| matches!(l.state, ReplicaState::Online { .. }) && l.ack_off >= offset)
+            .count() as i64
+    }
+
+    /// Ask every replica for an ACK (`REPLCONF GETACK *` in the stream, as WAIT does).
+    pub(crate) fn request_acks(&mut self, current: Option<&mut Client>) {
+        if self.repl.backlog.is_none() || self.repl.replicas.is_empty() {
+            return;
+        }
+        self.repl.feed(GETACK);
+        self.feed_replicas(GETACK, current);
+    }
+
+    /// Answer WAITing clients whose target is reached, or whose time ran out.
+    pub(crate) fn serve_waiting_clients(&mut self) {
+        let now = self.now;
+        let waiting: Vec<(ConnId, i64, i64, Option<u64>)> = self
+            .clients
+            .values()
+            .filter_map(|c| c.wait.map(|(n, d)| (c.id, c.woff, n, d)))
+            .collect();
+        for (id, woff, wanted, deadline) in waiting {
+            let acked = self.replicas_acked(woff, None);
+            if acked >= wanted || deadline.is_some_and(|d| d <= now) {
+                if let Some(mut c) = self.clients.remove(&id) {
+                    c.wait = None;
+                    c.out.int(acked);
+                    self.process_client(&mut c);
+                    self.finish_client(c);
+                }
+            }
+        }
+    }
+}
+
+/// Encode `REPLCONF ACK <off>` (what a replica sends).
+pub fn ack_command(off: i64) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_command(
+        &mut out,
+        &[
+            b"REPLCONF".to_vec(),
+            b"ACK".to_vec(),
+            off.to_string().into_bytes(),
+        ],
+    );
+    out
+}

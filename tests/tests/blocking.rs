@@ -1,0 +1,165 @@
+//! Blocking commands over TCP with several clients, against the real
+//! `tandem` binary and, for the same script, a real redis-server 7.0.15:
+//! a blocked client is woken by another client's push, timeouts answer
+//! `*-1`, several blocked clients are served first-come first-served, a
+//! woken BLMOVE's push wakes the next client, a transaction's pushes are
+//! served after EXEC, and a woken client's pipelined input runs after.
+
+use std::time::{Duration, Instant};
+use tandem_tests::{have_redis, Conn, Reply, Server};
+
+fn bulk(s: &str) -> Reply {
+    Reply::Bulk(Some(s.as_bytes().to_vec()))
+}
+fn arr(items: Vec<Reply>) -> Reply {
+    Reply::Array(Some(items))
+}
+
+/// Block `c` with `args`, and make sure the server has parked it before
+/// going on (a PING from another connection round-trips after it).
+fn block(c: &mut Conn, other: &mut Conn, args: &[&str]) {
+    c.send(args).unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    other.cmd(&["PING"]);
+}
+
+/// Run `script` on both servers; return both transcripts for comparison.
+fn both(script: fn(&Server) -> Vec<Reply>) -> (Vec<Reply>, Vec<Reply>) {
+    assert!(have_redis(), "redis-server is required");
+    let t = Server::tandem(&[]);
+    let r = Server::redis(&[]);
+    (script(&t), script(&r))
+}
+
+#[test]
+fn push_wakes_blocked_clients_in_order() {
+    fn script(s: &Server) -> Vec<Reply> {
+        let (mut a, mut b, mut c, mut p) = (s.conn(), s.conn(), s.conn(), s.conn());
+        block(&mut a, &mut p, &["BLPOP", "q", "other", "0"]);
+        block(&mut b, &mut p, &["BRPOP", "q", "0"]);
+        block(&mut c, &mut p, &["BLPOP", "other", "q", "0"]);
+        let mut out = vec![p.cmd(&["RPUSH", "q", "1", "2"])];
+        out.push(a.read_reply().unwrap());
+        out.push(b.read_reply().unwrap());
+        // The list was emptied by the first two: the third still waits.
+        out.push(p.cmd(&["EXISTS", "q"]));
+        out.push(p.cmd(&["LPUSH", "q", "3"]));
+        out.push(c.read_reply().unwrap());
+        out
+    }
+    let (t, r) = both(script);
+    assert_eq!(t, r);
+    assert_eq!(t[1], arr(vec![bulk("q"), bulk("1")]));
+    assert_eq!(t[2], arr(vec![bulk("q"), bulk("2")]));
+    assert_eq!(t[5], arr(vec![bulk("q"), bulk("3")]));
+}
+
+#[test]
+fn timeout_answers_null_array() {
+    fn script(s: &Server) -> Vec<Reply> {
+        let mut c = s.conn();
+        let mut out = Vec::new();
+        for cmd in [
+            &["BLPOP", "none", "0.2"][..],
+            &["BRPOPLPUSH", "none", "dst", "0.2"],
+            &["BLMOVE", "none", "dst", "LEFT", "RIGHT", "0.2"],
+            &["BLMPOP", "0.2", "1", "none", "LEFT"],
+        ] {
+            let start = Instant::now();
+            out.push(c.cmd(cmd));
+            let took = start.elapsed();
+            assert!(
+                took >= Duration::from_millis(190),
+                "{cmd:?} returned after {took:?}"
+            );
+            assert!(
+                took < Duration::from_secs(2),
+                "{cmd:?} returned after {took:?}"
+            );
+        }
+        out
+    }
+    let (t, r) = both(script);
+    assert_eq!(t, r);
+    assert!(t.iter().all(|x| *x == Reply::Array(None)));
+}
+
+#[test]
+fn blmove_chain_and_exec() {
+    fn script(s: &Server) -> Vec<Reply> {
+        let (mut a, mut b, mut p) = (s.conn(), s.conn(), s.conn());
+        block(
+            &mut a,
+            &mut p,
+            &["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"],
+        );
+        block(&mut b, &mut p, &["BLPOP", "dst", "0"]);
+        let mut out = vec![p.cmd(&["MULTI"])];
+        out.push(p.cmd(&["RPUSH", "src", "x", "y"]));
+        out.push(p.cmd(&["EXEC"]));
+        out.push(a.read_reply().unwrap());
+        out.push(b.read_reply().unwrap());
+        out.push(p.cmd(&["LRANGE", "src", "0", "-1"]));
+        out.push(p.cmd(&["EXISTS", "dst"]));
+        out
+    }
+    let (t, r) = both(script);
+    assert_eq!(t, r);
+    assert_eq!(t[3], bulk("y"));
+    assert_eq!(t[4], arr(vec![bulk("dst"), bulk("y")]));
+}
+
+#[test]
+fn woken_client_runs_its_pipelined_input() {
+    fn script(s: &Server) -> Vec<Reply> {
+        let (mut a, mut p) = (s.conn(), s.conn());
+        let mut pipeline = Vec::new();
+        for cmd in [
+            &["BLPOP", "k", "5"][..],
+            &["RPUSH", "k2", "after"],
+            &["LLEN", "k2"],
+        ] {
+            pipeline.extend_from_slice(&encode(cmd));
+        }
+        a.send_raw(&pipeline).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let mut out = vec![p.cmd(&["EXISTS", "k2"])];
+        out.push(p.cmd(&["LPUSH", "k", "v"]));
+        out.push(a.read_reply().unwrap());
+        out.push(a.read_reply().unwrap());
+        out.push(a.read_reply().unwrap());
+        out
+    }
+    let (t, r) = both(script);
+    assert_eq!(t, r);
+    assert_eq!(t[0], Reply::Int(0), "input after BLPOP must wait");
+    assert_eq!(t[4], Reply::Int(1));
+}
+
+#[test]
+fn inside_multi_blocking_answers_at_once() {
+    fn script(s: &Server) -> Vec<Reply> {
+        let mut c = s.conn();
+        let mut out = vec![c.cmd(&["MULTI"])];
+        for cmd in [
+            &["BLPOP", "none", "0"][..],
+            &["BRPOPLPUSH", "none", "d", "0"],
+            &["BLMOVE", "none", "d", "LEFT", "LEFT", "0"],
+            &["BLMPOP", "0", "1", "none", "LEFT"],
+        ] {
+            out.push(c.cmd(cmd));
+        }
+        out.push(c.cmd(&["EXEC"]));
+        out
+    }
+    let (t, r) = both(script);
+    assert_eq!(t, r);
+}
+
+fn encode(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    out
+}
