@@ -32,7 +32,8 @@ pub struct EncodingLimits {
 impl Default for EncodingLimits {
     fn default() -> Self {
         EncodingLimits {
-            hash_max_listpack_entries: 128,
+            // redis-server's built-in default (its sample redis.conf says 128).
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
@@ -504,7 +505,7 @@ pub static PARAMS: &[Param] = &[
         true,
         |c| c.maxclients.to_string(),
         |c, v| {
-            c.maxclients = parse_int_in(v, 1, i32::MAX as i64)? as u64;
+            c.maxclients = parse_int_in(v, 1, u32::MAX as i64)? as u64;
             Ok(())
         }
     ),
@@ -973,21 +974,83 @@ pub fn find_param(name: &str) -> Option<&'static Param> {
 
 impl Config {
     /// `CONFIG GET`: name/value pairs whose name matches any of the globs.
+    /// As in Redis 7.0, a pattern without glob characters (`*?[`) is an
+    /// exact lookup (any case) and answers under the name as given; every
+    /// name appears once.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for p in PARAMS {
-            let names = std::iter::once(p.name).chain(p.alias);
-            for name in names {
-                if patterns
-                    .iter()
-                    .any(|pat| glob_match(pat, name.as_bytes(), true))
-                    && !out.iter().any(|(n, _)| n == name)
-                {
-                    out.push((name.to_string(), (p.get)(self)));
+        let seen = |out: &Vec<(String, String)>, n: &str| {
+            out.iter().any(|(m, _)| m.eq_ignore_ascii_case(n))
+        };
+        for pat in patterns {
+            if !pat.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+                let name = String::from_utf8_lossy(pat).into_owned();
+                if let Some(p) = find_param(&name) {
+                    if !seen(&out, &name) {
+                        out.push((name, (p.get)(self)));
+                    }
+                }
+                continue;
+            }
+            for p in PARAMS {
+                for name in std::iter::once(p.name).chain(p.alias) {
+                    if glob_match(pat, name.as_bytes(), true) && !seen(&out, name) {
+                        out.push((name.to_string(), (p.get)(self)));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// `CONFIG SET name value [name value ...]`, all or nothing, with Redis
+    /// 7.0's checks and texts (without the `ERR ` prefix): every name is
+    /// looked up first (unknown, immutable, given twice), then all values
+    /// are applied to a copy that replaces `self` only if each one parsed.
+    pub fn set_many(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<(), String> {
+        let mut params = Vec::with_capacity(pairs.len());
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let failed = |why: &str| {
+                format!("CONFIG SET failed (possibly related to argument '{name}') - {why}")
+            };
+            let Some(p) = find_param(&name) else {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{}'",
+                    String::from_utf8_lossy(pairs[i].0)
+                ));
+            };
+            if !p.mutable {
+                return Err(failed("can't set immutable config"));
+            }
+            if pairs[..i]
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            {
+                return Err(failed("duplicate parameter"));
+            }
+            params.push((name, p, String::from_utf8_lossy(value).into_owned()));
+        }
+        let mut next = self.clone();
+        for (name, p, value) in &params {
+            let why = match (p.set)(&mut next, value) {
+                Err(why) => why,
+                // The driver listens once, at startup: a new address or port
+                // fails the way Redis's failed re-listen does.
+                Ok(()) if p.name == "port" && next.port != self.port => {
+                    "Unable to listen on this port".into()
+                }
+                Ok(()) if p.name == "bind" && next.bind != self.bind => {
+                    "Failed to bind to specified addresses.".into()
+                }
+                Ok(()) => continue,
+            };
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ));
+        }
+        *self = next;
+        Ok(())
     }
 
     /// Set one parameter from its text value (CONFIG SET or a config line).

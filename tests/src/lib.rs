@@ -97,6 +97,12 @@ impl Server {
 
     /// Start either kind.
     pub fn start(kind: Kind, extra: &[&str]) -> Server {
+        Self::start_with_config(kind, None, extra)
+    }
+
+    /// Start either kind with a config file holding `config` (passed first,
+    /// as `redis-server /path/to/redis.conf --port ..` takes it).
+    pub fn start_with_config(kind: Kind, config: Option<&str>, extra: &[&str]) -> Server {
         for _attempt in 0..5 {
             let port = free_port();
             let dir =
@@ -104,7 +110,14 @@ impl Server {
             std::fs::create_dir_all(&dir).expect("temp dir");
             let port_s = port.to_string();
             let dir_s = dir.to_string_lossy().into_owned();
-            let mut args: Vec<&str> = vec!["--port", &port_s, "--dir", &dir_s, "--save", ""];
+            let conf_path = dir.join("test.conf");
+            let conf_s = conf_path.to_string_lossy().into_owned();
+            let mut args: Vec<&str> = Vec::new();
+            if let Some(text) = config {
+                std::fs::write(&conf_path, text).expect("write config file");
+                args.push(&conf_s);
+            }
+            args.extend(["--port", &port_s, "--dir", &dir_s, "--save", ""]);
             let bin: PathBuf = match kind {
                 Kind::Tandem => tandem_bin(),
                 Kind::Redis => {
