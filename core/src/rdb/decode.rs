@@ -68,6 +68,21 @@ impl Default for DecodeOptions {
     }
 }
 
+impl DecodeOptions {
+    /// Options from a node's configuration (`databases`, the encoding
+    /// limits, `rdbchecksum`: like Redis, a node with `rdbchecksum no`
+    /// does not verify the trailer either).
+    pub fn from_config(cfg: &crate::config::Config, seed: u64) -> Self {
+        DecodeOptions {
+            databases: cfg.databases,
+            seed,
+            limits: cfg.encoding.clone(),
+            verify_checksum: cfg.rdbchecksum,
+            ..DecodeOptions::default()
+        }
+    }
+}
+
 /// One item left out of the load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
