@@ -1029,10 +1029,10 @@ impl Config {
             {
                 return Err(failed("duplicate parameter"));
             }
-            params.push((name, p, String::from_utf8_lossy(value).into_owned()));
+            params.push((name, p, String::from_utf8_lossy(value).into_owned(), *value));
         }
         let mut next = self.clone();
-        for (name, p, value) in &params {
+        for (name, p, value, raw) in &params {
             let why = match (p.set)(&mut next, value) {
                 Err(why) => why,
                 // The driver listens once, at startup: a new address or port
@@ -1043,7 +1043,10 @@ impl Config {
                 Ok(()) if p.name == "bind" && next.bind != self.bind => {
                     "Failed to bind to specified addresses.".into()
                 }
-                Ok(()) => continue,
+                Ok(()) => {
+                    next.set_secret(p.name, raw);
+                    continue;
+                }
             };
             return Err(format!(
                 "CONFIG SET failed (possibly related to argument '{name}') - {why}"
@@ -1051,6 +1054,18 @@ impl Config {
         }
         *self = next;
         Ok(())
+    }
+
+    /// Passwords are binary-safe in Redis: keep the exact bytes CONFIG SET
+    /// was given (the text path above may have replaced invalid UTF-8).
+    fn set_secret(&mut self, name: &str, raw: &[u8]) {
+        let bytes = (!raw.is_empty()).then(|| raw.to_vec());
+        match name {
+            "requirepass" => self.requirepass = bytes,
+            "masterauth" => self.masterauth = bytes,
+            "masteruser" => self.masteruser = bytes,
+            _ => {}
+        }
     }
 
     /// Set one parameter from its text value (CONFIG SET or a config line).

@@ -4,32 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use tandem_tests::{have_redis, Conn, Reply, Server};
+mod common;
 
-fn need_redis() {
-    assert!(
-        have_redis(),
-        "redis-server is required (apt-get install redis-server)"
-    );
-}
-
-fn ok() -> Reply {
-    Reply::Simple("OK".into())
-}
-
-fn err(s: &str) -> Reply {
-    Reply::Error(s.into())
-}
-
-/// Run each command on both servers (one connection each), return the
-/// pairs of replies.
-fn run_both(t: &mut Conn, r: &mut Conn, cmds: &[&[&str]]) {
-    for cmd in cmds {
-        let a = t.cmd(cmd);
-        let b = r.cmd(cmd);
-        assert_eq!(a, b, "reply to {cmd:?}: tandem vs redis");
-    }
-}
+use common::{err, need_redis, ok, run_both};
+use tandem_tests::{Conn, Reply, Server};
 
 /// INFO parsed as (section title, [(field, value)]).
 fn info_sections(c: &mut Conn, args: &[&str]) -> Vec<(String, Vec<(String, String)>)> {

@@ -265,7 +265,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     if !ctx.client.authenticated {
         return Err(CmdError::Other(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
         ));
     }
     if let Some(name) = setname {
@@ -337,10 +337,10 @@ fn client_getname(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// One `CLIENT LIST` line (without the newline), with Redis 7.0's fields.
-pub fn client_line(node: &crate::node::Node, c: &super::Client) -> String {
-    let now = node.now;
-    let laddr = format!(
+/// The local address clients connect to (`laddr=`): the first bind
+/// address and the port.
+fn local_addr(node: &crate::node::Node) -> String {
+    format!(
         "{}:{}",
         node.config
             .bind
@@ -348,7 +348,13 @@ pub fn client_line(node: &crate::node::Node, c: &super::Client) -> String {
             .map(|b| b.trim_start_matches('-'))
             .unwrap_or("127.0.0.1"),
         node.config.port
-    );
+    )
+}
+
+/// One `CLIENT LIST` line (without the newline), with Redis 7.0's fields.
+pub fn client_line(node: &crate::node::Node, c: &super::Client) -> String {
+    let now = node.now;
+    let laddr = local_addr(node);
     let flags = if c.multi.is_some() {
         "x"
     } else if c.blocked.is_some() {
@@ -463,6 +469,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut id_f: Option<u64> = None;
     let mut addr_f: Option<String> = None;
     let mut type_normal: Option<bool> = None;
+    let mut laddr_f: Option<String> = None;
     let mut skipme = true;
     let mut i = 2;
     while i < args.len() {
@@ -498,18 +505,25 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             } else {
                 return Err(CmdError::Syntax);
             };
-        } else if is_opt(&args[i], "laddr")
-            || is_opt(&args[i], "user")
-            || is_opt(&args[i], "maxage")
-        {
-            // Accepted filters that match no Tandem-specific state beyond the default user.
+        } else if is_opt(&args[i], "laddr") {
+            laddr_f = Some(String::from_utf8_lossy(v).into_owned());
+        } else if is_opt(&args[i], "user") {
+            // Only the `default` user exists.
+            if &v[..] != b"default" {
+                return Err(CmdError::err(format!(
+                    "No such user '{}'",
+                    String::from_utf8_lossy(v)
+                )));
+            }
         } else {
             return Err(CmdError::Syntax);
         }
         i += 2;
     }
+    let my_laddr = local_addr(ctx.node);
     let matches = |c: &super::Client| {
         id_f.is_none_or(|id| c.id == id)
+            && laddr_f.as_ref().is_none_or(|a| *a == my_laddr)
             && addr_f.as_ref().is_none_or(|a| &c.addr == a)
             && type_normal != Some(false)
     };
@@ -538,6 +552,7 @@ fn client_help(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() != 2 || !is_opt(&args[1], "help") {
         return Err(CmdError::Arity("client".into()));
     }
+    // Redis 7.0's CLIENT HELP, limited to the subcommands Tandem has.
     let lines = [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GETNAME",
@@ -549,13 +564,25 @@ fn client_help(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         "KILL <ip:port>",
         "    Kill connection made from <ip:port>.",
         "KILL <option> <value> [<option> <value> [...]]",
-        "    Kill connections. Options are: ID, ADDR, TYPE, SKIPME.",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
         "LIST [options ...]",
-        "    Return information about client connections. Options: TYPE, ID.",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ];
     ctx.client.out.array_len(lines.len());
     for l in lines {
