@@ -273,7 +273,9 @@ fn failover_keeps_history_with_replid2() {
         assert_eq!(
             stat(&r1, "sync_full"),
             0,
-            "{label}: no full sync after the failover"
+            "{label}: no full sync after the failover; promoted node:\n{}\nold master:\n{}",
+            info(&r1, "replication"),
+            info(&m, "replication")
         );
         assert_eq!(stat(&r1, "sync_partial_ok"), 2, "{label}: both continued");
         assert_eq!(
