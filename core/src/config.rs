@@ -1228,4 +1228,54 @@ mod tests {
         assert_eq!(got.len(), 4);
         assert_eq!(cfg.get("slaveof"), Some(String::new()));
     }
+
+    #[test]
+    fn config_set_is_all_or_nothing() {
+        let mut cfg = Config::default();
+        let err = cfg
+            .set_many(&[(b"hz", b"20"), (b"timeout", b"x")])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "CONFIG SET failed (possibly related to argument 'timeout') - argument couldn't be parsed into an integer"
+        );
+        assert_eq!(cfg.hz, 10, "nothing applied");
+        assert_eq!(
+            cfg.set_many(&[(b"hz", b"1"), (b"HZ", b"2")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"
+        );
+        assert_eq!(
+            cfg.set_many(&[(b"hz", b"x"), (b"Nosuch", b"1")])
+                .unwrap_err(),
+            "Unknown option or number of arguments for CONFIG SET - 'Nosuch'"
+        );
+        assert_eq!(
+            cfg.set_many(&[(b"databases", b"2")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+        );
+        cfg.set_many(&[
+            (b"hz", b"20"),
+            (b"timeout", b"5"),
+            (b"requirepass", b"a\xffb"),
+        ])
+        .unwrap();
+        assert_eq!((cfg.hz, cfg.timeout), (20, 5));
+        assert_eq!(cfg.requirepass.as_deref(), Some(&b"a\xffb"[..]));
+        // The port the node listens on cannot move; setting it again is fine.
+        assert!(cfg.set_many(&[(b"port", b"6379")]).is_ok());
+        assert!(cfg.set_many(&[(b"port", b"7000")]).is_err());
+    }
+
+    #[test]
+    fn exact_names_answer_as_given() {
+        let cfg = Config::default();
+        assert_eq!(
+            cfg.get_matching(&[b"PORT", b"port", b"Hz"]),
+            vec![
+                ("PORT".to_string(), "6379".to_string()),
+                ("Hz".to_string(), "10".to_string())
+            ]
+        );
+        assert!(cfg.get_matching(&[b"nosuch"]).is_empty());
+    }
 }

@@ -583,10 +583,11 @@ fn is_loopback(addr: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn send(node: &mut Node, now: u64, conn: ConnId, cmds: &[&[&str]]) -> Vec<u8> {
+    /// Send commands on `conn` at `now`; the bytes sent back to it.
+    pub(crate) fn send(node: &mut Node, now: u64, conn: ConnId, cmds: &[&[&str]]) -> Vec<u8> {
         let mut req = Vec::new();
         for c in cmds {
             crate::resp::encode_command(&mut req, c);

@@ -763,3 +763,75 @@ fn shutdown_saves_with_save_points() {
     assert!(t.wait_exit(Duration::from_secs(10)).is_some());
     assert!(t.dir.join("dump.rdb").exists());
 }
+
+/// Start a master and a replica of `kind`, wait for the link, then return
+/// their INFO replication sections.
+fn replication_pair(kind: tandem_tests::Kind) -> [Vec<(String, String)>; 2] {
+    let master = Server::start(kind, &[]);
+    let port = master.port.to_string();
+    let replica = Server::start(kind, &["--replicaof", "127.0.0.1", &port]);
+    let mut mc = master.conn();
+    let mut rc = replica.conn();
+    mc.cmd(&["SET", "k", "v"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut r = info_sections(&mut rc, &["replication"]);
+        let mut m = info_sections(&mut mc, &["replication"]);
+        let up = field(&r, "master_link_status") == "up";
+        let online = m[0]
+            .1
+            .iter()
+            .any(|(k, v)| k == "slave0" && v.contains("state=online"));
+        if up && online {
+            return [m.swap_remove(0).1, r.swap_remove(0).1];
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{kind:?} replica never came up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn info_replication_matches_redis_on_master_and_replica() {
+    need_redis();
+    let ours = replication_pair(tandem_tests::Kind::Tandem);
+    let theirs = replication_pair(tandem_tests::Kind::Redis);
+    for (role, (o, t)) in ["master", "replica"]
+        .iter()
+        .zip(ours.iter().zip(theirs.iter()))
+    {
+        let names =
+            |f: &Vec<(String, String)>| f.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        assert_eq!(names(o), names(t), "INFO replication fields on the {role}");
+        for k in [
+            "role",
+            "connected_slaves",
+            "master_link_status",
+            "master_sync_in_progress",
+            "slave_priority",
+            "slave_read_only",
+            "replica_announced",
+            "master_failover_state",
+            "repl_backlog_active",
+            "repl_backlog_size",
+            "master_host",
+        ] {
+            let ov = o.iter().find(|(n, _)| n == k);
+            let tv = t.iter().find(|(n, _)| n == k);
+            assert_eq!(ov, tv, "{k} on the {role}");
+        }
+    }
+    // slaveN lines have Redis's shape.
+    let line = |f: &[(String, String)]| {
+        let v = &f.iter().find(|(k, _)| k == "slave0").unwrap().1;
+        v.split(',')
+            .map(|kv| kv.split_once('=').unwrap().0.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(line(&ours[0]), line(&theirs[0]));
+    let ol = &ours[0].iter().find(|(k, _)| k == "slave0").unwrap().1;
+    assert!(ol.starts_with("ip=127.0.0.1,port="), "{ol}");
+    assert!(ol.contains(",state=online,"), "{ol}");
+}

@@ -25,6 +25,21 @@
 //! can make a chunk bigger). The encoder only reads the snapshot through the
 //! [`Snapshot`] trait, by database and position, so a copy-on-write view of
 //! the keyspace can stand in for a frozen `&Keyspace`.
+//!
+//! ## Snapshots without stopping the world (BGSAVE)
+//! Today a driver can encode a `&Keyspace` between inputs, or an
+//! `Arc<Keyspace>` clone (a full copy: the stall is the copy). The intended
+//! copy-on-write design, which needs no change here:
+//! * values become `Arc<Value>` in [`Db`](crate::db::Db) and writers go
+//!   through `Arc::make_mut`, so a value the snapshot still holds is copied
+//!   on its first write after BGSAVE and never otherwise;
+//! * the key index becomes a persistent map with O(1) clone and structural
+//!   sharing (a HAMT, or a chunked vector of `Arc` pages that also keeps
+//!   positional access for RANDOMKEY/SCAN), so BGSAVE clones each database's
+//!   key and expiry maps in O(databases) and a later write copies O(log n)
+//!   nodes (or one page);
+//! * that frozen pair implements [`Snapshot`]; if positions are not O(1)
+//!   in it, `entry` becomes a resumable cursor (`next_entry(&mut cursor)`).
 
 use super::{crc64, listpack, lzf, opcode::*, RDB_VERSION};
 use crate::db::Keyspace;
