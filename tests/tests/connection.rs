@@ -443,3 +443,64 @@ fn noauth_for_every_command_but_the_allow_list() {
     ));
     assert_eq!(c.cmd(&["QUIT"]), ok());
 }
+
+/// Wait until `cond` holds on `c`'s `CLIENT LIST TYPE <t>` line count.
+fn wait_clients(c: &mut Conn, t: &str, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = c.cmd(&["CLIENT", "LIST", "TYPE", t]).text();
+        if list.lines().count() == n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{t} clients: {list}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn replica_and_master_clients_match_redis() {
+    need_redis();
+    for kind in [tandem_tests::Kind::Tandem, tandem_tests::Kind::Redis] {
+        let master = Server::start(kind, &[]);
+        let port = master.port.to_string();
+        let replica = Server::start(kind, &["--replicaof", "127.0.0.1", &port]);
+        let (mut mc, mut rc) = (master.conn(), replica.conn());
+        wait_clients(&mut mc, "replica", 1);
+        wait_clients(&mut rc, "master", 1);
+        let line = mc.cmd(&["CLIENT", "LIST", "TYPE", "slave"]).text();
+        assert!(line.contains(" flags=S "), "{kind:?}: {line}");
+        let line = rc.cmd(&["CLIENT", "LIST", "TYPE", "master"]).text();
+        assert!(line.contains(" flags=M "), "{kind:?}: {line}");
+        assert_eq!(
+            mc.cmd(&["CLIENT", "LIST", "TYPE", "normal"])
+                .text()
+                .lines()
+                .count(),
+            1
+        );
+        let Reply::Array(Some(h)) = rc.cmd(&["HELLO"]) else {
+            panic!()
+        };
+        assert_eq!(h[11], Reply::Bulk(Some(b"replica".to_vec())), "{kind:?}");
+        // Killing the replica's link on the master: it reconnects.
+        assert_eq!(
+            mc.cmd(&["CLIENT", "KILL", "TYPE", "replica"]),
+            Reply::Int(1)
+        );
+        wait_clients(&mut mc, "replica", 1);
+        // Killing the master link on the replica: it reconnects too.
+        assert_eq!(rc.cmd(&["CLIENT", "KILL", "TYPE", "master"]), Reply::Int(1));
+        wait_clients(&mut rc, "master", 1);
+        // Normal-type kills leave replication alone.
+        assert_eq!(mc.cmd(&["CLIENT", "KILL", "TYPE", "normal"]), Reply::Int(0));
+        mc.cmd(&["SET", "after", "kill"]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while rc.cmd(&["GET", "after"]) != Reply::Bulk(Some(b"kill".to_vec())) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{kind:?}: write not replicated"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
