@@ -767,6 +767,7 @@ fn shutdown_saves_with_save_points() {
 /// Start a master and a replica of `kind`, wait for the link, then return
 /// their INFO replication sections.
 fn replication_pair(kind: tandem_tests::Kind) -> [Vec<(String, String)>; 2] {
+    // (`connected_clients` is added to the replication fields for comparison.)
     let master = Server::start(kind, &[]);
     let port = master.port.to_string();
     let replica = Server::start(kind, &["--replicaof", "127.0.0.1", &port]);
@@ -783,7 +784,17 @@ fn replication_pair(kind: tandem_tests::Kind) -> [Vec<(String, String)>; 2] {
             .iter()
             .any(|(k, v)| k == "slave0" && v.contains("state=online"));
         if up && online {
-            return [m.swap_remove(0).1, r.swap_remove(0).1];
+            let clients = |c: &mut Conn| {
+                let info = info_sections(c, &["clients"]);
+                (
+                    "connected_clients".to_string(),
+                    field(&info, "connected_clients"),
+                )
+            };
+            let (mut m, mut r) = (m.swap_remove(0).1, r.swap_remove(0).1);
+            m.push(clients(&mut mc));
+            r.push(clients(&mut rc));
+            return [m, r];
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -808,6 +819,7 @@ fn info_replication_matches_redis_on_master_and_replica() {
         for k in [
             "role",
             "connected_slaves",
+            "connected_clients",
             "master_link_status",
             "master_sync_in_progress",
             "slave_priority",

@@ -366,7 +366,12 @@ fn info_clients(c: &InfoCtx, s: &mut InfoSection) {
     let (max_in, max_out) = c.clients().fold((0, 0), |(i, o), x| {
         (i.max(x.parser.buffered()), o.max(x.out.len()))
     });
-    s.field("connected_clients", c.clients().count());
+    // Redis: every client but the replicas (the master link counts).
+    let replicas = c
+        .clients()
+        .filter(|x| super::connection::client_type(x) == "replica")
+        .count();
+    s.field("connected_clients", c.clients().count() - replicas);
     s.field("cluster_connections", 0);
     s.field("maxclients", c.node.config.maxclients);
     s.field("client_recent_max_input_buffer", max_in);
