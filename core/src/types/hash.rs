@@ -123,7 +123,9 @@ impl Hash {
     }
     /// A field's value.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.map.get_key_value(&Field(field)).map(|(e, _)| e.value())
+        self.map
+            .get_key_value(&Field(field))
+            .map(|(e, _)| e.value())
     }
     /// Whether a field exists.
     pub fn contains(&self, field: &[u8]) -> bool {
