@@ -872,3 +872,39 @@ fn info_replication_matches_redis_on_master_and_replica() {
     assert!(ol.starts_with("ip=127.0.0.1,port="), "{ol}");
     assert!(ol.contains(",state=online,"), "{ol}");
 }
+
+#[test]
+fn encoding_limits_set_at_run_time_take_effect() {
+    common::script_matches_redis(
+        &[],
+        &[
+            &["CONFIG", "SET", "set-max-intset-entries", "2"],
+            &["SADD", "s", "1", "2"],
+            &["OBJECT", "ENCODING", "s"],
+            &["SADD", "s", "3"],
+            &["OBJECT", "ENCODING", "s"],
+            &[
+                "CONFIG",
+                "SET",
+                "hash-max-listpack-entries",
+                "1",
+                "hash-max-listpack-value",
+                "3",
+            ],
+            &["HSET", "h", "a", "1"],
+            &["OBJECT", "ENCODING", "h"],
+            &["HSET", "h", "b", "2"],
+            &["OBJECT", "ENCODING", "h"],
+            &["HSET", "h2", "a", "long value"],
+            &["OBJECT", "ENCODING", "h2"],
+            &["CONFIG", "SET", "zset-max-listpack-entries", "1"],
+            &["ZADD", "z", "1", "a"],
+            &["OBJECT", "ENCODING", "z"],
+            &["ZADD", "z", "2", "b"],
+            &["OBJECT", "ENCODING", "z"],
+            &["CONFIG", "SET", "zset-max-ziplist-value", "2"],
+            &["ZADD", "z2", "1", "abc"],
+            &["OBJECT", "ENCODING", "z2"],
+        ],
+    );
+}
