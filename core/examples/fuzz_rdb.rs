@@ -51,15 +51,19 @@ fn seeds() -> Vec<Vec<u8>> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    let seconds = arg("--seconds").unwrap_or(10);
-    let seed = arg("--seed").unwrap_or(0x7a6d_656e);
+    let (mut seconds, mut seed) = (10u64, 0x7a6d_656e_u64);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().and_then(|v| v.parse::<u64>().ok());
+        match (flag.as_str(), value) {
+            ("--seconds", Some(v)) => seconds = v,
+            ("--seed", Some(v)) => seed = v,
+            _ => {
+                eprintln!("usage: fuzz_rdb [--seconds N] [--seed N]");
+                std::process::exit(2);
+            }
+        }
+    }
     let corpus = seeds();
     let mut rng = Rng::new(seed);
     let deadline = Instant::now() + Duration::from_secs(seconds);

@@ -32,7 +32,8 @@ pub struct EncodingLimits {
 impl Default for EncodingLimits {
     fn default() -> Self {
         EncodingLimits {
-            hash_max_listpack_entries: 128,
+            // redis-server's built-in default (its sample redis.conf says 128).
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
@@ -504,7 +505,7 @@ pub static PARAMS: &[Param] = &[
         true,
         |c| c.maxclients.to_string(),
         |c, v| {
-            c.maxclients = parse_int_in(v, 1, i32::MAX as i64)? as u64;
+            c.maxclients = parse_int_in(v, 1, u32::MAX as i64)? as u64;
             Ok(())
         }
     ),
@@ -973,21 +974,98 @@ pub fn find_param(name: &str) -> Option<&'static Param> {
 
 impl Config {
     /// `CONFIG GET`: name/value pairs whose name matches any of the globs.
+    /// As in Redis 7.0, a pattern without glob characters (`*?[`) is an
+    /// exact lookup (any case) and answers under the name as given; every
+    /// name appears once.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for p in PARAMS {
-            let names = std::iter::once(p.name).chain(p.alias);
-            for name in names {
-                if patterns
-                    .iter()
-                    .any(|pat| glob_match(pat, name.as_bytes(), true))
-                    && !out.iter().any(|(n, _)| n == name)
-                {
-                    out.push((name.to_string(), (p.get)(self)));
+        let seen = |out: &Vec<(String, String)>, n: &str| {
+            out.iter().any(|(m, _)| m.eq_ignore_ascii_case(n))
+        };
+        for pat in patterns {
+            if !pat.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+                let name = String::from_utf8_lossy(pat).into_owned();
+                if let Some(p) = find_param(&name) {
+                    if !seen(&out, &name) {
+                        out.push((name, (p.get)(self)));
+                    }
+                }
+                continue;
+            }
+            for p in PARAMS {
+                for name in std::iter::once(p.name).chain(p.alias) {
+                    if glob_match(pat, name.as_bytes(), true) && !seen(&out, name) {
+                        out.push((name.to_string(), (p.get)(self)));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// `CONFIG SET name value [name value ...]`, all or nothing, with Redis
+    /// 7.0's checks and texts (without the `ERR ` prefix): every name is
+    /// looked up first (unknown, immutable, given twice), then all values
+    /// are applied to a copy that replaces `self` only if each one parsed.
+    pub fn set_many(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<(), String> {
+        let mut params = Vec::with_capacity(pairs.len());
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let failed = |why: &str| {
+                format!("CONFIG SET failed (possibly related to argument '{name}') - {why}")
+            };
+            let Some(p) = find_param(&name) else {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{}'",
+                    String::from_utf8_lossy(pairs[i].0)
+                ));
+            };
+            if !p.mutable {
+                return Err(failed("can't set immutable config"));
+            }
+            if pairs[..i]
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            {
+                return Err(failed("duplicate parameter"));
+            }
+            params.push((name, p, String::from_utf8_lossy(value).into_owned(), *value));
+        }
+        let mut next = self.clone();
+        for (name, p, value, raw) in &params {
+            let why = match (p.set)(&mut next, value) {
+                Err(why) => why,
+                // The driver listens once, at startup: a new address or port
+                // fails the way Redis's failed re-listen does.
+                Ok(()) if p.name == "port" && next.port != self.port => {
+                    "Unable to listen on this port".into()
+                }
+                Ok(()) if p.name == "bind" && next.bind != self.bind => {
+                    "Failed to bind to specified addresses.".into()
+                }
+                Ok(()) => {
+                    next.set_secret(p.name, raw);
+                    continue;
+                }
+            };
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ));
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Passwords are binary-safe in Redis: keep the exact bytes CONFIG SET
+    /// was given (the text path above may have replaced invalid UTF-8).
+    fn set_secret(&mut self, name: &str, raw: &[u8]) {
+        let bytes = (!raw.is_empty()).then(|| raw.to_vec());
+        match name {
+            "requirepass" => self.requirepass = bytes,
+            "masterauth" => self.masterauth = bytes,
+            "masteruser" => self.masteruser = bytes,
+            _ => {}
+        }
     }
 
     /// Set one parameter from its text value (CONFIG SET or a config line).
@@ -1149,5 +1227,55 @@ mod tests {
         let got = cfg.get_matching(&[b"repl-diskless-*"]);
         assert_eq!(got.len(), 4);
         assert_eq!(cfg.get("slaveof"), Some(String::new()));
+    }
+
+    #[test]
+    fn config_set_is_all_or_nothing() {
+        let mut cfg = Config::default();
+        let err = cfg
+            .set_many(&[(b"hz", b"20"), (b"timeout", b"x")])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "CONFIG SET failed (possibly related to argument 'timeout') - argument couldn't be parsed into an integer"
+        );
+        assert_eq!(cfg.hz, 10, "nothing applied");
+        assert_eq!(
+            cfg.set_many(&[(b"hz", b"1"), (b"HZ", b"2")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"
+        );
+        assert_eq!(
+            cfg.set_many(&[(b"hz", b"x"), (b"Nosuch", b"1")])
+                .unwrap_err(),
+            "Unknown option or number of arguments for CONFIG SET - 'Nosuch'"
+        );
+        assert_eq!(
+            cfg.set_many(&[(b"databases", b"2")]).unwrap_err(),
+            "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+        );
+        cfg.set_many(&[
+            (b"hz", b"20"),
+            (b"timeout", b"5"),
+            (b"requirepass", b"a\xffb"),
+        ])
+        .unwrap();
+        assert_eq!((cfg.hz, cfg.timeout), (20, 5));
+        assert_eq!(cfg.requirepass.as_deref(), Some(&b"a\xffb"[..]));
+        // The port the node listens on cannot move; setting it again is fine.
+        assert!(cfg.set_many(&[(b"port", b"6379")]).is_ok());
+        assert!(cfg.set_many(&[(b"port", b"7000")]).is_err());
+    }
+
+    #[test]
+    fn exact_names_answer_as_given() {
+        let cfg = Config::default();
+        assert_eq!(
+            cfg.get_matching(&[b"PORT", b"port", b"Hz"]),
+            vec![
+                ("PORT".to_string(), "6379".to_string()),
+                ("Hz".to_string(), "10".to_string())
+            ]
+        );
+        assert!(cfg.get_matching(&[b"nosuch"]).is_empty());
     }
 }

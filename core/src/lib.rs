@@ -26,6 +26,7 @@ pub mod cmd;
 pub mod config;
 pub mod db;
 pub mod digest;
+pub mod float;
 pub mod node;
 pub mod persist;
 pub mod rdb;

@@ -184,6 +184,8 @@ pub struct Node {
     pub(crate) last_save: u64,
     /// A run id: 40 hex characters, fixed for the life of the process.
     pub(crate) run_id: String,
+    /// Highest `used_memory` INFO has reported (`used_memory_peak`).
+    pub(crate) used_memory_peak: u64,
     /// Next id for a connection.
     pub(crate) next_conn: ConnId,
     /// When the once-a-second replication cron last ran.
@@ -230,6 +232,7 @@ impl Node {
             dirty: 0,
             last_save: now / 1000,
             run_id,
+            used_memory_peak: 0,
             next_conn: 1,
             last_repl_cron: now,
             outputs: VecDeque::new(),
@@ -580,10 +583,11 @@ fn is_loopback(addr: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn send(node: &mut Node, now: u64, conn: ConnId, cmds: &[&[&str]]) -> Vec<u8> {
+    /// Send commands on `conn` at `now`; the bytes sent back to it.
+    pub(crate) fn send(node: &mut Node, now: u64, conn: ConnId, cmds: &[&[&str]]) -> Vec<u8> {
         let mut req = Vec::new();
         for c in cmds {
             crate::resp::encode_command(&mut req, c);

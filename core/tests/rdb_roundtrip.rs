@@ -167,6 +167,11 @@ fn plain(v: &Value) -> (Plain, &'static str) {
 }
 
 fn assert_same(a: &Keyspace, b: &Keyspace) {
+    assert_same_values(a, b);
+    assert_eq!(dataset_digest(a), dataset_digest(b));
+}
+
+fn assert_same_values(a: &Keyspace, b: &Keyspace) {
     for db in 0..16 {
         assert_eq!(a.db(db).len(), b.db(db).len(), "db {db} size");
         for (k, v) in a.db(db).iter() {
@@ -178,7 +183,6 @@ fn assert_same(a: &Keyspace, b: &Keyspace) {
             assert_eq!(a.db(db).expire_of(k), b.db(db).expire_of(k), "TTL of {k:?}");
         }
     }
-    assert_eq!(dataset_digest(a), dataset_digest(b));
 }
 
 proptest! {
@@ -276,4 +280,33 @@ fn empty_dataset_is_header_aux_eof_crc() {
         },
     );
     assert_eq!(&nocrc[nocrc.len() - 8..], &[0; 8]);
+}
+
+#[test]
+fn large_collections_load_in_linear_time() {
+    let limits = EncodingLimits::default();
+    let mut ks = Keyspace::new(16, 1);
+    let n = 30_000;
+    let mut s = Set::new_table();
+    let mut z = ZSet::new_big();
+    let mut h = Hash::new();
+    let mut l = List::new();
+    for i in 0..n {
+        s.insert(i.to_string().into_bytes());
+        z.insert(format!("m{i}").into_bytes(), (i % 1000) as f64);
+        h.insert(format!("f{i}").into_bytes(), i.to_string().into_bytes());
+        l.push_back(i.to_string().into_bytes());
+    }
+    h.update_encoding(&limits);
+    let d = ks.db_mut(0);
+    d.insert(b"s", Value::Set(s), false);
+    d.insert(b"z", Value::ZSet(z), false);
+    d.insert(b"h", Value::Hash(h), false);
+    d.insert(b"l", Value::List(l), false);
+    let file = rdb::encode_to_vec(&ks, EncodeOptions::default());
+    let t = std::time::Instant::now();
+    let loaded = rdb::decode(&file, &DecodeOptions::default()).unwrap();
+    // Quadratic inserts would take minutes here, even in a debug build.
+    assert!(t.elapsed().as_secs() < 30, "{:?}", t.elapsed());
+    assert_same_values(&ks, &loaded.keyspace);
 }

@@ -10,10 +10,13 @@
 use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
+use std::io::{Read, Write};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tandem_core::{Config, ConnId, Event, Input, Node, Output};
+use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -25,44 +28,9 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Set up `tracing` from `loglevel` (overridable with `RUST_LOG`).
-pub fn init_logging(config: &Config) {
-    let level = match config.loglevel.as_str() {
-        "debug" => "debug",
-        "verbose" => "debug",
-        "warning" => "warn",
-        "nothing" => "error",
-        _ => "info",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("tandem={level},tandem_native={level}"))
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    if config.logfile.is_empty() {
-        builder.with_writer(io::stdout).init();
-    } else {
-        match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&config.logfile)
-        {
-            Ok(f) => builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(f))
-                .init(),
-            Err(e) => {
-                eprintln!("Can't open the log file: {e}");
-                builder.with_writer(io::stdout).init();
-            }
-        }
-    }
-}
-
 /// Per-connection output state shared by the reader and writer tasks.
 struct Conn {
-    stream: Rc<TcpStream>,
+    stream: Rc<Socket>,
     pending: VecDeque<Bytes>,
     /// Close once `pending` is flushed.
     closing: bool,
@@ -76,7 +44,7 @@ struct Conn {
 
 struct Driver {
     node: Node,
-    conns: HashMap<ConnId, Conn>,
+    conns: HashMap<ConnId, Conn, BuildHasherDefault<IdHasher>>,
     deadline: u64,
     rearm: Rc<Notify>,
     shutdown: Rc<Notify>,
@@ -90,6 +58,30 @@ struct Driver {
 }
 
 type Shared = Rc<RefCell<Driver>>;
+
+/// A connected socket, registered with the runtime. `AsyncFd` (rather than
+/// tokio's `TcpStream`) lets the reader drop read-readiness after a short
+/// read, as Redis's level-triggered loop does, instead of paying one more
+/// `read` that would only say `EAGAIN`.
+type Socket = AsyncFd<std::net::TcpStream>;
+
+/// Connection ids are small distinct integers: hash them as themselves.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 impl Driver {
     /// Drain the node's outputs into connection queues; returns connections to dial.
@@ -150,7 +142,7 @@ impl Driver {
 /// Try to write a connection's queue without waiting; true if it is empty now.
 fn flush(conn: &mut Conn) -> bool {
     while let Some(front) = conn.pending.front_mut() {
-        match conn.stream.try_write(front) {
+        match conn.stream.get_ref().write(front) {
             Ok(n) if n == front.len() => {
                 conn.pending_bytes -= n as u64;
                 conn.pending.pop_front();
@@ -160,6 +152,7 @@ fn flush(conn: &mut Conn) -> bool {
                 let _ = front.split_to(n);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => {
                 conn.pending.clear();
                 conn.pending_bytes = 0;
@@ -228,7 +221,7 @@ pub async fn run(config: Config) -> io::Result<()> {
     let shared: Shared = Rc::new(RefCell::new(Driver {
         deadline: node.next_deadline(),
         node,
-        conns: HashMap::new(),
+        conns: HashMap::default(),
         rearm: Rc::new(Notify::new()),
         shutdown: Rc::new(Notify::new()),
         stopping: false,
@@ -297,7 +290,13 @@ async fn accept_loop(shared: Shared, listener: TcpListener) {
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
+        let stream = match register(stream) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("Registering client connection: {e}");
+                continue;
+            }
+        };
         let id = {
             let mut d = shared.borrow_mut();
             d.node.accept(now_ms(), peer.to_string())
@@ -306,7 +305,18 @@ async fn accept_loop(shared: Shared, listener: TcpListener) {
     }
 }
 
-fn start_connection(shared: &Shared, id: ConnId, stream: TcpStream) {
+/// Hand a tokio stream over to an [`AsyncFd`] (non-blocking, no Nagle).
+// `AsyncFd::new` is deprecated because a `T` that does not own its fd could
+// close it under the runtime; `std::net::TcpStream` owns its fd, and the
+// replacement, `AsyncFd::register`, is `unsafe`, which this crate forbids.
+#[allow(deprecated)]
+fn register(stream: TcpStream) -> io::Result<Socket> {
+    let std = stream.into_std()?;
+    std.set_nodelay(true)?;
+    AsyncFd::new(std)
+}
+
+fn start_connection(shared: &Shared, id: ConnId, stream: Socket) {
     let stream = Rc::new(stream);
     let wake_writer = Rc::new(Notify::new());
     let wake_reader = Rc::new(Notify::new());
@@ -338,9 +348,11 @@ fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
     for (id, host, port) in dials {
         let shared = shared.clone();
         tokio::task::spawn_local(async move {
-            match TcpStream::connect((host.as_str(), port)).await {
+            match TcpStream::connect((host.as_str(), port))
+                .await
+                .and_then(register)
+            {
                 Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
                     start_connection(&shared, id, stream);
                     feed(&shared, Input::Connected(id));
                 }
@@ -352,21 +364,33 @@ fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
 
 /// Feed one input, route the outputs, write what can be written now.
 fn feed(shared: &Shared, input: Input) {
-    let mut inputs = vec![input];
-    while let Some(input) = inputs.pop() {
+    let mut next = Some(input);
+    let mut backlog: Vec<Input> = Vec::new();
+    while let Some(input) = next.take().or_else(|| backlog.pop()) {
         let (dials, writes) = {
             let mut d = shared.borrow_mut();
             d.node.handle_input(now_ms(), input);
             let dials = d.drain();
             d.flush_all();
             // Backpressure the node must know about (client-output-buffer-limit).
-            for (conn, bytes) in std::mem::take(&mut d.pending_reports) {
-                inputs.push(Input::OutputPending { conn, bytes });
+            if !d.pending_reports.is_empty() {
+                for (conn, bytes) in std::mem::take(&mut d.pending_reports) {
+                    backlog.push(Input::OutputPending { conn, bytes });
+                }
             }
-            (dials, std::mem::take(&mut d.writes))
+            let writes = if d.writes.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut d.writes)
+            };
+            (dials, writes)
         };
-        spawn_dials(shared, dials);
-        spawn_writes(shared, writes);
+        if !dials.is_empty() {
+            spawn_dials(shared, dials);
+        }
+        if !writes.is_empty() {
+            spawn_writes(shared, writes);
+        }
     }
 }
 
@@ -417,28 +441,37 @@ async fn load_at_startup(shared: Shared, path: String) {
     );
 }
 
-async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc<Notify>) {
+async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<Notify>) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if shared.borrow().conns.get(&id).is_none_or(|c| c.closing) {
             return;
         }
-        tokio::select! {
-            r = stream.readable() => { if r.is_err() { break; } }
+        let mut ready = tokio::select! {
+            r = stream.readable() => match r {
+                Ok(guard) => guard,
+                Err(_) => break,
+            },
             _ = wake.notified() => continue,
-        }
-        match stream.try_read(&mut buf) {
+        };
+        match stream.get_ref().read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if buf.len() == n && buf.len() < 1024 * 1024 {
+                if n < buf.len() {
+                    // The socket is drained; edge-triggered readiness fires
+                    // again when more arrives.
+                    ready.clear_ready();
+                } else if buf.len() < 1024 * 1024 {
                     buf.resize(buf.len() * 2, 0);
                 }
+                drop(ready);
                 feed(
                     &shared,
                     Input::Received(id, Bytes::copy_from_slice(&buf[..n])),
                 );
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready.clear_ready(),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
     }
@@ -450,10 +483,16 @@ async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc
     }
 }
 
-async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc<Notify>) {
+async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<Notify>) {
     loop {
         wake.notified().await;
         loop {
+            // Stale readiness makes this return at once; a write that then
+            // hits `EAGAIN` clears it below, so the next wait is real.
+            let mut ready = match stream.writable().await {
+                Ok(guard) => guard,
+                Err(_) => break,
+            };
             let (empty, closing) = {
                 let mut d = shared.borrow_mut();
                 let Some(conn) = d.conns.get_mut(&id) else {
@@ -481,9 +520,7 @@ async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<TcpStream>, wake: Rc
                 }
                 break;
             }
-            if stream.writable().await.is_err() {
-                break;
-            }
+            ready.clear_ready();
         }
     }
 }

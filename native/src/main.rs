@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod driver;
+mod log;
 
 use std::process::ExitCode;
 use tandem_core::Config;
@@ -71,7 +72,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    driver::init_logging(&config);
+    log::init(&config);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -2,6 +2,7 @@
 //! and a real `redis-server` on free loopback ports, and talk RESP to them
 //! with a tiny blocking client that keeps replies as parsed trees.
 
+pub mod diff;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -64,6 +64,8 @@ fn timeout_answers_null_array() {
             &["BRPOPLPUSH", "none", "dst", "0.2"],
             &["BLMOVE", "none", "dst", "LEFT", "RIGHT", "0.2"],
             &["BLMPOP", "0.2", "1", "none", "LEFT"],
+            &["BZPOPMIN", "none", "0.2"],
+            &["BZPOPMAX", "none", "0.2"],
         ] {
             let start = Instant::now();
             out.push(c.cmd(cmd));
@@ -87,26 +89,31 @@ fn timeout_answers_null_array() {
 #[test]
 fn blmove_chain_and_exec() {
     fn script(s: &Server) -> Vec<Reply> {
-        let (mut a, mut b, mut p) = (s.conn(), s.conn(), s.conn());
+        let (mut a, mut b, mut c, mut p) = (s.conn(), s.conn(), s.conn(), s.conn());
         block(
             &mut a,
             &mut p,
             &["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"],
         );
         block(&mut b, &mut p, &["BLPOP", "dst", "0"]);
+        block(&mut c, &mut p, &["BZPOPMIN", "z", "0"]);
         let mut out = vec![p.cmd(&["MULTI"])];
         out.push(p.cmd(&["RPUSH", "src", "x", "y"]));
+        out.push(p.cmd(&["ZADD", "z", "2", "m2", "1", "m1"]));
         out.push(p.cmd(&["EXEC"]));
         out.push(a.read_reply().unwrap());
         out.push(b.read_reply().unwrap());
+        out.push(c.read_reply().unwrap());
         out.push(p.cmd(&["LRANGE", "src", "0", "-1"]));
         out.push(p.cmd(&["EXISTS", "dst"]));
+        out.push(p.cmd(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]));
         out
     }
     let (t, r) = both(script);
     assert_eq!(t, r);
-    assert_eq!(t[3], bulk("y"));
-    assert_eq!(t[4], arr(vec![bulk("dst"), bulk("y")]));
+    assert_eq!(t[4], bulk("y"));
+    assert_eq!(t[5], arr(vec![bulk("dst"), bulk("y")]));
+    assert_eq!(t[6], arr(vec![bulk("z"), bulk("m1"), bulk("1")]));
 }
 
 #[test]
@@ -146,6 +153,7 @@ fn inside_multi_blocking_answers_at_once() {
             &["BRPOPLPUSH", "none", "d", "0"],
             &["BLMOVE", "none", "d", "LEFT", "LEFT", "0"],
             &["BLMPOP", "0", "1", "none", "LEFT"],
+            &["BZPOPMAX", "none", "0"],
         ] {
             out.push(c.cmd(cmd));
         }

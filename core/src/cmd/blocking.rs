@@ -38,6 +38,8 @@ pub struct BlockingState {
     next_seq: u64,
     /// Nesting of command calls (1 = top level, 2 = inside EXEC).
     pub(crate) depth: u32,
+    /// A woken client is being served (outside any command call).
+    serving: bool,
 }
 
 impl BlockingState {
@@ -146,6 +148,7 @@ pub(crate) fn handle_ready_keys(node: &mut Node) {
                     node.blocking.drop_waiter(db, &key, seq);
                     continue;
                 };
+                node.blocking.serving = true;
                 let served = {
                     let mut ctx = Ctx {
                         node,
@@ -167,10 +170,12 @@ pub(crate) fn handle_ready_keys(node: &mut Node) {
                         }
                     }
                 };
+                node.blocking.serving = false;
                 if served {
                     unblock(&mut node.blocking, &mut c);
                     woken.push(id);
                 }
+                node.flush_propagation(Some(&mut c));
                 node.finish_client(c);
             }
         }
@@ -201,6 +206,19 @@ pub fn blocking_timeouts(node: &mut Node) {
             node.process_client(&mut c);
         }
         node.finish_client(c);
+    }
+}
+
+/// Record what replication must carry for a blocking command that was
+/// served: its non-blocking form. Served at once, the form replaces the
+/// command (`rewriteClientCommandVector`); served on wake-up, it is added
+/// to the stream (`alsoPropagate`), which is flushed after each client.
+pub fn propagate_as(ctx: &mut Ctx, args: Vec<Vec<u8>>) {
+    if ctx.node.blocking.serving {
+        let db = ctx.client.db;
+        ctx.node.repl.propagation.also(db, args);
+    } else {
+        ctx.node.repl.propagation.rewrite(args);
     }
 }
 

@@ -186,7 +186,12 @@ impl ScanOpts {
     /// the last item, already visited, into a hole) never hides an item
     /// that was present for the whole scan. Returns the range and the next
     /// cursor (0 when done).
-    pub fn step(&self, cursor: u64, len: usize) -> (std::ops::Range<usize>, u64) {
+    /// A compact encoding (listpack, intset) is answered whole in one call
+    /// with cursor 0, as Redis does.
+    pub fn step(&self, cursor: u64, len: usize, compact: bool) -> (std::ops::Range<usize>, u64) {
+        if compact {
+            return (0..len, 0);
+        }
         let hi = if cursor == 0 {
             len
         } else {
@@ -209,5 +214,48 @@ pub fn scan_reply<'a>(
     out.array_len(items.len());
     for i in items {
         out.bulk(i);
+    }
+}
+
+/// After removing `n` members from the collection at `key`: delete it if
+/// emptied, record the change, reply `n` (HDEL, SREM, ZREM, ...).
+pub fn finish_removal(ctx: &mut super::Ctx, key: &[u8], n: i64) {
+    use crate::resp::ReplyWriter;
+    if n > 0 {
+        let db = ctx.db();
+        remove_if_empty(ctx.node, db, key);
+        ctx.modified(key);
+    }
+    ctx.client.out.int(n);
+}
+
+/// Store a computed collection of `len` members at `dst` (replacing it,
+/// TTL dropped, clients blocked on it signalled), or delete `dst` when
+/// empty; reply the size (the `*STORE` commands).
+pub fn store_or_delete(ctx: &mut super::Ctx, dst: &[u8], value: Value, len: usize) {
+    use crate::resp::ReplyWriter;
+    let db = ctx.db();
+    if len > 0 {
+        let created = !ctx.node.ks.db(db).contains(dst);
+        ctx.node.ks.db_mut(db).insert(dst, value, false);
+        if created {
+            super::signal_key_ready(ctx.node, db, dst);
+        }
+        ctx.modified(dst);
+    } else if ctx.node.ks.db_mut(db).remove(dst).is_some() {
+        ctx.modified(dst);
+    }
+    ctx.client.out.int(len as i64);
+}
+
+/// The optional `count` of LPOP, SPOP, ZPOPMIN and friends
+/// (`getPositiveLongFromObjectOrReply`).
+pub fn optional_count(arg: Option<&bytes::Bytes>) -> Result<Option<usize>, CmdError> {
+    match arg {
+        None => Ok(None),
+        Some(a) => match crate::util::parse_i64(a) {
+            Some(n) if n >= 0 => Ok(Some(n as usize)),
+            _ => Err(CmdError::err("value is out of range, must be positive")),
+        },
     }
 }

@@ -265,7 +265,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     if !ctx.client.authenticated {
         return Err(CmdError::Other(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
         ));
     }
     if let Some(name) = setname {
@@ -285,7 +285,12 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     out.bulk(b"mode");
     out.bulk(b"standalone");
     out.bulk(b"role");
-    out.bulk(crate::cmd::server::role_name(ctx.node).as_bytes());
+    // HELLO says `replica` where INFO says `slave`.
+    out.bulk(if ctx.node.is_replica() {
+        b"replica"
+    } else {
+        b"master"
+    });
     out.bulk(b"modules");
     out.array_len(0);
     Ok(())
@@ -337,10 +342,47 @@ fn client_getname(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// One `CLIENT LIST` line (without the newline), with Redis 7.0's fields.
-pub fn client_line(node: &crate::node::Node, c: &super::Client) -> String {
-    let now = node.now;
-    let laddr = format!(
+/// Redis's client type: `master` (this replica's link to its master),
+/// `replica` (a connection past PSYNC/SYNC), else `normal`.
+pub fn client_type(c: &super::Client) -> &'static str {
+    if c.is_master {
+        "master"
+    } else if c.replica.as_ref().is_some_and(|l| l.attached()) {
+        "replica"
+    } else {
+        "normal"
+    }
+}
+
+/// A `TYPE` argument of CLIENT LIST / CLIENT KILL as a [`client_type`]
+/// (`pubsub` matches nobody: Tandem has no Pub/Sub).
+fn parse_client_type(arg: &[u8]) -> Result<&'static str, CmdError> {
+    match crate::util::lower(arg).as_str() {
+        "normal" => Ok("normal"),
+        "master" => Ok("master"),
+        "replica" | "slave" => Ok("replica"),
+        "pubsub" => Ok("pubsub"),
+        _ => Err(CmdError::err(format!(
+            "Unknown client type '{}'",
+            String::from_utf8_lossy(arg)
+        ))),
+    }
+}
+
+/// Close another client for CLIENT KILL; killing the master link makes the
+/// replica reconnect, as in Redis.
+fn kill_other(node: &mut crate::node::Node, id: u64) -> bool {
+    if node.clients.get(&id).is_some_and(|c| c.is_master) {
+        node.master_link_failed("killed by CLIENT KILL");
+        return true;
+    }
+    node.kill_client(id, "CLIENT KILL")
+}
+
+/// The local address clients connect to (`laddr=`): the first bind
+/// address and the port.
+fn local_addr(node: &crate::node::Node) -> String {
+    format!(
         "{}:{}",
         node.config
             .bind
@@ -348,14 +390,28 @@ pub fn client_line(node: &crate::node::Node, c: &super::Client) -> String {
             .map(|b| b.trim_start_matches('-'))
             .unwrap_or("127.0.0.1"),
         node.config.port
-    );
-    let flags = if c.multi.is_some() {
-        "x"
-    } else if c.blocked.is_some() {
-        "b"
-    } else {
-        "N"
-    };
+    )
+}
+
+/// One `CLIENT LIST` line (without the newline), with Redis 7.0's fields.
+pub fn client_line(node: &crate::node::Node, c: &super::Client) -> String {
+    let now = node.now;
+    let laddr = local_addr(node);
+    let mut flags = String::new();
+    match client_type(c) {
+        "replica" => flags.push('S'),
+        "master" => flags.push('M'),
+        _ => {}
+    }
+    if c.multi.is_some() {
+        flags.push('x');
+    }
+    if c.is_blocked() {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     let qbuf = c.parser.buffered();
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp=2",
@@ -379,20 +435,11 @@ pub fn client_line(node: &crate::node::Node, c: &super::Client) -> String {
 
 fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut type_f: Option<&str> = None;
     let mut i = 2;
     while i < args.len() {
         if is_opt(&args[i], "type") && i + 1 < args.len() {
-            let t = crate::util::lower(&args[i + 1]);
-            match t.as_str() {
-                "normal" => {}
-                "master" | "replica" | "slave" | "pubsub" => ids = Some(Vec::new()),
-                _ => {
-                    return Err(CmdError::err(format!(
-                        "Unknown client type '{}'",
-                        String::from_utf8_lossy(&args[i + 1])
-                    )))
-                }
-            }
+            type_f = Some(parse_client_type(&args[i + 1])?);
             i += 2;
         } else if is_opt(&args[i], "id") && i + 1 < args.len() {
             let mut v = Vec::new();
@@ -414,9 +461,10 @@ fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .node
         .clients
         .values()
+        .chain(std::iter::once(&*ctx.client))
+        .filter(|c| type_f.is_none_or(|t| t == client_type(c)))
         .map(|c| (c.id, client_line(ctx.node, c)))
         .collect();
-    lines.push((ctx.client.id, client_line(ctx.node, ctx.client)));
     lines.sort_by_key(|(id, _)| *id);
     for (id, line) in lines {
         if ids.as_ref().is_some_and(|v| !v.contains(&id)) {
@@ -453,7 +501,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .map(|c| c.id);
         return match target {
             Some(id) => {
-                ctx.node.kill_client(id, "CLIENT KILL");
+                kill_other(ctx.node, id);
                 ctx.client.out.ok();
                 Ok(())
             }
@@ -462,7 +510,8 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let mut id_f: Option<u64> = None;
     let mut addr_f: Option<String> = None;
-    let mut type_normal: Option<bool> = None;
+    let mut type_f: Option<&str> = None;
+    let mut laddr_f: Option<String> = None;
     let mut skipme = true;
     let mut i = 2;
     while i < args.len() {
@@ -479,17 +528,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else if is_opt(&args[i], "addr") {
             addr_f = Some(String::from_utf8_lossy(v).into_owned());
         } else if is_opt(&args[i], "type") {
-            let t = crate::util::lower(v);
-            type_normal = Some(match t.as_str() {
-                "normal" => true,
-                "master" | "replica" | "slave" | "pubsub" => false,
-                _ => {
-                    return Err(CmdError::err(format!(
-                        "Unknown client type '{}'",
-                        String::from_utf8_lossy(v)
-                    )))
-                }
-            });
+            type_f = Some(parse_client_type(v)?);
         } else if is_opt(&args[i], "skipme") {
             skipme = if is_opt(v, "yes") {
                 true
@@ -498,20 +537,27 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             } else {
                 return Err(CmdError::Syntax);
             };
-        } else if is_opt(&args[i], "laddr")
-            || is_opt(&args[i], "user")
-            || is_opt(&args[i], "maxage")
-        {
-            // Accepted filters that match no Tandem-specific state beyond the default user.
+        } else if is_opt(&args[i], "laddr") {
+            laddr_f = Some(String::from_utf8_lossy(v).into_owned());
+        } else if is_opt(&args[i], "user") {
+            // Only the `default` user exists.
+            if &v[..] != b"default" {
+                return Err(CmdError::err(format!(
+                    "No such user '{}'",
+                    String::from_utf8_lossy(v)
+                )));
+            }
         } else {
             return Err(CmdError::Syntax);
         }
         i += 2;
     }
+    let my_laddr = local_addr(ctx.node);
     let matches = |c: &super::Client| {
         id_f.is_none_or(|id| c.id == id)
+            && laddr_f.as_ref().is_none_or(|a| *a == my_laddr)
             && addr_f.as_ref().is_none_or(|a| &c.addr == a)
-            && type_normal != Some(false)
+            && type_f.is_none_or(|t| t == client_type(c))
     };
     let targets: Vec<u64> = ctx
         .node
@@ -522,7 +568,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .collect();
     let mut killed = 0;
     for id in targets {
-        if ctx.node.kill_client(id, "CLIENT KILL") {
+        if kill_other(ctx.node, id) {
             killed += 1;
         }
     }
@@ -538,6 +584,7 @@ fn client_help(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() != 2 || !is_opt(&args[1], "help") {
         return Err(CmdError::Arity("client".into()));
     }
+    // Redis 7.0's CLIENT HELP, limited to the subcommands Tandem has.
     let lines = [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GETNAME",
@@ -549,13 +596,25 @@ fn client_help(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         "KILL <ip:port>",
         "    Kill connection made from <ip:port>.",
         "KILL <option> <value> [<option> <value> [...]]",
-        "    Kill connections. Options are: ID, ADDR, TYPE, SKIPME.",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
         "LIST [options ...]",
-        "    Return information about client connections. Options: TYPE, ID.",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ];
     ctx.client.out.array_len(lines.len());
     for l in lines {

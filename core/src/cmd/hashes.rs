@@ -7,7 +7,7 @@
 //! list a listpack hash in insertion order.
 
 use super::collections::{
-    hash, hash_mut, hash_or_create, parse_cursor, remove_if_empty, scan_reply, ScanOpts,
+    finish_removal, hash, hash_mut, hash_or_create, parse_cursor, scan_reply, ScanOpts,
 };
 use super::{flags::*, is_opt, parse_int, CmdError, CmdResult, Ctx};
 use crate::command;
@@ -146,11 +146,7 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
     }
-    if n > 0 {
-        remove_if_empty(ctx.node, db, key);
-        ctx.modified(key);
-    }
-    ctx.client.out.int(n);
+    finish_removal(ctx, key, n);
     Ok(())
 }
 
@@ -288,11 +284,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let opts = ScanOpts::parse(args, 3)?;
-    let (range, next) = if h.is_compact() {
-        (0..h.len(), 0)
-    } else {
-        opts.step(cursor, h.len())
-    };
+    let (range, next) = opts.step(cursor, h.len(), h.is_compact());
     let mut items: Vec<&[u8]> = Vec::new();
     for i in range {
         let (f, v) = h.get_index(i).expect("position in range");

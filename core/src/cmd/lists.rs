@@ -5,8 +5,10 @@
 //! blocking forms (see [`super::blocking`]), which answer immediately when a
 //! list has data and otherwise park the client until a push or the timeout.
 
-use super::blocking::{block, may_block, parse_timeout};
-use super::collections::{clamp_range, list, list_mut, list_or_create, remove_if_empty};
+use super::blocking::{block, may_block, parse_timeout, propagate_as};
+use super::collections::{
+    clamp_range, list, list_mut, list_or_create, optional_count, remove_if_empty,
+};
 use super::{flags::*, is_opt, parse_int, signal_key_ready, CmdError, CmdResult, Ctx};
 use crate::command;
 use crate::resp::ReplyWriter;
@@ -71,14 +73,6 @@ fn rpushx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     push_generic(ctx, args, false, true)
 }
 
-/// Parse a positive count (`getPositiveLongFromObjectOrReply`).
-fn positive_count(arg: &[u8], msg: &str) -> Result<i64, CmdError> {
-    match crate::util::parse_i64(arg) {
-        Some(n) if n >= 0 => Ok(n),
-        _ => Err(CmdError::err(msg)),
-    }
-}
-
 /// Pop up to `count` elements from the list at `key`, deleting it when
 /// emptied. The list must exist.
 fn pop_many(ctx: &mut Ctx, key: &[u8], head: bool, count: usize) -> Vec<Vec<u8>> {
@@ -97,13 +91,7 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], head: bool) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Arity(crate::util::lower(&args[0])));
     }
-    let count = match args.get(2) {
-        Some(a) => Some(positive_count(
-            a,
-            "value is out of range, must be positive",
-        )?),
-        None => None,
-    };
+    let count = optional_count(args.get(2))?;
     let (db, key) = (ctx.db(), &args[1]);
     if list_mut(ctx.node, db, key)?.is_none() {
         match count {
@@ -115,7 +103,7 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], head: bool) -> CmdResult {
     match count {
         Some(0) => ctx.client.out.array_len(0),
         Some(n) => {
-            let items = pop_many(ctx, key, head, n as usize);
+            let items = pop_many(ctx, key, head, n);
             ctx.client.out.array_len(items.len());
             for v in items {
                 ctx.client.out.bulk(&v);
@@ -453,6 +441,15 @@ fn mpop_keys(ctx: &mut Ctx, keys: &[Bytes], head: bool, count: usize) -> Result<
         match list_mut(ctx.node, db, key)? {
             Some(l) if !l.is_empty() => {
                 let items = pop_many(ctx, key, head, count);
+                // Replicated as [LR]POP key count.
+                propagate_as(
+                    ctx,
+                    vec![
+                        pop_name(head),
+                        key.to_vec(),
+                        items.len().to_string().into_bytes(),
+                    ],
+                );
                 let out = &mut ctx.client.out;
                 out.array_len(2);
                 out.bulk(key);
@@ -483,6 +480,7 @@ fn bpop_keys(ctx: &mut Ctx, keys: &[Bytes], head: bool) -> Result<bool, CmdError
         match list_mut(ctx.node, db, key)? {
             Some(l) if !l.is_empty() => {
                 let v = pop_many(ctx, key, head, 1);
+                propagate_as(ctx, vec![pop_name(head), key.to_vec()]);
                 let out = &mut ctx.client.out;
                 out.array_len(2);
                 out.bulk(key);
@@ -493,6 +491,26 @@ fn bpop_keys(ctx: &mut Ctx, keys: &[Bytes], head: bool) -> Result<bool, CmdError
         }
     }
     Ok(false)
+}
+
+fn pop_name(head: bool) -> Vec<u8> {
+    if head {
+        b"LPOP".to_vec()
+    } else {
+        b"RPOP".to_vec()
+    }
+}
+
+/// The non-blocking form of BLMOVE/BRPOPLPUSH, for replication.
+fn move_form(args: &[Bytes]) -> Vec<Vec<u8>> {
+    if is_opt(&args[0], "blmove") {
+        [&b"LMOVE"[..], &args[1], &args[2], &args[3], &args[4]]
+            .iter()
+            .map(|a| a.to_vec())
+            .collect()
+    } else {
+        vec![b"RPOPLPUSH".to_vec(), args[1].to_vec(), args[2].to_vec()]
+    }
 }
 
 fn block_or_null(
@@ -536,7 +554,10 @@ fn bmove_generic(ctx: &mut Ctx, args: &[Bytes], from: bool, to: bool, timeout: &
     let deadline = parse_timeout(timeout, ctx.now())?;
     let v = move_one(ctx, &args[1], &args[2], from, to)?;
     match v {
-        Some(v) => ctx.client.out.bulk(&v),
+        Some(v) => {
+            propagate_as(ctx, move_form(args));
+            ctx.client.out.bulk(&v);
+        }
         None => block_or_null(ctx, &args[1..2], deadline, args, false),
     }
     Ok(())
@@ -582,6 +603,7 @@ pub fn serve_blocked(ctx: &mut Ctx, args: &[Bytes], key: &[u8]) -> Result<bool, 
             };
             match move_one(ctx, &args[1], &args[2], from, to)? {
                 Some(v) => {
+                    propagate_as(ctx, move_form(args));
                     ctx.client.out.bulk(&v);
                     Ok(true)
                 }

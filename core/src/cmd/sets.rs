@@ -9,7 +9,8 @@
 //! sorted order of intsets match.
 
 use super::collections::{
-    parse_cursor, remove_if_empty, scan_reply, set, set_mut, set_or_create, ScanOpts,
+    finish_removal, optional_count, parse_cursor, remove_if_empty, scan_reply, set, set_mut,
+    set_or_create, store_or_delete, ScanOpts,
 };
 use super::hashes::{parse_rand_count, random_positions};
 use super::{flags::*, is_opt, CmdError, CmdResult, Ctx};
@@ -72,11 +73,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
     }
-    if n > 0 {
-        remove_if_empty(ctx.node, db, key);
-        ctx.modified(key);
-    }
-    ctx.client.out.int(n);
+    finish_removal(ctx, key, n);
     Ok(())
 }
 
@@ -122,13 +119,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    let count = match args.get(2) {
-        None => None,
-        Some(a) => match crate::util::parse_i64(a) {
-            Some(n) if n >= 0 => Some(n as usize),
-            _ => return Err(CmdError::err("value is out of range, must be positive")),
-        },
-    };
+    let count = optional_count(args.get(2))?;
     let (db, key) = (ctx.db(), &args[1]);
     let Some(len) = set_mut(ctx.node, db, key)?.map(|s| s.len()) else {
         match count {
@@ -154,6 +145,16 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         popped.extend(s.remove_index(i));
     }
     popped.reverse();
+    // Replicated as what it removed (`SREM key m...`), or `DEL key` when
+    // it took everything: a replica must not draw its own random members.
+    let form = if s.is_empty() && count.is_some() {
+        vec![b"DEL".to_vec(), key.to_vec()]
+    } else {
+        let mut f = vec![b"SREM".to_vec(), key.to_vec()];
+        f.extend(popped.iter().cloned());
+        f
+    };
+    ctx.node.repl.propagation.rewrite(form);
     remove_if_empty(ctx.node, db, key);
     ctx.modified(key);
     let out = &mut ctx.client.out;
@@ -310,15 +311,9 @@ fn combine_reply(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CmdResult {
 
 fn combine_store(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CmdResult {
     let s = combine(ctx, &args[2..], op, 0)?;
-    let (db, dst) = (ctx.db(), &args[1]);
+    let dst = &args[1];
     let n = s.len();
-    if n > 0 {
-        ctx.node.ks.db_mut(db).insert(dst, Value::Set(s), false);
-        ctx.modified(dst);
-    } else if ctx.node.ks.db_mut(db).remove(dst).is_some() {
-        ctx.modified(dst);
-    }
-    ctx.client.out.int(n as i64);
+    store_or_delete(ctx, dst, Value::Set(s), n);
     Ok(())
 }
 
@@ -376,11 +371,7 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let opts = ScanOpts::parse(args, 3)?;
-    let (range, next) = if s.encoding_name() == "intset" {
-        (0..s.len(), 0)
-    } else {
-        opts.step(cursor, s.len())
-    };
+    let (range, next) = opts.step(cursor, s.len(), s.encoding_name() == "intset");
     let items: Vec<&[u8]> = range
         .filter_map(|i| s.get_index(i))
         .filter(|m| opts.matches(m))

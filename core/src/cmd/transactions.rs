@@ -147,3 +147,72 @@ fn unwatch(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.client.out.ok();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::node::tests::send;
+    use crate::node::{ConnId, Node};
+
+    const T0: u64 = 1_700_000_000_000;
+
+    /// Send one command at time `now`, return the reply text.
+    fn run(node: &mut Node, conn: ConnId, now: u64, args: &[&str]) -> String {
+        String::from_utf8_lossy(&send(node, now, conn, &[args])).into_owned()
+    }
+
+    fn node() -> (Node, ConnId, ConnId) {
+        let mut n = Node::new(crate::Config::default(), 7, T0);
+        let a = n.accept(T0, "127.0.0.1:1000".into());
+        let b = n.accept(T0, "127.0.0.1:1001".into());
+        (n, a, b)
+    }
+
+    #[test]
+    fn expiry_of_a_watched_key_fails_exec_without_any_access() {
+        let (mut n, a, _) = node();
+        run(&mut n, a, T0, &["SET", "k", "v", "PX", "1000"]);
+        assert_eq!(run(&mut n, a, T0, &["WATCH", "k"]), "+OK\r\n");
+        assert_eq!(run(&mut n, a, T0 + 500, &["MULTI"]), "+OK\r\n");
+        assert_eq!(run(&mut n, a, T0 + 500, &["PING"]), "+QUEUED\r\n");
+        // 1 ms after the TTL, the key was never touched, no cycle ran.
+        assert_eq!(run(&mut n, a, T0 + 1001, &["EXEC"]), "*-1\r\n");
+        // Unwatched after EXEC: the next transaction runs.
+        run(&mut n, a, T0 + 1001, &["MULTI"]);
+        run(&mut n, a, T0 + 1001, &["PING"]);
+        assert_eq!(run(&mut n, a, T0 + 1001, &["EXEC"]), "*1\r\n+PONG\r\n");
+    }
+
+    #[test]
+    fn a_key_already_expired_when_watched_is_no_change() {
+        let (mut n, a, _) = node();
+        n.config.active_expire = false;
+        run(&mut n, a, T0, &["SET", "k", "v", "PX", "10"]);
+        run(&mut n, a, T0 + 20, &["WATCH", "k"]);
+        // Its lazy deletion by a read is not a modification either.
+        assert_eq!(run(&mut n, a, T0 + 30, &["GET", "k"]), "$-1\r\n");
+        run(&mut n, a, T0 + 30, &["MULTI"]);
+        run(&mut n, a, T0 + 30, &["PING"]);
+        assert_eq!(run(&mut n, a, T0 + 40, &["EXEC"]), "*1\r\n+PONG\r\n");
+    }
+
+    #[test]
+    fn another_clients_write_and_queueing_errors() {
+        let (mut n, a, b) = node();
+        run(&mut n, a, T0, &["WATCH", "k"]);
+        run(&mut n, b, T0, &["SET", "k", "1"]);
+        run(&mut n, a, T0, &["MULTI"]);
+        run(&mut n, a, T0, &["GET", "k"]);
+        assert_eq!(run(&mut n, a, T0, &["EXEC"]), "*-1\r\n");
+        run(&mut n, a, T0, &["MULTI"]);
+        assert_eq!(
+            run(&mut n, a, T0, &["GET"]),
+            "-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(run(&mut n, a, T0, &["GET", "k"]), "+QUEUED\r\n");
+        assert_eq!(
+            run(&mut n, a, T0, &["EXEC"]),
+            "-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
+        assert_eq!(run(&mut n, a, T0, &["EXEC"]), "-ERR EXEC without MULTI\r\n");
+    }
+}

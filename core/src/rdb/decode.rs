@@ -68,6 +68,21 @@ impl Default for DecodeOptions {
     }
 }
 
+impl DecodeOptions {
+    /// Options from a node's configuration (`databases`, the encoding
+    /// limits, `rdbchecksum`: like Redis, a node with `rdbchecksum no`
+    /// does not verify the trailer either).
+    pub fn from_config(cfg: &crate::config::Config, seed: u64) -> Self {
+        DecodeOptions {
+            databases: cfg.databases,
+            seed,
+            limits: cfg.encoding.clone(),
+            verify_checksum: cfg.rdbchecksum,
+            ..DecodeOptions::default()
+        }
+    }
+}
+
 /// One item left out of the load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
@@ -471,7 +486,7 @@ impl Decoder {
             }
             State::Done => Ok(()),
             State::Top => {
-                let item = parse_top(&mut c, self.db, self.expire, self.opts.unsupported)?;
+                let item = parse_top(&mut c, self.db, &self.opts)?;
                 let n = c.p;
                 self.commit(n);
                 self.apply(item)
@@ -631,12 +646,8 @@ impl Decoder {
     }
 }
 
-fn parse_top(
-    c: &mut Cur<'_>,
-    db: usize,
-    _expire: Option<u64>,
-    unsup: Unsupported,
-) -> PResult<Item> {
+fn parse_top(c: &mut Cur<'_>, db: usize, opts: &DecodeOptions) -> PResult<Item> {
+    let unsup = opts.unsupported;
     let at = c.off();
     let op = c.u8()?;
     match op {
@@ -728,7 +739,7 @@ fn parse_top(
                 }));
             }
             let key = c.string()?;
-            parse_value(c, at, ty, key, db, unsup)
+            parse_value(c, at, ty, key, db, opts)
         }
     }
 }
@@ -821,8 +832,10 @@ fn parse_value(
     ty: u8,
     key: Vec<u8>,
     db: usize,
-    unsup: Unsupported,
+    opts: &DecodeOptions,
 ) -> PResult<Item> {
+    let unsup = opts.unsupported;
+    let limits = &opts.limits;
     let unsupported = |kind: &'static str, key: Vec<u8>| -> PResult<Item> {
         Err(PErr::Bad(Error::Unsupported {
             offset: at,
@@ -844,12 +857,20 @@ fn parse_value(
         | TYPE_LIST_QUICKLIST
         | TYPE_LIST_QUICKLIST_2 => {
             let count = c.len()?;
+            // Like Redis, a collection declared past the compact limits
+            // starts in its indexed encoding (no quadratic compact inserts).
             let value = match ty {
                 TYPE_LIST | TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
                     Partial::List(List::new())
                 }
+                TYPE_SET if count > limits.set_max_intset_entries as u64 => {
+                    Partial::Set(Set::new_table())
+                }
                 TYPE_SET => Partial::Set(Set::new()),
                 TYPE_HASH => Partial::Hash(Hash::new()),
+                _ if count > limits.zset_max_listpack_entries as u64 => {
+                    Partial::ZSet(ZSet::new_big())
+                }
                 _ => Partial::ZSet(ZSet::new()),
             };
             Ok(Item::Begin(Box::new(Coll {
@@ -903,7 +924,11 @@ fn parse_value(
             };
             let pairs = pairs_of(entries)
                 .ok_or_else(|| corrupt(bat, "zset with an odd number of entries"))?;
-            let mut z = ZSet::new();
+            let mut z = if pairs.len() > limits.zset_max_listpack_entries {
+                ZSet::new_big()
+            } else {
+                ZSet::new()
+            };
             for (m, s) in pairs {
                 let score = parse_score(&s).ok_or_else(|| corrupt(bat, "zset with a bad score"))?;
                 if !z.insert(m, score) {

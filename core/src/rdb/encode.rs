@@ -25,6 +25,21 @@
 //! can make a chunk bigger). The encoder only reads the snapshot through the
 //! [`Snapshot`] trait, by database and position, so a copy-on-write view of
 //! the keyspace can stand in for a frozen `&Keyspace`.
+//!
+//! ## Snapshots without stopping the world (BGSAVE)
+//! Today a driver can encode a `&Keyspace` between inputs, or an
+//! `Arc<Keyspace>` clone (a full copy: the stall is the copy). The intended
+//! copy-on-write design, which needs no change here:
+//! * values become `Arc<Value>` in [`Db`](crate::db::Db) and writers go
+//!   through `Arc::make_mut`, so a value the snapshot still holds is copied
+//!   on its first write after BGSAVE and never otherwise;
+//! * the key index becomes a persistent map with O(1) clone and structural
+//!   sharing (a HAMT, or a chunked vector of `Arc` pages that also keeps
+//!   positional access for RANDOMKEY/SCAN), so BGSAVE clones each database's
+//!   key and expiry maps in O(databases) and a later write copies O(log n)
+//!   nodes (or one page);
+//! * that frozen pair implements [`Snapshot`]; if positions are not O(1)
+//!   in it, `entry` becomes a resumable cursor (`next_entry(&mut cursor)`).
 
 use super::{crc64, listpack, lzf, opcode::*, RDB_VERSION};
 use crate::db::Keyspace;
@@ -153,6 +168,20 @@ impl Default for EncodeOptions {
     }
 }
 
+impl EncodeOptions {
+    /// Options from a node's configuration (`rdbcompression`, `rdbchecksum`,
+    /// `list-max-listpack-size`); the caller adds `ctime`, `used-mem` and
+    /// the replication fields.
+    pub fn from_config(cfg: &crate::config::Config) -> Self {
+        EncodeOptions {
+            compression: cfg.rdbcompression,
+            checksum: cfg.rdbchecksum,
+            list_max_listpack_size: cfg.encoding.list_max_listpack_size,
+            ..EncodeOptions::default()
+        }
+    }
+}
+
 /// Elements at least this long get their own PLAIN quicklist node
 /// (`packed_threshold`, 1 GB by default).
 const PACKED_THRESHOLD: usize = 1 << 30;
@@ -265,7 +294,7 @@ impl Out {
                     let mut lp = listpack::Builder::new();
                     for (m, score) in z.iter() {
                         lp.push(m);
-                        lp.push(format_g17(score).as_bytes());
+                        lp.push(&score_text(score));
                     }
                     self.string(&lp.finish());
                 } else {
@@ -277,6 +306,17 @@ impl Out {
                 }
             }
         }
+    }
+}
+
+/// A score as `d2string` writes it into a listpack: integral values
+/// within ±2^52 as integers, anything else as `%.17g` (or `inf`/`-inf`).
+fn score_text(score: f64) -> Vec<u8> {
+    const LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
+    if score > -LIMIT && score < LIMIT && score == score.trunc() && score != 0.0 {
+        crate::util::i64_to_bytes(score as i64)
+    } else {
+        format_g17(score).into_bytes()
     }
 }
 
@@ -561,6 +601,24 @@ mod tests {
         let a21 = enc_string(&[b'a'; 21], true);
         assert_eq!(&a21[..3], &[0xC3, a21.len() as u8 - 3, 21]);
         assert_eq!(enc_string(&[b'a'; 21], false)[0], 21);
+    }
+
+    #[test]
+    fn score_text_is_d2string() {
+        for (s, t) in [
+            (1.0, "1"),
+            (-3.0, "-3"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (2.5, "2.5"),
+            (0.1, "0.10000000000000001"),
+            (4503599627370496.0, "4503599627370496"),
+            (1e300, "1.0000000000000001e+300"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(score_text(s), t.as_bytes(), "{s}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!   `repl-id`, `repl-offset` when replication info is given, then
 //!   `aof-base`), `SELECTDB` + `RESIZEDB` per non-empty database,
 //!   `EXPIRETIME_MS` before keys with a TTL, each value with the RDB type 7.0
-//!   picks from its in-memory encoding (see [`encode`]), `0xFF` and the
+//!   picks from its in-memory encoding (the table in `encode.rs`), `0xFF` and the
 //!   CRC-64 trailer (8 zero bytes with `rdbchecksum no`).
 //! * [`Decoder`] reads any file 7.0.15 can load (versions 1 to 10, every
 //!   string, list, set, hash and zset encoding, the LRU/LFU/expiry opcodes),

@@ -3,7 +3,8 @@
 //! except that the destinations of ZUNIONSTORE & co. and ZRANGESTORE are
 //! created compact when they fit, as `zsetConvertToListpackIfNeeded` does).
 //! Members are ordered by score, then by member bytes; scores compare with
-//! `<` so -0 equals 0.
+//! `<` so -0 equals 0, and a listpack (which stores integral scores as
+//! integers) turns -0 into 0 while a skiplist keeps it.
 //!
 //! Small sets are a sorted vector (the listpack's order), large ones a
 //! member → score hash plus the rank-indexed [`SkipList`], sharing member
@@ -166,6 +167,9 @@ impl ZSet {
     pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
         match &mut self.repr {
             Repr::Small(v) => {
+                // A listpack stores an integral score as an integer: -0
+                // comes back as 0.
+                let score = if score == 0.0 { 0.0 } else { score };
                 let mut new = true;
                 if let Some(pos) = v.iter().position(|e| *e.0 == member[..]) {
                     if v[pos].1 == score {
@@ -196,6 +200,25 @@ impl ZSet {
                 }
             }
         }
+    }
+    /// Add or update a member as `zsetAdd` does: a new member that would
+    /// overflow the listpack limits converts the set to a skiplist *before*
+    /// it is inserted (so it keeps a -0 score). True if it is new.
+    pub fn insert_converting(
+        &mut self,
+        member: Vec<u8>,
+        score: f64,
+        limits: &EncodingLimits,
+    ) -> bool {
+        if let Repr::Small(v) = &self.repr {
+            if (v.len() + 1 > limits.zset_max_listpack_entries
+                || member.len() > limits.zset_max_listpack_value)
+                && !v.iter().any(|e| *e.0 == member[..])
+            {
+                self.convert_to_big();
+            }
+        }
+        self.insert(member, score)
     }
     /// Remove a member; its score if it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
@@ -308,7 +331,7 @@ impl ZSet {
             {
                 let v = sl
                     .iter_from(0, false)
-                    .map(|(m, s)| (Box::from(m), s))
+                    .map(|(m, s)| (Box::from(m), if s == 0.0 { 0.0 } else { s }))
                     .collect();
                 self.repr = Repr::Small(v);
             }
