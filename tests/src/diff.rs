@@ -463,6 +463,20 @@ impl Harness {
         Ok(())
     }
 
+    /// Run a fixed list of commands from a clean state, comparing every
+    /// reply and the final digest; panics with a report on a difference.
+    pub fn run_script(&mut self, commands: &[Args]) {
+        self.reset();
+        for (i, args) in commands.iter().enumerate() {
+            if let Err(e) = self.exec(args) {
+                panic!("script mismatch\n{}", self.report(0, Some(i), args, &e));
+            }
+        }
+        if let Err(e) = self.check_digest() {
+            panic!("script mismatch\n{}", self.report(0, None, &[], &e));
+        }
+    }
+
     fn report(&self, seed: u64, index: Option<usize>, args: &[Vec<u8>], err: &str) -> String {
         let at = index.map_or("end of sequence".to_string(), |i| format!("command #{i}"));
         let recent: Vec<&String> = self.history.iter().rev().take(200).rev().collect();
@@ -959,6 +973,41 @@ pub mod families {
             }
             _ => args!["UNWATCH"],
         }
+    }
+
+    /// Writes that put lists, sets, hashes and sorted sets on the shared
+    /// keys (small and large, so encodings convert), so the generic
+    /// commands and WRONGTYPE checks meet every value type.
+    pub fn collections(rng: &mut Rng, ks: &KeySpace) -> Args {
+        let k = ks.key(rng);
+        let elem = |rng: &mut Rng| -> Vec<u8> {
+            match rng.below(6) {
+                0 => vec![b'e'; 70],
+                1 | 2 => rng.below(20).to_string().into_bytes(),
+                _ => pick(rng, &["a", "b", "c", "d"]).into(),
+            }
+        };
+        let mut a = match rng.below(5) {
+            0 => args![pick(rng, &["RPUSH", "LPUSH"]), k],
+            1 => args!["SADD", k],
+            2 => args!["HSET", k],
+            3 => args!["ZADD", k],
+            _ => return args!["OBJECT", "ENCODING", k],
+        };
+        for _ in 0..1 + rng.below(3) {
+            match &a[0][..] {
+                b"HSET" => {
+                    a.push(elem(rng));
+                    a.push(elem(rng));
+                }
+                b"ZADD" => {
+                    a.push((rng.below(10) as i64 - 3).to_string().into_bytes());
+                    a.push(elem(rng));
+                }
+                _ => a.push(elem(rng)),
+            }
+        }
+        a
     }
 
     /// INCRBYFLOAT only: the exactness of the `long double` emulation.

@@ -4,6 +4,7 @@
 //! `tandem_tests::diff` for the normalization rules), DEBUG DIGEST compared
 //! after each sequence.
 
+use tandem_tests::args;
 use tandem_tests::diff::{families, Harness};
 
 /// Number of seeds: `TANDEM_DIFF_SEEDS` overrides the default for longer
@@ -45,4 +46,72 @@ fn incrbyfloat_matches_redis() {
         "incrbyfloat: {} sequences, {} commands compared",
         h.stats.sequences, h.stats.commands
     );
+}
+
+/// The generic commands (TYPE, RENAME, COPY, MOVE, SWAPDB, OBJECT ENCODING,
+/// SCAN TYPE, EXPIRE...) and the string commands' WRONGTYPE checks over keys
+/// holding every value type.
+#[test]
+fn generic_commands_on_every_type_match_redis() {
+    let mut h = Harness::new();
+    h.family(families::collections, 6)
+        .family(families::keys, 8)
+        .family(families::strings, 4)
+        .family(families::expire, 2)
+        .family(families::transactions, 1);
+    let n = seeds(40);
+    h.run(5000..5000 + n, 400);
+    assert_eq!(h.stats.sequences, n);
+}
+
+/// Fixed cases the random families leave out: OBJECT REFCOUNT (shared
+/// integers), OBJECT FREQ, DBSIZE, a rounding tie in INCRBYFLOAT, the
+/// string size limit.
+#[test]
+fn fixed_cases_match_redis() {
+    let mut h = Harness::new();
+    h.run_script(&[
+        args!["SET", "a", "5"],
+        args!["OBJECT", "REFCOUNT", "a"],
+        args!["SET", "b", "12345"],
+        args!["OBJECT", "REFCOUNT", "b"],
+        args!["INCR", "a"],
+        args!["OBJECT", "REFCOUNT", "a"],
+        args!["SET", "c", "hello"],
+        args!["OBJECT", "REFCOUNT", "c"],
+        args!["RPUSH", "l", "x"],
+        args!["OBJECT", "REFCOUNT", "l"],
+        args!["OBJECT", "REFCOUNT", "missing"],
+        args!["OBJECT", "FREQ", "a"],
+        args!["OBJECT", "FREQ", "missing"],
+        args!["OBJECT", "IDLETIME", "missing"],
+        args!["OBJECT"],
+        args!["OBJECT", "ENCODING"],
+        args!["DBSIZE"],
+        // Ties at the 18th fraction digit: even and odd preceding digit.
+        args!["INCRBYFLOAT", "f", "0.000003814697265625"],
+        args!["INCRBYFLOAT", "g", "0.000011444091796875"],
+        args!["INCRBYFLOAT", "h", "-0.000011444091796875"],
+        args!["OBJECT", "ENCODING", "g"],
+        args!["SET", "big", "1"],
+        args!["SETRANGE", "big", "536870911", "ab"],
+        args!["SETRANGE", "big", "536870912", "a"],
+        args!["APPEND", "big", "tail"],
+        args!["OBJECT", "ENCODING", "big"],
+        args!["SETRANGE", "new", "3", "x"],
+        args!["GET", "new"],
+        args!["OBJECT", "ENCODING", "new"],
+        args!["SET", "s44", "x".repeat(44)],
+        args!["OBJECT", "ENCODING", "s44"],
+        args!["SET", "s45", "x".repeat(45)],
+        args!["OBJECT", "ENCODING", "s45"],
+        args!["SWAPDB", "0", "1"],
+        args!["DBSIZE"],
+        args!["SELECT", "1"],
+        args!["DBSIZE"],
+        args!["RANDOMKEY"],
+        args!["FLUSHDB"],
+        args!["RANDOMKEY"],
+        args!["DBSIZE"],
+    ]);
 }

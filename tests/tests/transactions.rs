@@ -16,6 +16,7 @@ fn exec_runs_queue_and_reports_each_reply() {
             &["DISCARD"],
             &["MULTI"],
             &["SET", "s", "hello"],
+            &["INCR", "s"],
             &["HINCRBY", "s", "f", "1"],
             &["LPUSH", "s", "x"],
             &["HSET", "h", "f", "notanumber"],
@@ -193,6 +194,64 @@ fn watch_and_expiry() {
             &["GET", "stay"],
             &["EXEC"],
             &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+        ],
+    );
+}
+
+#[test]
+fn flushes_touch_watched_keys() {
+    script_matches_redis(
+        &[],
+        &[
+            // FLUSHDB with a watched key that exists: EXEC fails.
+            &["SET", "k", "1"],
+            &["WATCH", "k"],
+            &["FLUSHDB"],
+            &["MULTI"],
+            &["PING"],
+            &["EXEC"],
+            // FLUSHDB with a watched key that does not exist: EXEC runs.
+            &["SET", "other", "1"],
+            &["WATCH", "missing"],
+            &["FLUSHDB"],
+            &["MULTI"],
+            &["PING"],
+            &["EXEC"],
+            // FLUSHALL reaches every database.
+            &["SELECT", "2"],
+            &["SET", "k2", "1"],
+            &["WATCH", "k2"],
+            &["SELECT", "0"],
+            &["FLUSHALL"],
+            &["MULTI"],
+            &["PING"],
+            &["EXEC"],
+            // FLUSHDB of another database leaves this one's watchers alone.
+            &["SET", "k", "1"],
+            &["WATCH", "k"],
+            &["SELECT", "5"],
+            &["FLUSHDB"],
+            &["SELECT", "0"],
+            &["MULTI"],
+            &["INCR", "k"],
+            &["EXEC"],
+            // SWAPDB changes what a watched key holds.
+            &["SET", "s", "in0"],
+            &["SELECT", "1"],
+            &["SET", "s", "in1"],
+            &["SELECT", "0"],
+            &["WATCH", "s"],
+            &["SWAPDB", "0", "1"],
+            &["MULTI"],
+            &["GET", "s"],
+            &["EXEC"],
+            // SWAPDB with a watched key missing on both sides: EXEC runs.
+            &["WATCH", "nowhere"],
+            &["SWAPDB", "0", "1"],
+            &["MULTI"],
+            &["GET", "s"],
+            &["EXEC"],
+            &["FLUSHALL"],
         ],
     );
 }

@@ -20,7 +20,7 @@
 //! must receive is that form (`LPOP key`, `LMOVE ...`, `ZPOPMIN key`), as
 //! Redis propagates it.
 
-use super::{Blocked, Client, Ctx};
+use super::{is_opt, Blocked, Client, Ctx};
 use crate::node::{ConnId, Node};
 use crate::resp::ReplyWriter;
 use bytes::Bytes;
@@ -134,6 +134,23 @@ pub(crate) fn handle_ready_keys(node: &mut Node) {
                 .map(|q| q.iter().copied().collect())
                 .unwrap_or_default();
             for (seq, id) in queue {
+                // Only clients waiting for the key's type are served
+                // (`serveClientsBlockedOnListKey` skips other block types).
+                let is_zset = match node.ks.db(db).peek(&key) {
+                    Some(crate::value::Value::List(_)) => false,
+                    Some(crate::value::Value::ZSet(_)) => true,
+                    _ => break,
+                };
+                let waits_for_zset = node
+                    .clients
+                    .get(&id)
+                    .and_then(|c| c.blocked.as_ref())
+                    .is_some_and(|b| {
+                        is_opt(&b.args[0], "bzpopmin") || is_opt(&b.args[0], "bzpopmax")
+                    });
+                if node.clients.contains_key(&id) && waits_for_zset != is_zset {
+                    continue;
+                }
                 let Some(mut c) = node.clients.remove(&id) else {
                     node.blocking.drop_waiter(db, &key, seq);
                     continue;
@@ -154,12 +171,10 @@ pub(crate) fn handle_ready_keys(node: &mut Node) {
                         node,
                         client: &mut c,
                     };
-                    let name = crate::util::lower(&args[0]);
-                    let r = match name.as_str() {
-                        "bzpopmin" | "bzpopmax" => {
-                            super::zsets::serve_blocked(&mut ctx, &args, &key)
-                        }
-                        _ => super::lists::serve_blocked(&mut ctx, &args, &key),
+                    let r = if is_zset {
+                        super::zsets::serve_blocked(&mut ctx, &args, &key)
+                    } else {
+                        super::lists::serve_blocked(&mut ctx, &args, &key)
                     };
                     match r {
                         Ok(served) => served,
@@ -244,4 +259,155 @@ pub fn parse_timeout(arg: &[u8], now: u64) -> Result<Option<u64>, super::CmdErro
         return Ok(None);
     }
     Ok(Some(now.saturating_add(ms)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::node::{ConnId, Input, Node, Output};
+    use crate::Config;
+    use std::collections::HashMap;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    /// Feed `cmds` on `conn` at `now`; every client's bytes, by connection.
+    fn feed(node: &mut Node, now: u64, conn: ConnId, cmds: &[&[&str]]) -> HashMap<ConnId, Vec<u8>> {
+        let mut req = Vec::new();
+        for c in cmds {
+            crate::resp::encode_command(&mut req, c);
+        }
+        node.handle_input(now, Input::Received(conn, req.into()));
+        drain(node)
+    }
+
+    fn drain(node: &mut Node) -> HashMap<ConnId, Vec<u8>> {
+        let mut out: HashMap<ConnId, Vec<u8>> = HashMap::new();
+        while let Some(o) = node.poll_output() {
+            if let Output::Send(c, b) = o {
+                out.entry(c).or_default().extend_from_slice(&b);
+            }
+        }
+        out
+    }
+
+    fn tick(node: &mut Node, now: u64) -> HashMap<ConnId, Vec<u8>> {
+        node.handle_input(now, Input::Tick);
+        drain(node)
+    }
+
+    #[test]
+    fn timeout_follows_the_time_input_and_next_deadline() {
+        let mut node = Node::new(Config::default(), 1, T0);
+        let a = node.accept(T0, "127.0.0.1:1".into());
+        let out = feed(&mut node, T0, a, &[&["BLPOP", "k", "0.25"], &["PING"]]);
+        assert!(!out.contains_key(&a), "blocked: no reply, PING waits");
+        assert!(node.next_deadline() <= T0 + 250);
+        assert!(!tick(&mut node, T0 + 249).contains_key(&a));
+        let out = tick(&mut node, T0 + 250);
+        assert_eq!(out[&a], b"*-1\r\n+PONG\r\n");
+    }
+
+    #[test]
+    fn pushes_serve_blocked_clients_first_come_first_served() {
+        let mut node = Node::new(Config::default(), 1, T0);
+        let (a, b, c, p) = (
+            node.accept(T0, "127.0.0.1:1".into()),
+            node.accept(T0, "127.0.0.1:2".into()),
+            node.accept(T0, "127.0.0.1:3".into()),
+            node.accept(T0, "127.0.0.1:4".into()),
+        );
+        feed(&mut node, T0, a, &[&["BRPOP", "k", "0"]]);
+        feed(&mut node, T0, b, &[&["BLPOP", "other", "k", "0"]]);
+        feed(&mut node, T0, c, &[&["BZPOPMIN", "k", "0"]]);
+        let out = feed(&mut node, T0 + 1, p, &[&["RPUSH", "k", "x", "y", "z"]]);
+        assert_eq!(out[&p], b":3\r\n");
+        assert_eq!(out[&a], b"*2\r\n$1\r\nk\r\n$1\r\nz\r\n");
+        assert_eq!(out[&b], b"*2\r\n$1\r\nk\r\n$1\r\nx\r\n");
+        assert!(!out.contains_key(&c), "a list does not serve BZPOPMIN");
+        // The list still holds y, and nobody else waits for a list.
+        let out = feed(
+            &mut node,
+            T0 + 2,
+            p,
+            &[&["LLEN", "k"], &["DEL", "k"], &["ZADD", "k", "1", "m"]],
+        );
+        assert_eq!(out[&p], b":1\r\n:1\r\n:1\r\n");
+        assert_eq!(out[&c], b"*3\r\n$1\r\nk\r\n$1\r\nm\r\n$1\r\n1\r\n");
+        assert_eq!(node.blocking.blocked_keys(), 0);
+        assert_eq!(node.blocking.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_closed_blocked_client_is_skipped() {
+        let mut node = Node::new(Config::default(), 1, T0);
+        let (a, b, p) = (
+            node.accept(T0, "127.0.0.1:1".into()),
+            node.accept(T0, "127.0.0.1:2".into()),
+            node.accept(T0, "127.0.0.1:3".into()),
+        );
+        feed(&mut node, T0, a, &[&["BLPOP", "k", "0"]]);
+        feed(&mut node, T0, b, &[&["BLPOP", "k", "0"]]);
+        node.handle_input(T0, Input::Closed(a));
+        let out = feed(&mut node, T0, p, &[&["LPUSH", "k", "v"]]);
+        assert_eq!(out[&b], b"*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
+        assert_eq!(node.blocking.blocked_keys(), 0);
+    }
+
+    fn stream(node: &Node) -> String {
+        let b = node.repl.backlog.as_ref().expect("backlog");
+        String::from_utf8_lossy(&b.read_from(b.first_byte_offset()).expect("covered"))
+            .replace("\r\n", " ")
+    }
+
+    #[test]
+    fn replicas_receive_the_non_blocking_form() {
+        let mut node = Node::new(Config::default(), 1, T0);
+        let mut rng = crate::rng::Rng::new(1);
+        node.repl.ensure_backlog(1 << 20, &mut rng);
+        let (a, p) = (
+            node.accept(T0, "127.0.0.1:1".into()),
+            node.accept(T0, "127.0.0.1:2".into()),
+        );
+        feed(&mut node, T0, p, &[&["RPUSH", "k", "v"]]);
+        // Served at once: BLPOP travels as LPOP, BLMOVE as LMOVE.
+        feed(
+            &mut node,
+            T0,
+            a,
+            &[
+                &["BLPOP", "k", "0"],
+                &["RPUSH", "k", "w"],
+                &["BLMOVE", "k", "d", "LEFT", "RIGHT", "0"],
+            ],
+        );
+        // Served on wake-up: the push, then the pop.
+        feed(&mut node, T0, a, &[&["BZPOPMAX", "z", "0"]]);
+        feed(&mut node, T0, p, &[&["ZADD", "z", "1", "m"]]);
+        // SPOP travels as the SREM of what it drew.
+        feed(&mut node, T0, p, &[&["SADD", "s", "x"], &["SPOP", "s"]]);
+        let s = stream(&node);
+        let want = [
+            "$5 RPUSH $1 k $1 v",
+            "$4 LPOP $1 k",
+            "$5 RPUSH $1 k $1 w",
+            "$5 LMOVE $1 k $1 d $4 LEFT $5 RIGHT",
+            "$4 ZADD $1 z $1 1 $1 m",
+            "$7 ZPOPMAX $1 z",
+            "$4 SADD $1 s $1 x",
+            "$4 SREM $1 s $1 x",
+        ];
+        let mut at = 0;
+        for w in want {
+            let found = s[at..]
+                .find(w)
+                .unwrap_or_else(|| panic!("{w:?} not in order in {s:?}"));
+            at += found + w.len();
+        }
+        assert!(
+            !s.contains("BLPOP")
+                && !s.contains("BLMOVE")
+                && !s.contains("BZPOPMAX")
+                && !s.contains("SPOP"),
+            "{s}"
+        );
+    }
 }

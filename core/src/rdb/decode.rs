@@ -18,7 +18,9 @@
 //! counted collection). An item that is not complete yet is rolled back and
 //! retried once enough bytes have arrived (the parser says how many it
 //! needs), so chunk boundaries can fall anywhere and collections of any size
-//! load in linear time. Streams being skipped are one item each.
+//! load in linear time. Streams being skipped are one item each; once an
+//! incomplete item has 64 KB buffered it is retried only after the buffer
+//! doubles, so even a huge stream fed in tiny pieces parses in linear time.
 
 use super::{crc64, intset, listpack, lzf, opcode::*, ziplist, Error};
 use crate::config::EncodingLimits;
@@ -330,7 +332,12 @@ pub struct Decoder {
     skipped: Vec<Skipped>,
     keys: u64,
     expired_dropped: u64,
+    attempts: u64,
 }
+
+/// Buffered bytes from which an incomplete item waits for the buffer to
+/// double before it is parsed again.
+const RETRY_DOUBLING_FROM: usize = 64 * 1024;
 
 impl Decoder {
     /// A decoder that builds a fresh keyspace.
@@ -357,6 +364,7 @@ impl Decoder {
             skipped: Vec::new(),
             keys: 0,
             expired_dropped: 0,
+            attempts: 0,
         }
     }
 
@@ -389,11 +397,25 @@ impl Decoder {
             self.start = 0;
         }
         self.buf.extend_from_slice(data);
+        self.run()
+    }
+
+    /// Parse as far as the buffered bytes allow.
+    fn run(&mut self) -> Result<(), Error> {
         while !self.is_done() && self.buf.len() - self.start >= self.need {
+            self.attempts += 1;
             match self.step() {
                 Ok(()) => self.need = 0,
                 Err(PErr::More(n)) => {
-                    self.need = n;
+                    // A big item that is still incomplete (a stream being
+                    // skipped) is retried only once the buffer has doubled,
+                    // so re-parsing it costs linear time overall.
+                    let avail = self.buf.len() - self.start;
+                    self.need = if avail >= RETRY_DOUBLING_FROM {
+                        n.max(avail.saturating_mul(2))
+                    } else {
+                        n
+                    };
                     break;
                 }
                 Err(PErr::Bad(e)) => {
@@ -410,10 +432,22 @@ impl Decoder {
         Ok(())
     }
 
+    /// How many times an item parse was attempted (for tests of the
+    /// retry policy).
+    #[doc(hidden)]
+    pub fn parse_attempts(&self) -> u64 {
+        self.attempts
+    }
+
     /// End of input: the loaded data, or why the file is not complete.
-    pub fn finish(self) -> Result<Loaded, Error> {
+    pub fn finish(mut self) -> Result<Loaded, Error> {
         if let Some(e) = self.failed {
             return Err(e);
+        }
+        if !self.is_done() {
+            // Whatever the retry policy was waiting for, this is all there is.
+            self.need = 0;
+            self.run()?;
         }
         if !self.is_done() {
             return Err(Error::Truncated {
@@ -614,13 +648,6 @@ impl Decoder {
                 z.is_empty()
             }
         };
-        if self.ks.db(db).contains(&key) {
-            return Err(PErr::Bad(Error::DuplicateKey {
-                offset: off,
-                db,
-                key,
-            }));
-        }
         if empty {
             self.skipped.push(Skipped {
                 offset: off,
@@ -637,7 +664,17 @@ impl Decoder {
             }
         }
         let d = self.ks.db_mut(db);
+        let before = d.len();
         d.insert(&key, v, false);
+        if d.len() == before {
+            // The key was there already (the half-built keyspace is
+            // discarded with the error, so overwriting it did no harm).
+            return Err(PErr::Bad(Error::DuplicateKey {
+                offset: off,
+                db,
+                key,
+            }));
+        }
         if let Some(t) = expire {
             d.set_expire(&key, t);
         }

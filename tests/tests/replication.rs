@@ -1,0 +1,349 @@
+//! Replication scenarios against the real binaries, each in three pairings:
+//! a Tandem master with a redis-server 7.0.15 replica, a redis-server master
+//! with a Tandem replica, and Tandem with Tandem. Convergence is DEBUG DIGEST
+//! equality; the kind of sync is read from the master's INFO stats.
+
+use std::time::{Duration, Instant};
+use tandem_tests::proxy::Proxy;
+use tandem_tests::{have_redis, Conn, Kind, Reply, Server};
+
+const PAIRINGS: [(Kind, Kind); 3] = [
+    (Kind::Tandem, Kind::Redis),
+    (Kind::Redis, Kind::Tandem),
+    (Kind::Tandem, Kind::Tandem),
+];
+
+fn start(kind: Kind, extra: &[&str]) -> Server {
+    assert!(
+        have_redis(),
+        "redis-server is required (apt-get install redis-server)"
+    );
+    let mut args = vec!["--repl-diskless-sync-delay", "0"];
+    args.extend_from_slice(extra);
+    Server::start(kind, &args)
+}
+
+fn info(s: &Server, section: &str) -> String {
+    match s.conn().cmd(&["INFO", section]) {
+        Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("INFO {section} on {:?}: {other:?}", s.kind),
+    }
+}
+
+fn info_field(s: &Server, section: &str, field: &str) -> String {
+    let text = info(s, section);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section} of {:?}:\n{text}", s.kind))
+}
+
+fn stat(s: &Server, field: &str) -> i64 {
+    info_field(s, "stats", field).parse().expect("number")
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn link_up(s: &Server) -> bool {
+    match s.conn().cmd(&["ROLE"]) {
+        Reply::Array(Some(items)) => {
+            items.get(3) == Some(&Reply::Bulk(Some(b"connected".to_vec())))
+        }
+        _ => false,
+    }
+}
+
+fn digest(s: &Server) -> Reply {
+    s.conn().cmd(&["DEBUG", "DIGEST"])
+}
+
+fn wait_converged(master: &Server, replicas: &[&Server], label: &str) {
+    for r in replicas {
+        wait_until(
+            &format!("{label}: {:?} replica link up", r.kind),
+            Duration::from_secs(30),
+            || link_up(r),
+        );
+    }
+    wait_until(
+        &format!("{label}: digests equal"),
+        Duration::from_secs(30),
+        || {
+            let d = digest(master);
+            replicas.iter().all(|r| digest(r) == d)
+        },
+    );
+    assert_ne!(
+        digest(master),
+        Reply::Simple("0".repeat(40)),
+        "{label}: empty dataset proves nothing"
+    );
+}
+
+/// Pipelined SETs: `n` keys `prefix:i`.
+fn fill(c: &mut Conn, prefix: &str, n: usize) {
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let key = format!("{prefix}:{i}");
+        let val = format!("value-{i}-{}", "x".repeat(i % 40));
+        batch.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{val}\r\n",
+                key.len(),
+                val.len()
+            )
+            .as_bytes(),
+        );
+        if i % 1000 == 999 || i == n - 1 {
+            c.send_raw(&batch).expect("send");
+            batch.clear();
+            let count = if i % 1000 == 999 { 1000 } else { n % 1000 };
+            for _ in 0..count {
+                c.read_reply().expect("reply");
+            }
+        }
+    }
+}
+
+fn replicaof(r: &Server, port: u16) {
+    assert_eq!(
+        r.conn().cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
+        Reply::Simple("OK".into())
+    );
+}
+
+#[test]
+fn cold_start_full_sync_with_writes_during_sync() {
+    for diskless in ["yes", "no"] {
+        for (mk, rk) in PAIRINGS {
+            let label = format!("{mk:?} master -> {rk:?} replica, diskless {diskless}");
+            let m = start(mk, &["--repl-diskless-sync", diskless]);
+            let r = start(rk, &[]);
+            fill(&mut m.conn(), "cold", 20_000);
+            replicaof(&r, m.port);
+            // Writes while the sync runs.
+            let mut c = m.conn();
+            for i in 0..300 {
+                c.cmd(&["SET", &format!("during:{i}"), "v"]);
+                c.cmd(&["INCR", "counter"]);
+            }
+            wait_converged(&m, &[&r], &label);
+            assert_eq!(stat(&m, "sync_full"), 1, "{label}");
+            assert_eq!(
+                r.conn().cmd(&["DBSIZE"]),
+                m.conn().cmd(&["DBSIZE"]),
+                "{label}"
+            );
+            // A write on the replica is refused.
+            match r.conn().cmd(&["SET", "x", "1"]) {
+                Reply::Error(e) => assert_eq!(
+                    e, "READONLY You can't write against a read only replica.",
+                    "{label}"
+                ),
+                other => panic!("{label}: write on replica answered {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn link_blip_continues_partially_with_exactly_the_gap() {
+    for (mk, rk) in PAIRINGS {
+        let label = format!("{mk:?} master -> {rk:?} replica");
+        let m = start(mk, &[]);
+        let r = start(rk, &["--repl-timeout", "5"]);
+        let proxy = Proxy::start(m.port);
+        fill(&mut m.conn(), "blip", 2000);
+        replicaof(&r, proxy.port);
+        wait_converged(&m, &[&r], &label);
+        let full = stat(&m, "sync_full");
+        let partial = stat(&m, "sync_partial_ok");
+        let offset_before: i64 = info_field(&m, "replication", "master_repl_offset")
+            .parse()
+            .expect("offset");
+        proxy.cut();
+        let mut c = m.conn();
+        for i in 0..200 {
+            c.cmd(&["SET", &format!("gap:{i}"), "during the outage"]);
+        }
+        let offset_after: i64 = info_field(&m, "replication", "master_repl_offset")
+            .parse()
+            .expect("offset");
+        let before_heal = proxy.downstream_bytes();
+        proxy.heal();
+        wait_converged(&m, &[&r], &label);
+        assert_eq!(stat(&m, "sync_full"), full, "{label}: no new full sync");
+        assert_eq!(
+            stat(&m, "sync_partial_ok"),
+            partial + 1,
+            "{label}: one partial sync"
+        );
+        // What crossed the link after the heal: handshake replies, the
+        // +CONTINUE line, then the gap (and maybe master PINGs).
+        let captured = proxy.captured();
+        let after = &captured[before_heal as usize..];
+        let cont = after
+            .windows(9)
+            .position(|w| w == b"+CONTINUE")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{label}: no +CONTINUE in {:?}",
+                    String::from_utf8_lossy(after)
+                )
+            });
+        let after = &after[cont..];
+        let line_end = after
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a +CONTINUE line")
+            + 2;
+        let gap = (offset_after - offset_before) as usize;
+        assert!(
+            after.len() - line_end >= gap,
+            "{label}: the whole gap was sent"
+        );
+        // Anything beyond the gap can only be master PINGs (14 bytes each).
+        assert_eq!(
+            (after.len() - line_end - gap) % 14,
+            0,
+            "{label}: only the gap (and PINGs) was sent"
+        );
+    }
+}
+
+#[test]
+fn long_outage_overflows_the_backlog_and_forces_a_full_sync() {
+    for (mk, rk) in PAIRINGS {
+        let label = format!("{mk:?} master -> {rk:?} replica");
+        let m = start(mk, &["--repl-backlog-size", "16kb"]);
+        let r = start(rk, &[]);
+        let proxy = Proxy::start(m.port);
+        fill(&mut m.conn(), "outage", 500);
+        replicaof(&r, proxy.port);
+        wait_converged(&m, &[&r], &label);
+        let full = stat(&m, "sync_full");
+        proxy.cut();
+        fill(&mut m.conn(), "more", 3000); // far more than 16 KB of stream
+        proxy.heal();
+        wait_converged(&m, &[&r], &label);
+        assert_eq!(stat(&m, "sync_full"), full + 1, "{label}: a full sync");
+        assert!(
+            stat(&m, "sync_partial_err") >= 1,
+            "{label}: the partial attempt was refused"
+        );
+    }
+}
+
+#[test]
+fn failover_keeps_history_with_replid2() {
+    for (mk, rk) in PAIRINGS {
+        let label = format!("{mk:?} master, {rk:?} replicas");
+        // No stream PINGs from the old master between the promotion and its
+        // demotion: its history must end where the promoted replica's does.
+        let m = start(mk, &["--repl-ping-replica-period", "3600"]);
+        let r1 = start(rk, &[]);
+        let r2 = start(rk, &[]);
+        fill(&mut m.conn(), "fo", 1000);
+        replicaof(&r1, m.port);
+        replicaof(&r2, m.port);
+        wait_converged(&m, &[&r1, &r2], &label);
+        // Promote r1, point r2 and the old master at it.
+        let old_id = info_field(&r1, "replication", "master_replid");
+        assert_eq!(
+            r1.conn().cmd(&["REPLICAOF", "NO", "ONE"]),
+            Reply::Simple("OK".into())
+        );
+        assert_eq!(
+            info_field(&r1, "replication", "master_replid2"),
+            old_id,
+            "{label}"
+        );
+        replicaof(&r2, r1.port);
+        replicaof(&m, r1.port);
+        r1.conn().cmd(&["SET", "after", "failover"]);
+        wait_converged(&r1, &[&r2, &m], &label);
+        assert_eq!(
+            stat(&r1, "sync_full"),
+            0,
+            "{label}: no full sync after the failover; promoted node:\n{}\nold master:\n{}",
+            info(&r1, "replication"),
+            info(&m, "replication")
+        );
+        assert_eq!(stat(&r1, "sync_partial_ok"), 2, "{label}: both continued");
+        assert_eq!(
+            info_field(&r2, "replication", "master_replid"),
+            info_field(&r1, "replication", "master_replid")
+        );
+    }
+}
+
+#[test]
+fn chained_replicas_carry_the_stream() {
+    for (mk, rk) in PAIRINGS {
+        let label = format!("{mk:?} A -> {rk:?} B -> {mk:?} C");
+        let a = start(mk, &[]);
+        let b = start(rk, &[]);
+        let c = start(mk, &[]);
+        fill(&mut a.conn(), "chain", 1000);
+        replicaof(&b, a.port);
+        replicaof(&c, b.port);
+        let mut w = a.conn();
+        for i in 0..200 {
+            w.cmd(&["SET", &format!("late:{i}"), "v"]);
+        }
+        w.cmd(&["SELECT", "2"]);
+        w.cmd(&["SET", "in-db-2", "x"]);
+        wait_converged(&a, &[&b, &c], &label);
+        assert_eq!(
+            info_field(&c, "replication", "master_replid"),
+            info_field(&a, "replication", "master_replid"),
+            "{label}"
+        );
+    }
+}
+
+#[test]
+fn replica_restart_from_its_rdb_continues_partially() {
+    for (mk, rk) in PAIRINGS {
+        let label = format!("{mk:?} master -> {rk:?} replica restarted");
+        let m = start(mk, &[]);
+        let mport = m.port.to_string();
+        // `replicaof` in the replica's own configuration, so that on restart the
+        // RDB's repl-id/repl-offset become its cached master.
+        let mut r = start(
+            rk,
+            &["--save", "3600 1", "--replicaof", "127.0.0.1", &mport],
+        );
+        fill(&mut m.conn(), "restart", 500);
+        wait_converged(&m, &[&r], &label);
+        let full = stat(&m, "sync_full");
+        let partial = stat(&m, "sync_partial_ok");
+        r.terminate(); // SIGTERM with save points: the replica saves first
+        m.conn().cmd(&["SET", "while-down", "1"]);
+        r.restart();
+        wait_converged(&m, &[&r], &label);
+        assert_eq!(
+            r.conn().cmd(&["GET", "while-down"]),
+            Reply::Bulk(Some(b"1".to_vec())),
+            "{label}"
+        );
+        assert_eq!(
+            stat(&m, "sync_full"),
+            full,
+            "{label}: no full sync after the restart"
+        );
+        assert_eq!(
+            stat(&m, "sync_partial_ok"),
+            partial + 1,
+            "{label}: continued from the RDB's aux fields"
+        );
+    }
+}
