@@ -38,7 +38,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
     // listing; the exact listpack order is checked by `listpack_order`.
     let mut c: Vec<String> = Vec::new();
     let mut cmp = Cmp::Exact;
-    match g.below(20) {
+    match g.below(22) {
         0..=3 => {
             c.push(g.pick(&["HSET", "HMSET", "hset"]).into());
             c.push(key);
@@ -131,6 +131,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
             let opt = g.pick(&["COUNT 0", "COUNT -1", "COUNT x", "BOGUS a*", "MATCH"]);
             c.extend(opt.split(' ').map(String::from));
         }
+        20 => c.extend(["OBJECT".into(), "ENCODING".into(), key]),
         _ => c.extend(["HMGET".into(), key, f(g)]),
     }
     (c, cmp)

@@ -34,7 +34,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
     let k = |g: &mut Gen| g.pick(KEYS).to_string();
     let v = |g: &mut Gen| g.pick(VALS).to_string();
     let mut c: Vec<String> = Vec::new();
-    match g.below(24) {
+    match g.below(25) {
         0..=3 => {
             c.push(g.pick(&["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]).into());
             c.push(k(g));
@@ -93,6 +93,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
                 c.extend(["COUNT".into(), g.range(0, 4).to_string()]);
             }
         }
+        24 => c.extend(["OBJECT".into(), "ENCODING".into(), k(g)]),
         20 => c.extend(["BLPOP".into(), k(g), k(g), "0.01".into()]),
         21 => c.extend(["BRPOPLPUSH".into(), k(g), k(g), "0.01".into()]),
         22 => c.extend(["BLMOVE".into(), k(g), k(g), side(g), side(g), "0.01".into()]),

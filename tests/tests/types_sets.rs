@@ -25,7 +25,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
     let k = |g: &mut Gen| g.pick(KEYS).to_string();
     let mut c: Vec<String> = Vec::new();
     let mut cmp = Cmp::Exact;
-    match g.below(22) {
+    match g.below(24) {
         0..=4 => {
             c.extend(["SADD".into(), k(g)]);
             // Mostly integers, so intsets stay intsets for a while.
@@ -115,6 +115,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
                 _ => {}
             }
         }
+        22 | 23 => c.extend(["OBJECT".into(), "ENCODING".into(), k(g)]),
         20 => {
             c.extend([
                 "SSCAN".into(),

@@ -54,7 +54,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
     let k = |g: &mut Gen| g.pick(KEYS).to_string();
     let mut c: Vec<String> = Vec::new();
     let mut cmp = Cmp::Exact;
-    match g.below(36) {
+    match g.below(38) {
         0..=4 => {
             c.extend(["ZADD".into(), k(g)]);
             for _ in 0..g.below(3) {
@@ -244,6 +244,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
                 _ => cmp = Cmp::Shape,
             }
         }
+        36 | 37 => c.extend(["OBJECT".into(), "ENCODING".into(), k(g)]),
         33 => {
             c.extend([
                 "ZSCAN".into(),

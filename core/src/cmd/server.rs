@@ -1,6 +1,6 @@
 //! Server commands, as Redis 7.0 answers them: INFO, CONFIG (GET, SET,
 //! RESETSTAT, REWRITE, HELP), COMMAND (COUNT, INFO, DOCS, LIST, GETKEYS,
-//! HELP), TIME, LASTSAVE, SHUTDOWN, DEBUG and DBSIZE.
+//! GETKEYSANDFLAGS, HELP), TIME, LASTSAVE, SHUTDOWN, DEBUG and DBSIZE.
 //!
 //! The rules implemented here:
 //! * INFO answers one bulk string of `# Section` blocks of `field:value`
@@ -13,7 +13,8 @@
 //! * COMMAND INFO / DOCS describe the commands Tandem implements, with the
 //!   ACL categories, key specs, tips, summaries, history and argument trees
 //!   of redis-server 7.0.15 (its own `COMMAND` and `COMMAND DOCS` replies,
-//!   stored under `reference/`), so `redis-cli` builds its hints from them.
+//!   stored under `reference/`), so `redis-cli` builds its hints from them;
+//!   GETKEYS walks those key specs as `getKeysUsingKeySpecs` does.
 //! * SHUTDOWN saves first when save points are configured or SAVE is given
 //!   (not with NOSAVE, nor while loading), and stops once the file is
 //!   written; it never answers on success.
@@ -202,6 +203,15 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         "server",
         "Extract keys given a full Redis command",
         command_getkeys
+    ),
+    command!(
+        "getkeysandflags",
+        -4,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        "Extract keys and access flags given a full Redis command",
+        command_getkeysandflags
     ),
     command!(
         "help",
@@ -1097,17 +1107,144 @@ fn command_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+impl Ref {
+    /// The value of `key` in a flat map.
+    fn get(&self, key: &str) -> Option<&Ref> {
+        self.items()
+            .chunks(2)
+            .find(|kv| kv[0].bytes() == key.as_bytes())
+            .map(|kv| &kv[1])
+    }
+
+    fn int(&self, key: &str) -> i64 {
+        match self.get(key) {
+            Some(Ref::Int(n)) => *n,
+            _ => 0,
+        }
+    }
+}
+
+/// One key spec applied to a command line (Redis's `getKeysUsingKeySpecs`):
+/// the argument positions of its keys, `None` when the line does not fit.
+fn spec_keys(ks: &Ref, argv: &[Bytes]) -> Option<Vec<usize>> {
+    let argc = argv.len() as i64;
+    let bs = ks.get("begin_search")?;
+    let bss = bs.get("spec")?;
+    let first = match bs.get("type")?.bytes() {
+        b"index" => bss.int("index"),
+        b"keyword" => {
+            let kw = bss.get("keyword")?.bytes();
+            let from = bss.int("startfrom");
+            let (start, end, dir) = if from > 0 {
+                (from, argc - 1, 1)
+            } else {
+                (argc + from, 1, -1)
+            };
+            let mut i = start;
+            let mut found = None;
+            while (dir > 0 && i <= end) || (dir < 0 && i >= end) {
+                if i < 1 || i >= argc {
+                    break;
+                }
+                if argv[i as usize].eq_ignore_ascii_case(kw) {
+                    found = Some(i + 1);
+                    break;
+                }
+                i += dir;
+            }
+            match found {
+                Some(f) => f,
+                // The keyword is absent: this spec names no key here.
+                None => return Some(Vec::new()),
+            }
+        }
+        _ => return Some(Vec::new()),
+    };
+    let fk = ks.get("find_keys")?;
+    let fks = fk.get("spec")?;
+    let (first, last, step) = match fk.get("type")?.bytes() {
+        b"range" => {
+            let (lastkey, step, limit) = (fks.int("lastkey"), fks.int("keystep"), fks.int("limit"));
+            let last = if lastkey >= 0 {
+                first + lastkey
+            } else if limit == 0 {
+                argc + lastkey
+            } else {
+                first + ((argc - first) / limit + lastkey)
+            };
+            (first, last, step)
+        }
+        b"keynum" => {
+            let idx = first + fks.int("keynumidx");
+            if idx >= argc {
+                return None;
+            }
+            let n = crate::util::parse_i64(&argv[idx as usize]).filter(|&n| n >= 0)?;
+            let step = fks.int("keystep");
+            let first = first + fks.int("firstkey");
+            (first, first + (n - 1) * step, step)
+        }
+        _ => return Some(Vec::new()),
+    };
+    if first < 1 || step < 1 || last >= argc || last < first {
+        return None;
+    }
+    Some(
+        (first..=last)
+            .step_by(step as usize)
+            .map(|i| i as usize)
+            .collect(),
+    )
+}
+
 fn command_getkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let cmd = &args[2..];
-    let Some(mut spec) = super::find(&cmd[0]) else {
+    let keys = keys_of(&args[2..])?;
+    ctx.client.out.array_len(keys.len());
+    for (k, _) in keys {
+        ctx.client.out.bulk(&args[2 + k]);
+    }
+    Ok(())
+}
+
+fn command_getkeysandflags(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let keys = keys_of(&args[2..])?;
+    let out = &mut ctx.client.out;
+    out.array_len(keys.len());
+    for (k, flags) in keys {
+        out.array_len(2);
+        out.bulk(&args[2 + k]);
+        match flags {
+            Some(f) => f.write(out),
+            None => out.array_len(0),
+        }
+    }
+    Ok(())
+}
+
+/// The keys of a full command line (COMMAND GETKEYS): argument positions
+/// and the flags of the key spec that found each.
+fn keys_of(cmd: &[Bytes]) -> Result<Vec<(usize, Option<&'static Ref>)>, CmdError> {
+    let Some((spec, full)) =
+        find_full(&cmd[0]).map(|(s, f)| match (s.subcommands.is_empty(), cmd.get(1)) {
+            (false, Some(sub)) => {
+                let sub = crate::util::lower(sub);
+                match s.subcommands.iter().find(|x| x.name == sub) {
+                    Some(x) => (x, format!("{f}|{sub}")),
+                    None => (s, f),
+                }
+            }
+            _ => (s, f),
+        })
+    else {
         return Err(CmdError::err("Invalid command specified"));
     };
-    if !spec.subcommands.is_empty() && cmd.len() >= 2 {
-        let sub = crate::util::lower(&cmd[1]);
-        match spec.subcommands.iter().find(|s| s.name == sub) {
-            Some(s) => spec = s,
-            None => return Err(CmdError::err("Invalid command specified")),
-        }
+    let specs: &[Ref] = reference()
+        .info
+        .get(&full)
+        .map(|e| e.items()[8].items())
+        .unwrap_or(&[]);
+    if specs.is_empty() && spec.keys.0 == 0 {
+        return Err(CmdError::err("The command has no key arguments"));
     }
     let n = cmd.len() as i32;
     if (spec.arity > 0 && spec.arity != n) || n < -spec.arity {
@@ -1115,20 +1252,31 @@ fn command_getkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "Invalid number of arguments specified for command",
         ));
     }
-    let (first, last, step) = spec.keys;
-    if first == 0 {
-        return Err(CmdError::err("The command has no key arguments"));
+    let mut keys: Vec<(usize, Option<&'static Ref>)> = Vec::new();
+    if specs.is_empty() {
+        let (first, last, step) = spec.keys;
+        let last = if last < 0 { n + last } else { last };
+        keys.extend(
+            (first..=last.min(n - 1))
+                .step_by(step.max(1) as usize)
+                .map(|i| (i as usize, None)),
+        );
     }
-    let last = if last < 0 { n + last } else { last };
-    let keys: Vec<&Bytes> = (first..=last.min(n - 1))
-        .step_by(step.max(1) as usize)
-        .map(|i| &cmd[i as usize])
-        .collect();
-    ctx.client.out.array_len(keys.len());
-    for k in keys {
-        ctx.client.out.bulk(k);
+    for ks in specs {
+        let not_key = ks
+            .get("flags")
+            .is_some_and(|f| f.items().iter().any(|x| x.bytes() == b"not_key"));
+        if not_key {
+            continue;
+        }
+        let found = spec_keys(ks, cmd)
+            .ok_or_else(|| CmdError::err("Invalid arguments specified for command"))?;
+        keys.extend(found.into_iter().map(|i| (i, ks.get("flags"))));
     }
-    Ok(())
+    if keys.is_empty() {
+        return Err(CmdError::err("Invalid arguments specified for command"));
+    }
+    Ok(keys)
 }
 
 fn command_help(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
@@ -1152,6 +1300,8 @@ fn command_help(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
             "HELP",
             "    Prints this help.",
         ],

@@ -648,13 +648,6 @@ impl Decoder {
                 z.is_empty()
             }
         };
-        if self.ks.db(db).contains(&key) {
-            return Err(PErr::Bad(Error::DuplicateKey {
-                offset: off,
-                db,
-                key,
-            }));
-        }
         if empty {
             self.skipped.push(Skipped {
                 offset: off,
@@ -671,7 +664,17 @@ impl Decoder {
             }
         }
         let d = self.ks.db_mut(db);
+        let before = d.len();
         d.insert(&key, v, false);
+        if d.len() == before {
+            // The key was there already (the half-built keyspace is
+            // discarded with the error, so overwriting it did no harm).
+            return Err(PErr::Bad(Error::DuplicateKey {
+                offset: off,
+                db,
+                key,
+            }));
+        }
         if let Some(t) = expire {
             d.set_expire(&key, t);
         }

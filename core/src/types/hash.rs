@@ -7,11 +7,61 @@
 //! the hash is small; a hashtable's order is unspecified. Both are kept in
 //! one insertion-ordered index map: small hashes delete with `shift_remove`
 //! (order kept), large ones with O(1) `swap_remove`. Index access gives
-//! HRANDFIELD O(1) random picks.
+//! HRANDFIELD O(1) random picks. Each field and its value share one heap
+//! allocation (`[field length][field][value]`), found by field through
+//! indexmap's `Equivalent` lookup: one allocation per entry, as Redis's
+//! listpack/dictEntry+sds do with two.
 
 use crate::config::EncodingLimits;
 use ahash::RandomState;
-use indexmap::IndexMap;
+use indexmap::map::MutableKeys;
+use indexmap::{Equivalent, IndexMap};
+use std::hash::{Hash as StdHash, Hasher};
+
+/// A field and its value in one allocation: `[u32 LE field length][field][value]`.
+#[derive(Debug, Clone)]
+struct Entry(Box<[u8]>);
+
+impl Entry {
+    fn new(field: &[u8], value: &[u8]) -> Entry {
+        let mut b = Vec::with_capacity(4 + field.len() + value.len());
+        b.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        b.extend_from_slice(field);
+        b.extend_from_slice(value);
+        Entry(b.into_boxed_slice())
+    }
+    fn flen(&self) -> usize {
+        u32::from_le_bytes(self.0[..4].try_into().expect("4 bytes")) as usize
+    }
+    fn field(&self) -> &[u8] {
+        &self.0[4..4 + self.flen()]
+    }
+    fn value(&self) -> &[u8] {
+        &self.0[4 + self.flen()..]
+    }
+}
+
+impl StdHash for Entry {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.field().hash(h)
+    }
+}
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.field() == o.field()
+    }
+}
+impl Eq for Entry {}
+
+/// A lookup by field name.
+#[derive(Hash)]
+struct Field<'a>(&'a [u8]);
+
+impl Equivalent<Entry> for Field<'_> {
+    fn equivalent(&self, e: &Entry) -> bool {
+        self.0 == e.field()
+    }
+}
 
 pub(crate) fn fixed_state() -> RandomState {
     RandomState::with_seeds(
@@ -25,7 +75,7 @@ pub(crate) fn fixed_state() -> RandomState {
 /// A map of fields to values.
 #[derive(Debug, Clone)]
 pub struct Hash {
-    map: IndexMap<Box<[u8]>, Box<[u8]>, RandomState>,
+    map: IndexMap<Entry, (), RandomState>,
     big: bool,
 }
 
@@ -62,38 +112,40 @@ impl Hash {
     }
     /// Set a field; true if it is new. An existing field keeps its place.
     pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> bool {
-        if let Some(v) = self.map.get_mut(&field[..]) {
-            *v = value.into_boxed_slice();
+        let e = Entry::new(&field, &value);
+        if let Some((_, k, _)) = self.map.get_full_mut2(&Field(&field)) {
+            *k = e;
             false
         } else {
-            self.map
-                .insert(field.into_boxed_slice(), value.into_boxed_slice());
+            self.map.insert(e, ());
             true
         }
     }
     /// A field's value.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.map.get(field).map(|v| &**v)
+        self.map
+            .get_key_value(&Field(field))
+            .map(|(e, _)| e.value())
     }
     /// Whether a field exists.
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.map.contains_key(field)
+        self.map.contains_key(&Field(field))
     }
     /// Remove a field; true if it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         if self.big {
-            self.map.swap_remove(field).is_some()
+            self.map.swap_remove(&Field(field)).is_some()
         } else {
-            self.map.shift_remove(field).is_some()
+            self.map.shift_remove(&Field(field)).is_some()
         }
     }
     /// The field and value at a position of the iteration order.
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
-        self.map.get_index(i).map(|(k, v)| (&**k, &**v))
+        self.map.get_index(i).map(|(e, _)| (e.field(), e.value()))
     }
     /// Fields and values, in the order Redis would list them for a listpack.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.map.iter().map(|(k, v)| (&**k, &**v))
+        self.map.keys().map(|e| (e.field(), e.value()))
     }
     /// Convert before a write whose arguments have these lengths, as
     /// `hashTypeTryConversion` does (even if the write then does nothing).
@@ -119,7 +171,7 @@ impl Hash {
     pub fn update_encoding(&mut self, limits: &EncodingLimits) {
         if !self.big
             && (self.map.len() > limits.hash_max_listpack_entries
-                || self.map.iter().any(|(k, v)| {
+                || self.iter().any(|(k, v)| {
                     k.len() > limits.hash_max_listpack_value
                         || v.len() > limits.hash_max_listpack_value
                 }))
