@@ -351,4 +351,63 @@ mod tests {
         assert_eq!(out[&b], b"*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
         assert_eq!(node.blocking.blocked_keys(), 0);
     }
+
+    fn stream(node: &Node) -> String {
+        let b = node.repl.backlog.as_ref().expect("backlog");
+        String::from_utf8_lossy(&b.read_from(b.first_byte_offset()).expect("covered"))
+            .replace("\r\n", " ")
+    }
+
+    #[test]
+    fn replicas_receive_the_non_blocking_form() {
+        let mut node = Node::new(Config::default(), 1, T0);
+        let mut rng = crate::rng::Rng::new(1);
+        node.repl.ensure_backlog(1 << 20, &mut rng);
+        let (a, p) = (
+            node.accept(T0, "127.0.0.1:1".into()),
+            node.accept(T0, "127.0.0.1:2".into()),
+        );
+        feed(&mut node, T0, p, &[&["RPUSH", "k", "v"]]);
+        // Served at once: BLPOP travels as LPOP, BLMOVE as LMOVE.
+        feed(
+            &mut node,
+            T0,
+            a,
+            &[
+                &["BLPOP", "k", "0"],
+                &["RPUSH", "k", "w"],
+                &["BLMOVE", "k", "d", "LEFT", "RIGHT", "0"],
+            ],
+        );
+        // Served on wake-up: the push, then the pop.
+        feed(&mut node, T0, a, &[&["BZPOPMAX", "z", "0"]]);
+        feed(&mut node, T0, p, &[&["ZADD", "z", "1", "m"]]);
+        // SPOP travels as the SREM of what it drew.
+        feed(&mut node, T0, p, &[&["SADD", "s", "x"], &["SPOP", "s"]]);
+        let s = stream(&node);
+        let want = [
+            "$5 RPUSH $1 k $1 v",
+            "$4 LPOP $1 k",
+            "$5 RPUSH $1 k $1 w",
+            "$5 LMOVE $1 k $1 d $4 LEFT $5 RIGHT",
+            "$4 ZADD $1 z $1 1 $1 m",
+            "$7 ZPOPMAX $1 z",
+            "$4 SADD $1 s $1 x",
+            "$4 SREM $1 s $1 x",
+        ];
+        let mut at = 0;
+        for w in want {
+            let found = s[at..]
+                .find(w)
+                .unwrap_or_else(|| panic!("{w:?} not in order in {s:?}"));
+            at += found + w.len();
+        }
+        assert!(
+            !s.contains("BLPOP")
+                && !s.contains("BLMOVE")
+                && !s.contains("BZPOPMAX")
+                && !s.contains("SPOP"),
+            "{s}"
+        );
+    }
 }
