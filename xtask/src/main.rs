@@ -15,6 +15,7 @@
 
 mod bench;
 mod bench_repl;
+mod fuzz;
 mod play;
 mod proc;
 mod setup;
@@ -35,6 +36,8 @@ commands:
   bench-repl  replication tandem->tandem vs redis->redis: full sync time and
            master peak RSS, partial resync time, lag under write load
            options: --keys N (100000)
+  fuzz rdb the RDB decoder fuzzer (stable Rust, seeded mutations of the golden files)
+           options: --seconds N  --seed S
 ";
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Some("test") => setup::test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-repl") => bench_repl::run(&args[1..]),
+        Some("fuzz") => fuzz::run_fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
