@@ -164,6 +164,10 @@ pub struct Keyspace {
     pub expired_total: u64,
     /// On a replica, expired keys read as missing but are not deleted.
     pub replica_mode: bool,
+    /// Set while a replica runs a command from its master's stream: then no
+    /// key counts as expired (the master decides, and sends a DEL), as in
+    /// Redis's `expireIfNeeded` for the master client.
+    pub applying_master: bool,
 }
 
 impl Keyspace {
@@ -176,6 +180,7 @@ impl Keyspace {
             expired: Vec::new(),
             expired_total: 0,
             replica_mode: false,
+            applying_master: false,
         }
     }
 
@@ -202,6 +207,9 @@ impl Keyspace {
     /// Delete a key if its TTL has passed (lazy expiry). True if the key is
     /// (logically) expired, whether or not it was deleted.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        if self.replica_mode && self.applying_master {
+            return false;
+        }
         if !self.dbs[db].is_expired(key, now) {
             return false;
         }

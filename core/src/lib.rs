@@ -33,6 +33,7 @@ pub mod rdb;
 pub mod repl;
 pub mod resp;
 pub mod rng;
+pub mod sim;
 pub mod types;
 pub mod util;
 pub mod value;

@@ -415,7 +415,9 @@ impl Node {
                     if client.is_master {
                         let before = client.out.len();
                         let args = req.args.clone();
+                        self.ks.applying_master = true;
                         cmd::execute(self, client, req.args);
+                        self.ks.applying_master = false;
                         // Replies to the master are discarded, except forced ones (ACK).
                         client.out.truncate(before);
                         let forced = std::mem::take(&mut client.forced_reply);

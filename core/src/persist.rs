@@ -220,11 +220,9 @@ impl Node {
                         seed: self.rng.next_u64(),
                         limits: self.config.encoding.clone(),
                         unsupported: rdb::Unsupported::Skip,
-                        drop_expired_before: if self.is_replica() {
-                            None
-                        } else {
-                            Some(self.now)
-                        },
+                        // Expired keys are deleted after the load, as DELs in
+                        // the stream (see `install_loaded`).
+                        drop_expired_before: None,
                         ..Default::default()
                     };
                     self.persist.loading = Some(rdb::Decoder::new(opts));
@@ -258,7 +256,31 @@ impl Node {
     }
 
     /// Swap in a dataset loaded from a file, and take its replication state.
+    /// A master then deletes the keys that expired in the file and, as Redis
+    /// does, feeds them to its backlog as DELs: replicas that continue the
+    /// file's history (through `replid2`) delete them too.
     pub(crate) fn install_loaded(&mut self, loaded: rdb::Loaded) {
+        self.install_loaded_state(loaded);
+        if self.is_replica() {
+            return;
+        }
+        let now = self.now;
+        for db in 0..self.ks.db_count() {
+            let expired: Vec<Vec<u8>> = self
+                .ks
+                .db(db)
+                .iter()
+                .filter(|(k, _)| self.ks.db(db).is_expired(k, now))
+                .map(|(k, _)| k.to_vec())
+                .collect();
+            for key in expired {
+                self.ks.expire_if_needed(db, &key, now);
+            }
+        }
+        self.after_expiry();
+    }
+
+    fn install_loaded_state(&mut self, loaded: rdb::Loaded) {
         let mut ks = loaded.keyspace;
         ks.replica_mode = self.is_replica();
         self.ks = ks;

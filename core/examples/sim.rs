@@ -1,0 +1,98 @@
+//! Run the deterministic simulator over a range of seeds, or replay one.
+//!
+//! ```text
+//! cargo run --release -p tandem-core --example sim -- --seeds 0..1000
+//! cargo run -p tandem-core --example sim -- --seed 42 --trace
+//! ```
+//! Options: `--fault-ms N` (how long faults run, simulated ms),
+//! `--liveness-ms N` (the bound after that). Exits 1 on any violation.
+
+use std::time::Instant;
+use tandem_core::sim::swarm::{build, plan, run_built};
+use tandem_core::sim::{run_seed, Strings, SwarmOptions};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut seeds = 0..100u64;
+    let mut trace = false;
+    let mut opts = SwarmOptions::default();
+    let mut i = 0;
+    while i < args.len() {
+        let val = |i: usize| args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--seeds" => {
+                let v = val(i);
+                let (a, b) = v.split_once("..").expect("--seeds A..B");
+                seeds = a.parse().expect("seed")..b.parse().expect("seed");
+                i += 1;
+            }
+            "--seed" => {
+                let s: u64 = val(i).parse().expect("seed");
+                seeds = s..s + 1;
+                i += 1;
+            }
+            "--trace" => trace = true,
+            "--fault-ms" => {
+                opts.fault_ms = val(i).parse().expect("ms");
+                i += 1;
+            }
+            "--liveness-ms" => {
+                opts.liveness_ms = val(i).parse().expect("ms");
+                i += 1;
+            }
+            other => {
+                eprintln!("unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+        i += 1;
+    }
+    if trace {
+        let seed = seeds.start;
+        let (_, sched, profile) = plan(seed, &opts);
+        println!("seed {seed}: {profile}");
+        for (t, f) in &sched {
+            println!("  schedule t={t}ms {f}");
+        }
+        let mut sim = build(seed, &opts, Box::new(Strings::default()));
+        let deadline = opts.fault_ms + opts.liveness_ms;
+        while !sim.converged() && sim.steps() < opts.max_steps {
+            match sim.next_event_time() {
+                Some(t) if t <= deadline => {
+                    if let Some(e) = sim.step() {
+                        println!("{e}");
+                    }
+                }
+                _ => break,
+            }
+        }
+        let out = run_built(&mut sim, seed, &opts);
+        println!("trace hash {:016x}, {} events", out.hash, out.steps);
+        for v in &out.violations {
+            println!("VIOLATION {v}");
+        }
+        std::process::exit(i32::from(!out.violations.is_empty()));
+    }
+    let started = Instant::now();
+    let (mut events, mut failed, mut count) = (0u64, 0u64, 0u64);
+    for seed in seeds {
+        let out = run_seed(seed, &opts);
+        events += out.steps;
+        count += 1;
+        if !out.violations.is_empty() {
+            failed += 1;
+            println!("FAIL seed={seed} {}", out.profile);
+            for v in &out.violations {
+                println!("     {v}");
+            }
+            println!("replay: {}", out.replay_command());
+        }
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    println!(
+        "{count} seeds, {failed} failing, {events} events in {secs:.2}s: {:.1} seeds/s, {:.0} events/s",
+        count as f64 / secs,
+        events as f64 / secs
+    );
+    std::process::exit(i32::from(failed > 0));
+}

@@ -1,0 +1,291 @@
+//! Swarm testing: every seed picks its own deployment (node count,
+//! clients, timeouts, backlog size, diskless or not) and its own subset of
+//! fault kinds with a random schedule, then [`run_seed`] runs it: faults
+//! for a while, then quiescence, then liveness must follow within a bound.
+
+use super::{Sim, SimOptions, Strings, Violation, Workload};
+use crate::rng::Rng;
+use std::fmt;
+
+/// One fault (or operator action) of a schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Crash a node (volatile state lost).
+    Crash(usize),
+    /// Restart a node, from its disk (`true`) or wiped.
+    Restart(usize, bool),
+    /// Crash and restart from disk.
+    Bounce(usize),
+    /// Two-way partition.
+    Partition(usize, usize),
+    /// One-way partition (`a` -> `b` dropped).
+    PartitionOneway(usize, usize),
+    /// Heal both ways.
+    Repair(usize, usize),
+    /// Heal `a` -> `b`.
+    RepairOneway(usize, usize),
+    /// Hold messages between two nodes.
+    Hold(usize, usize),
+    /// Deliver held messages.
+    Release(usize, usize),
+    /// Set the latency between two nodes (ms).
+    Latency(usize, usize, u64),
+    /// Promote a replica; the others follow it.
+    Failover(usize),
+    /// Point a replica at another node.
+    ReplicaOf(usize, usize),
+    /// `CONFIG SET` on a node.
+    ConfigSet(usize, &'static str, String),
+    /// `BGSAVE` on a node.
+    Save(usize),
+    /// Stop all faults; check liveness from now on.
+    Quiesce,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Crash(n) => write!(f, "crash n{n}"),
+            Fault::Restart(n, keep) => write!(
+                f,
+                "restart n{n} {}",
+                if *keep {
+                    "from disk"
+                } else {
+                    "with disk wiped"
+                }
+            ),
+            Fault::Bounce(n) => write!(f, "bounce n{n}"),
+            Fault::Partition(a, b) => write!(f, "partition n{a} n{b}"),
+            Fault::PartitionOneway(a, b) => write!(f, "partition_oneway n{a} -> n{b}"),
+            Fault::Repair(a, b) => write!(f, "repair n{a} n{b}"),
+            Fault::RepairOneway(a, b) => write!(f, "repair_oneway n{a} -> n{b}"),
+            Fault::Hold(a, b) => write!(f, "hold n{a} n{b}"),
+            Fault::Release(a, b) => write!(f, "release n{a} n{b}"),
+            Fault::Latency(a, b, ms) => write!(f, "latency n{a} n{b} {ms}ms"),
+            Fault::Failover(n) => write!(f, "failover to n{n}"),
+            Fault::ReplicaOf(n, t) => write!(f, "n{n} REPLICAOF n{t}"),
+            Fault::ConfigSet(n, k, v) => write!(f, "n{n} CONFIG SET {k} {v}"),
+            Fault::Save(n) => write!(f, "n{n} BGSAVE"),
+            Fault::Quiesce => write!(f, "quiesce (faults stop)"),
+        }
+    }
+}
+
+/// Run-wide knobs (the rest comes from the seed).
+#[derive(Debug, Clone)]
+pub struct SwarmOptions {
+    /// How long faults are injected (simulated ms).
+    pub fault_ms: u64,
+    /// How long replicas may take to converge after that.
+    pub liveness_ms: u64,
+    /// Give up after this many events.
+    pub max_steps: u64,
+    /// Keep the trace.
+    pub record: bool,
+    /// Check S3 at one `(replid, offset)` point in this many.
+    pub s3_sample: u64,
+}
+
+impl Default for SwarmOptions {
+    fn default() -> Self {
+        SwarmOptions {
+            fault_ms: 10_000,
+            liveness_ms: 40_000,
+            max_steps: 2_000_000,
+            record: false,
+            s3_sample: 4,
+        }
+    }
+}
+
+/// What one seed did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The seed.
+    pub seed: u64,
+    /// The deployment and fault kinds the seed chose.
+    pub profile: String,
+    /// Events processed.
+    pub steps: u64,
+    /// Simulated time at the end (ms).
+    pub sim_ms: u64,
+    /// The trace hash.
+    pub hash: u64,
+    /// Broken invariants.
+    pub violations: Vec<Violation>,
+    /// Time from quiescence to convergence (ms), if reached.
+    pub converged_after: Option<u64>,
+}
+
+impl Outcome {
+    /// The command that replays this seed with its trace.
+    pub fn replay_command(&self) -> String {
+        format!(
+            "cargo run -p tandem-core --example sim -- --seed {} --trace",
+            self.seed
+        )
+    }
+}
+
+const KINDS: [&str; 9] = [
+    "crash",
+    "bounce",
+    "partition",
+    "oneway",
+    "hold",
+    "latency",
+    "failover",
+    "replicaof",
+    "backlog",
+];
+
+/// The deployment, fault kinds and schedule a seed picks.
+pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, String) {
+    let mut rng = Rng::new(seed ^ 0x5eed_f00d_cafe_d00d);
+    let nodes = 2 + rng.below(3) as usize;
+    let tiny = rng.below(3) == 0;
+    let diskless = rng.below(2) == 0;
+    let timeout = 3 + rng.below(6);
+    let mut config = vec![
+        (
+            "repl-diskless-sync".to_string(),
+            if diskless { "yes" } else { "no" }.to_string(),
+        ),
+        ("repl-diskless-sync-delay".into(), rng.below(2).to_string()),
+        ("repl-timeout".into(), timeout.to_string()),
+        (
+            "repl-ping-replica-period".into(),
+            (1 + rng.below(3)).to_string(),
+        ),
+    ];
+    if tiny {
+        config.push(("repl-backlog-size".into(), "16kb".into()));
+    }
+    let sim = SimOptions {
+        nodes,
+        writers: 1 + rng.below(3) as usize,
+        latency: (1, 1 + rng.below(20)),
+        bandwidth: 100 + rng.below(20_000),
+        think: (1, 5 + rng.below(60)),
+        config,
+        record: opts.record,
+        s3_sample: opts.s3_sample,
+    };
+    let kinds: Vec<&str> = KINDS
+        .iter()
+        .copied()
+        .filter(|_| rng.below(2) == 0)
+        .collect();
+    let mut sched = Vec::new();
+    let pair = |rng: &mut Rng| {
+        let a = rng.below(nodes as u64) as usize;
+        let b = (a + 1 + rng.below(nodes as u64 - 1) as usize) % nodes;
+        (a, b)
+    };
+    if !kinds.is_empty() {
+        let mut t = 200 + rng.below(1000);
+        while t < opts.fault_ms {
+            let d = 100 + rng.below(5000);
+            let end = (t + d).min(opts.fault_ms);
+            let n = rng.below(nodes as u64) as usize;
+            let (a, b) = pair(&mut rng);
+            match kinds[rng.below(kinds.len() as u64) as usize] {
+                "crash" => {
+                    sched.push((t.saturating_sub(50), Fault::Save(n)));
+                    sched.push((t, Fault::Crash(n)));
+                    sched.push((end, Fault::Restart(n, rng.below(5) != 0)));
+                }
+                "bounce" => {
+                    sched.push((t, Fault::Save(n)));
+                    sched.push((t + 20, Fault::Bounce(n)));
+                }
+                "partition" => {
+                    sched.push((t, Fault::Partition(a, b)));
+                    sched.push((end, Fault::Repair(a, b)));
+                }
+                "oneway" => {
+                    sched.push((t, Fault::PartitionOneway(a, b)));
+                    sched.push((end, Fault::RepairOneway(a, b)));
+                }
+                "hold" => {
+                    sched.push((t, Fault::Hold(a, b)));
+                    sched.push((t + d.min(3000), Fault::Release(a, b)));
+                }
+                "latency" => {
+                    sched.push((t, Fault::Latency(a, b, 100 + rng.below(2000))));
+                    sched.push((end, Fault::Latency(a, b, 1 + rng.below(5))));
+                }
+                "failover" => sched.push((t, Fault::Failover(n))),
+                "replicaof" => sched.push((t, Fault::ReplicaOf(a, b))),
+                _ => sched.push((
+                    t,
+                    Fault::ConfigSet(
+                        n,
+                        "repl-backlog-size",
+                        if rng.below(2) == 0 { "16kb" } else { "1mb" }.into(),
+                    ),
+                )),
+            }
+            t += 100 + rng.below(3000);
+        }
+    }
+    sched.push((opts.fault_ms, Fault::Quiesce));
+    let profile = format!(
+        "nodes={} writers={} latency<={}ms bw={}B/ms diskless={diskless} tiny_backlog={tiny} repl-timeout={timeout}s faults=[{}] scheduled={}",
+        sim.nodes,
+        sim.writers,
+        sim.latency.1,
+        sim.bandwidth,
+        kinds.join(","),
+        sched.len()
+    );
+    (sim, sched, profile)
+}
+
+/// Run one seed with the strings workload.
+pub fn run_seed(seed: u64, opts: &SwarmOptions) -> Outcome {
+    run_seed_with(seed, opts, Box::new(Strings::default()))
+}
+
+/// Run one seed with a given workload.
+pub fn run_seed_with(seed: u64, opts: &SwarmOptions, workload: Box<dyn Workload>) -> Outcome {
+    let mut sim = build(seed, opts, workload);
+    run_built(&mut sim, seed, opts)
+}
+
+/// The simulator for `seed`, with its fault schedule queued, not yet run.
+pub fn build(seed: u64, opts: &SwarmOptions, workload: Box<dyn Workload>) -> Sim {
+    let (simopts, sched, _) = plan(seed, opts);
+    let mut sim = Sim::new(seed, simopts, workload);
+    for (t, f) in sched {
+        sim.schedule_fault(t, f);
+    }
+    sim
+}
+
+/// Run a built simulator to the end: quiescence, then liveness or its bound.
+pub fn run_built(sim: &mut Sim, seed: u64, opts: &SwarmOptions) -> Outcome {
+    let (_, _, profile) = plan(seed, opts);
+    let deadline = opts.fault_ms + opts.liveness_ms;
+    while !sim.converged() && sim.steps() < opts.max_steps {
+        match sim.next_event_time() {
+            Some(t) if t <= deadline => {
+                sim.step();
+            }
+            _ => break,
+        }
+    }
+    if !sim.converged() {
+        sim.fail_liveness(opts.liveness_ms);
+    }
+    Outcome {
+        seed,
+        profile,
+        steps: sim.steps(),
+        sim_ms: sim.now(),
+        hash: sim.trace_hash(),
+        violations: sim.violations().to_vec(),
+        converged_after: sim.converged_at.map(|t| t - opts.fault_ms),
+    }
+}

@@ -1,0 +1,168 @@
+//! Simulated clients' workload, pluggable: a [`Workload`] hands each client
+//! its next batch of commands (sent pipelined; the client waits for every
+//! reply before asking for the next batch). [`Strings`] covers strings,
+//! counters, expiry, MULTI/EXEC and WAIT; [`Mix`] combines workloads (the
+//! data types plug in here) by weight.
+
+use crate::rng::Rng;
+
+/// One command: its arguments.
+pub type Command = Vec<Vec<u8>>;
+
+/// A source of client commands.
+pub trait Workload {
+    /// The next batch for a client; `writer` says whether it talks to the
+    /// master (writes allowed) or to a replica (reads only).
+    fn next_batch(&mut self, rng: &mut Rng, writer: bool) -> Vec<Command>;
+}
+
+fn cmd(parts: &[&[u8]]) -> Command {
+    parts.iter().map(|p| p.to_vec()).collect()
+}
+
+/// Strings, counters, expiry, MULTI/EXEC, WAIT over a small key space.
+#[derive(Debug, Clone)]
+pub struct Strings {
+    /// Number of distinct keys.
+    pub keys: u64,
+    /// Largest value length.
+    pub max_value: usize,
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings {
+            keys: 24,
+            max_value: 200,
+        }
+    }
+}
+
+impl Strings {
+    fn key(&self, rng: &mut Rng) -> Vec<u8> {
+        format!("k{}", rng.below(self.keys)).into_bytes()
+    }
+
+    fn value(&self, rng: &mut Rng) -> Vec<u8> {
+        let len = if rng.below(20) == 0 {
+            self.max_value
+        } else {
+            1 + rng.below(16) as usize
+        };
+        let c = b'a' + rng.below(26) as u8;
+        vec![c; len]
+    }
+
+    fn write(&self, rng: &mut Rng) -> Command {
+        let k = self.key(rng);
+        match rng.below(10) {
+            0..=2 => cmd(&[b"SET", &k, &self.value(rng)]),
+            3 => {
+                let ms = (50 + rng.below(3000)).to_string();
+                cmd(&[b"SET", &k, &self.value(rng), b"PX", ms.as_bytes()])
+            }
+            4 | 5 => cmd(&[b"INCR", format!("n{}", rng.below(4)).as_bytes()]),
+            6 => cmd(&[b"DEL", &k]),
+            7 => {
+                let s = (1 + rng.below(3)).to_string();
+                cmd(&[b"EXPIRE", &k, s.as_bytes()])
+            }
+            8 => cmd(&[b"APPEND", &k, &self.value(rng)]),
+            _ => cmd(&[b"GETSET", &k, &self.value(rng)]),
+        }
+    }
+
+    fn read(&self, rng: &mut Rng) -> Command {
+        let k = self.key(rng);
+        match rng.below(3) {
+            0 => cmd(&[b"GET", &k]),
+            1 => cmd(&[b"EXISTS", &k]),
+            _ => cmd(&[b"PTTL", &k]),
+        }
+    }
+}
+
+impl Workload for Strings {
+    fn next_batch(&mut self, rng: &mut Rng, writer: bool) -> Vec<Command> {
+        if !writer {
+            return vec![self.read(rng)];
+        }
+        match rng.below(20) {
+            0 => {
+                let mut b = vec![cmd(&[b"MULTI"])];
+                for _ in 0..1 + rng.below(3) {
+                    b.push(self.write(rng));
+                }
+                b.push(cmd(&[b"EXEC"]));
+                b
+            }
+            1 => vec![self.write(rng), cmd(&[b"WAIT", b"1", b"50"])],
+            2..=4 => vec![self.read(rng)],
+            _ => vec![self.write(rng)],
+        }
+    }
+}
+
+/// Several workloads, each chosen with a weight.
+pub struct Mix(pub Vec<(u64, Box<dyn Workload>)>);
+
+impl Workload for Mix {
+    fn next_batch(&mut self, rng: &mut Rng, writer: bool) -> Vec<Command> {
+        let total: u64 = self.0.iter().map(|(w, _)| *w).sum();
+        let mut pick = rng.below(total.max(1));
+        for (w, wl) in self.0.iter_mut() {
+            if pick < *w {
+                return wl.next_batch(rng, writer);
+            }
+            pick -= *w;
+        }
+        Vec::new()
+    }
+}
+
+/// Length of the first complete RESP2 reply in `buf`, if there is one.
+pub fn reply_len(buf: &[u8]) -> Option<usize> {
+    fn line(buf: &[u8], at: usize) -> Option<(usize, &[u8])> {
+        let rel = buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+        Some((at + rel + 2, &buf[at + 1..at + rel]))
+    }
+    fn frame(buf: &[u8], at: usize) -> Option<usize> {
+        let kind = *buf.get(at)?;
+        let (next, body) = line(buf, at)?;
+        match kind {
+            b'+' | b'-' | b':' => Some(next),
+            b'$' => {
+                let n: i64 = std::str::from_utf8(body).ok()?.parse().ok()?;
+                if n < 0 {
+                    return Some(next);
+                }
+                let end = next + n as usize + 2;
+                (buf.len() >= end).then_some(end)
+            }
+            b'*' => {
+                let n: i64 = std::str::from_utf8(body).ok()?.parse().ok()?;
+                let mut at = next;
+                for _ in 0..n.max(0) {
+                    at = frame(buf, at)?;
+                }
+                Some(at)
+            }
+            _ => Some(next),
+        }
+    }
+    frame(buf, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_frames() {
+        assert_eq!(reply_len(b"+OK\r\n:1"), Some(5));
+        assert_eq!(reply_len(b"$3\r\nab"), None);
+        assert_eq!(reply_len(b"$-1\r\n"), Some(5));
+        assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n:5\r\n+"), Some(15));
+        assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n"), None);
+    }
+}

@@ -1,0 +1,186 @@
+//! The simulator's verbs, one scripted scenario each, with the outcome the
+//! replication spec predicts (and the checker silent throughout).
+
+use tandem_core::sim::{Sim, SimOptions, Strings};
+
+fn sim(seed: u64, nodes: usize, config: &[(&str, &str)]) -> Sim {
+    let opts = SimOptions {
+        nodes,
+        record: true,
+        s3_sample: 1,
+        config: [("repl-diskless-sync-delay", "0")]
+            .iter()
+            .chain(config)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..SimOptions::default()
+    };
+    Sim::new(seed, opts, Box::new(Strings::default()))
+}
+
+/// Quiesce, run to convergence, return the trace text.
+fn settle(sim: &mut Sim) -> String {
+    sim.quiesce();
+    let end = sim.now() + 40_000;
+    while !sim.converged() && sim.next_event_time().is_some_and(|t| t <= end) {
+        sim.step();
+    }
+    assert!(sim.converged(), "not converged: {:?}", sim.in_sync());
+    assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+    trace_text(sim)
+}
+
+fn trace_text(sim: &Sim) -> String {
+    sim.trace()
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+#[test]
+fn partition_then_repair_continues_partially() {
+    let mut s = sim(1, 2, &[("repl-timeout", "3")]);
+    s.run_until(3_000);
+    let before = count(&trace_text(&s), ": CONTINUE");
+    s.partition(0, 1);
+    s.run_until(8_000);
+    s.repair(0, 1);
+    s.run_until(10_000);
+    let text = settle(&mut s);
+    assert!(count(&text, ": CONTINUE") > before, "{text}");
+    assert_eq!(
+        count(&text, "Full sync snapshot"),
+        1,
+        "only the first sync is full"
+    );
+}
+
+#[test]
+fn tiny_backlog_forces_a_full_sync() {
+    let mut s = sim(
+        2,
+        2,
+        &[("repl-timeout", "3"), ("repl-backlog-size", "16kb")],
+    );
+    s.run_until(3_000);
+    s.partition(0, 1);
+    // Enough writes to overflow 16 KB of backlog.
+    s.run_until(30_000);
+    s.repair(0, 1);
+    let text = settle(&mut s);
+    assert!(text.contains("fell out of the backlog"), "{text}");
+    assert_eq!(count(&text, "Full sync snapshot"), 2);
+}
+
+#[test]
+fn failover_keeps_the_history_for_the_other_replica() {
+    let mut s = sim(3, 3, &[("repl-timeout", "3")]);
+    s.run_until(3_000);
+    s.failover(1);
+    assert_eq!(s.master(), 1);
+    s.run_until(6_000);
+    let text = settle(&mut s);
+    // n2 follows n1 with n0's old id, now n1's replid2: a partial resync.
+    assert!(
+        text.contains("n1: PSYNC from sim-2:7002") && text.contains("MASTER MODE enabled"),
+        "{text}"
+    );
+    let n1 = s.node(1).expect("up");
+    assert!(!n1.is_replica());
+    assert!(n1.repl().identity.second_replid_offset > 0);
+}
+
+#[test]
+fn replica_restarts_from_its_disk_and_continues() {
+    let mut s = sim(4, 2, &[("repl-timeout", "3")]);
+    s.run_until(3_000);
+    s.save(1);
+    s.run_until(3_100);
+    s.crash(1);
+    assert!(s.node(1).is_none());
+    s.run_until(4_000);
+    s.restart(1, true);
+    s.run_until(5_000);
+    let text = settle(&mut s);
+    assert!(
+        text.contains("Restored the replication state from the RDB file"),
+        "{text}"
+    );
+    let after_restart = &text[text.find("Restored the replication state").unwrap()..];
+    assert!(after_restart.contains(": CONTINUE"), "{after_restart}");
+}
+
+#[test]
+fn wiped_replica_syncs_fully() {
+    let mut s = sim(5, 2, &[]);
+    s.run_until(3_000);
+    s.restart(1, false);
+    s.run_until(4_000);
+    let text = settle(&mut s);
+    assert_eq!(count(&text, "Full sync snapshot"), 2, "{text}");
+}
+
+#[test]
+fn hold_delays_and_release_delivers_without_a_break() {
+    let mut s = sim(6, 2, &[("repl-timeout", "10")]);
+    s.run_until(3_000);
+    s.hold(0, 1);
+    s.run_until(5_000);
+    let held: usize = s
+        .connections()
+        .values()
+        .map(|c| c.queue[0].len() + c.queue[1].len())
+        .sum();
+    assert!(held > 0, "something waits on the held link");
+    s.release(0, 1);
+    let text = settle(&mut s);
+    assert!(!text.contains("MASTER link down"), "{text}");
+    assert_eq!(count(&text, "Full sync snapshot"), 1);
+}
+
+#[test]
+fn oneway_partition_breaks_by_timeout_and_heals() {
+    let mut s = sim(7, 2, &[("repl-timeout", "3")]);
+    s.run_until(3_000);
+    s.partition_oneway(0, 1);
+    s.run_until(14_000);
+    let mid = trace_text(&s);
+    assert!(
+        mid.contains("MASTER link down"),
+        "the replica notices silence"
+    );
+    s.repair_oneway(0, 1);
+    settle(&mut s);
+}
+
+#[test]
+fn bounce_of_the_master_keeps_replicas_partial() {
+    let mut s = sim(8, 3, &[("repl-timeout", "3")]);
+    s.run_until(3_000);
+    s.save(0);
+    s.run_until(3_050);
+    s.bounce(0);
+    s.run_until(5_000);
+    let text = settle(&mut s);
+    assert!(
+        text.contains("Restored the replication history from the RDB file"),
+        "{text}"
+    );
+}
+
+#[test]
+fn latency_spike_and_chained_replica() {
+    let mut s = sim(9, 3, &[("repl-timeout", "5")]);
+    s.run_until(3_000);
+    s.set_link_latency(0, 1, 800);
+    s.replicaof(2, 1);
+    assert_eq!(s.upstream(2), Some(1));
+    s.run_until(7_000);
+    s.set_link_latency(0, 1, 2);
+    settle(&mut s);
+}
