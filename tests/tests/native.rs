@@ -360,3 +360,29 @@ fn many_clients_at_once() {
     }
     assert_eq!(s.conn().cmd(&["DBSIZE"]), Reply::Int(24 * 300));
 }
+
+#[test]
+fn shutdown_command_exits_zero() {
+    // From a client library connection.
+    let mut s = Server::tandem(&[]);
+    let mut c = s.conn();
+    let mut other = s.conn();
+    c.send(&["SHUTDOWN", "NOSAVE"]).unwrap();
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("tandem still running 10 s after SHUTDOWN");
+    assert_eq!(status.code(), Some(0), "SHUTDOWN: {status}");
+    assert!(c.is_closed(Duration::from_secs(2)));
+    assert!(other.is_closed(Duration::from_secs(2)));
+    // From redis-cli, as redis-server is stopped.
+    let mut s = Server::tandem(&[]);
+    let (status, _out, err) = run_with_input(
+        Command::new("redis-cli").args(["-p", &s.port.to_string(), "shutdown", "nosave"]),
+        b"",
+    );
+    assert!(status.success(), "redis-cli shutdown: {err}");
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("tandem still running 10 s after redis-cli shutdown");
+    assert_eq!(status.code(), Some(0));
+}
