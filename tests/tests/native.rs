@@ -87,18 +87,24 @@ fn client_library_set_get_incr_multi() {
     assert_eq!(got, "hello");
     let missing: Option<String> = con.get("nope").unwrap();
     assert_eq!(missing, None);
-    let () = con.set("counter", 42).unwrap();
+    assert_eq!(con.incr::<_, _, i64>("counter", 1).unwrap(), 1);
+    assert_eq!(con.incr::<_, _, i64>("counter", 41).unwrap(), 42);
+    let err = con.incr::<_, _, i64>("greeting", 1).unwrap_err();
+    assert_eq!(err.code(), Some("ERR"));
+    assert!(err
+        .to_string()
+        .contains("value is not an integer or out of range"));
     // MULTI/EXEC through the crate's atomic pipeline.
     let (a, b, c): (String, i64, String) = redis::pipe()
         .atomic()
         .set("t1", "x")
         .ignore()
         .get("t1")
-        .get("counter")
+        .incr("counter", 8)
         .get("greeting")
         .query(&mut con)
         .unwrap();
-    assert_eq!((a.as_str(), b, c.as_str()), ("x", 42, "hello"));
+    assert_eq!((a.as_str(), b, c.as_str()), ("x", 50, "hello"));
     // Many round trips on one connection, values with every byte.
     for i in 0..200u32 {
         let v: Vec<u8> = (0..=255u8).cycle().skip(i as usize).take(300).collect();
@@ -147,7 +153,7 @@ fn redis_cli_interactive_on_a_terminal() {
     // (prompt, typed replies such as `"1"` and `(error)`); TERM=dumb keeps
     // linenoise from asking the terminal for its cursor position.
     let (t, r) = (Server::tandem(&[]), Server::redis(&[]));
-    let session = "set a 1\nget a\necho 2\nget nope\nfoo\nselect 2\nget a\nquit\n";
+    let session = "set a 1\nget a\nincr a\nget nope\nfoo\nselect 2\nget a\nquit\n";
     let mut outs = Vec::new();
     for s in [&t, &r] {
         let (status, out, err) = run_with_input(
@@ -167,7 +173,7 @@ fn redis_cli_interactive_on_a_terminal() {
     }
     assert_eq!(outs[0], outs[1]);
     assert!(outs[0].contains("PROMPT> \"1\""), "{}", outs[0]);
-    assert!(outs[0].contains("PROMPT> \"2\""), "{}", outs[0]);
+    assert!(outs[0].contains("PROMPT> (integer) 2"), "{}", outs[0]);
     assert!(outs[0].contains("PROMPT[2]> (nil)"), "{}", outs[0]);
 }
 
