@@ -29,6 +29,7 @@ pub mod zsets;
 use crate::node::{ConnId, Node};
 use crate::resp::{ReplyWriter, RequestParser};
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -375,10 +376,13 @@ fn all_tables() -> Vec<&'static [CommandSpec]> {
     ]
 }
 
-fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+/// The command table: a fast fixed-seed hash, looked up once per request.
+type Table = HashMap<&'static str, &'static CommandSpec, ahash::RandomState>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = Table::with_hasher(ahash::RandomState::with_seeds(1, 2, 3, 4));
         for t in all_tables() {
             for c in t {
                 let prev = m.insert(c.name, c);
@@ -411,7 +415,7 @@ pub fn find(name: &[u8]) -> Option<&'static CommandSpec> {
 
 /// Resolve a request to its command (or subcommand), checking arity; the
 /// error is the reply Redis gives.
-pub fn lookup(args: &[Bytes]) -> Result<(&'static CommandSpec, String), CmdError> {
+pub fn lookup(args: &[Bytes]) -> Result<(&'static CommandSpec, Cow<'static, str>), CmdError> {
     let Some(spec) = find(&args[0]) else {
         let mut rest = String::new();
         for a in &args[1..] {
@@ -445,10 +449,10 @@ pub fn lookup(args: &[Bytes]) -> Result<(&'static CommandSpec, String), CmdError
         };
         let full = format!("{}|{}", spec.name, subspec.name);
         check_arity(subspec.arity, args.len(), &full)?;
-        return Ok((subspec, full));
+        return Ok((subspec, Cow::Owned(full)));
     }
     check_arity(spec.arity, args.len(), spec.name)?;
-    Ok((spec, spec.name.to_string()))
+    Ok((spec, Cow::Borrowed(spec.name)))
 }
 
 fn check_arity(arity: i32, n: usize, name: &str) -> Result<(), CmdError> {
@@ -618,7 +622,11 @@ pub fn call(
     }
     // EXEC's effects are the commands it ran; it never travels itself. What
     // our master sends travels as its own bytes (see `master_command_applied`).
-    let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
+    // Without a backlog nobody listens: skip building the op at all.
+    let changed = node.dirty > dirty_before
+        && spec.name != "exec"
+        && !client.is_master
+        && node.repl.backlog.is_some();
     if changed && node.repl.backlog.is_some() && !node.repl.propagation.has_rewrite() {
         if let Some(form) =
             crate::repl::propagate::absolute_form(spec.name, args, &node.ks, client.db)
@@ -644,6 +652,9 @@ pub fn call(
 /// Mark every client watching `key` in `db` as dirty (`touchWatchedKey`),
 /// including `current` (the client running the command) when given.
 pub fn touch_watched_key(node: &mut Node, current: Option<&mut Client>, db: usize, key: &[u8]) {
+    if !node.watch_used {
+        return; // nobody ever used WATCH: nothing to invalidate
+    }
     let key_exists = node.ks.db(db).contains(key);
     let touch = |c: &mut Client| {
         if c.watched.is_empty() {
@@ -676,6 +687,9 @@ pub fn touch_all_watched_in_db(
     db: usize,
     other: Option<usize>,
 ) {
+    if !node.watch_used {
+        return;
+    }
     let ks = &node.ks;
     let touch = |c: &mut Client| {
         for w in &c.watched {
