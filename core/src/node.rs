@@ -167,7 +167,7 @@ pub struct Node {
     /// The databases.
     pub(crate) ks: Keyspace,
     /// Connected clients, except the one whose command is running.
-    pub(crate) clients: BTreeMap<ConnId, Client>,
+    pub(crate) clients: Clients,
     /// The seeded generator.
     pub(crate) rng: Rng,
     /// The seed the node started from.
@@ -223,7 +223,7 @@ impl Node {
         Node {
             config,
             ks,
-            clients: BTreeMap::new(),
+            clients: Clients::default(),
             rng,
             seed,
             now,
@@ -455,7 +455,8 @@ impl Node {
     }
 
     /// Flush a client's replies, then keep it or close it.
-    pub(crate) fn finish_client(&mut self, mut client: Client) {
+    pub(crate) fn finish_client(&mut self, client: impl Into<Box<Client>>) {
+        let mut client: Box<Client> = client.into();
         let conn = client.id;
         if !client.out.is_empty() && !client.close_now {
             let out = std::mem::take(&mut client.out);
@@ -566,6 +567,55 @@ impl Node {
         } else {
             false
         }
+    }
+}
+
+/// The connected clients by id, each boxed: a command runs with its client
+/// taken out of the map (so both the node and the client can be borrowed
+/// mutably) and put back after, and moving a pointer in and out of the tree
+/// costs far less than moving the whole `Client`.
+#[derive(Default)]
+pub(crate) struct Clients(BTreeMap<ConnId, Box<Client>>);
+
+impl Clients {
+    /// Add or put back a client.
+    pub(crate) fn insert(&mut self, id: ConnId, client: impl Into<Box<Client>>) {
+        self.0.insert(id, client.into());
+    }
+
+    /// The client with this id.
+    pub(crate) fn get(&self, id: &ConnId) -> Option<&Client> {
+        self.0.get(id).map(|c| &**c)
+    }
+
+    /// The client with this id, mutable.
+    pub(crate) fn get_mut(&mut self, id: &ConnId) -> Option<&mut Client> {
+        self.0.get_mut(id).map(|c| &mut **c)
+    }
+
+    /// Every client, by id.
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Client> + ExactSizeIterator {
+        self.0.values().map(|c| &**c)
+    }
+
+    /// Every client, by id, mutable.
+    pub(crate) fn values_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = &mut Client> + ExactSizeIterator {
+        self.0.values_mut().map(|c| &mut **c)
+    }
+}
+
+impl std::ops::Deref for Clients {
+    type Target = BTreeMap<ConnId, Box<Client>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Clients {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
     }
 }
 

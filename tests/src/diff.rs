@@ -477,6 +477,23 @@ impl Harness {
         }
     }
 
+    /// One `INFO <section>` field from each server: (tandem, redis).
+    pub fn info_field(&mut self, section: &str, field: &str) -> (Option<String>, Option<String>) {
+        let find = |reply: Reply| -> Option<String> {
+            let text = match reply {
+                Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+                _ => return None,
+            };
+            text.lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(str::to_string))
+        };
+        let (t, r) = (
+            self.t.cmd(&["INFO", section]),
+            self.r.cmd(&["INFO", section]),
+        );
+        (find(t), find(r))
+    }
+
     fn report(&self, seed: u64, index: Option<usize>, args: &[Vec<u8>], err: &str) -> String {
         let at = index.map_or("end of sequence".to_string(), |i| format!("command #{i}"));
         let recent: Vec<&String> = self.history.iter().rev().take(200).rev().collect();

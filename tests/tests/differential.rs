@@ -71,6 +71,7 @@ fn generic_commands_on_every_type_match_redis() {
 fn fixed_cases_match_redis() {
     let mut h = Harness::new();
     h.run_script(&[
+        args!["CONFIG", "RESETSTAT"],
         args!["SET", "a", "5"],
         args!["OBJECT", "REFCOUNT", "a"],
         args!["SET", "b", "12345"],
@@ -113,5 +114,23 @@ fn fixed_cases_match_redis() {
         args!["FLUSHDB"],
         args!["RANDOMKEY"],
         args!["DBSIZE"],
+        // Read lookups count keyspace hits and misses, write lookups do not.
+        args!["SELECT", "0"],
+        args!["SET", "a", "1"],
+        args!["GET", "nope"],
+        args!["EXISTS", "a", "nope"],
+        args!["TYPE", "nope"],
+        args!["MGET", "a", "nope"],
+        args!["TTL", "a"],
+        args!["GETEX", "nope"],
+        args!["COPY", "a", "a2"],
+        args!["GETSET", "a", "2"],
+        args!["INCR", "a"],
+        args!["RENAME", "a", "a3"],
     ]);
+    for field in ["keyspace_hits", "keyspace_misses"] {
+        let (t, r) = h.info_field("stats", field);
+        assert!(r.is_some(), "redis INFO stats has {field}");
+        assert_eq!(t, r, "INFO stats {field}");
+    }
 }

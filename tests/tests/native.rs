@@ -87,18 +87,24 @@ fn client_library_set_get_incr_multi() {
     assert_eq!(got, "hello");
     let missing: Option<String> = con.get("nope").unwrap();
     assert_eq!(missing, None);
-    let () = con.set("counter", 42).unwrap();
+    assert_eq!(con.incr::<_, _, i64>("counter", 1).unwrap(), 1);
+    assert_eq!(con.incr::<_, _, i64>("counter", 41).unwrap(), 42);
+    let err = con.incr::<_, _, i64>("greeting", 1).unwrap_err();
+    assert_eq!(err.code(), Some("ERR"));
+    assert!(err
+        .to_string()
+        .contains("value is not an integer or out of range"));
     // MULTI/EXEC through the crate's atomic pipeline.
     let (a, b, c): (String, i64, String) = redis::pipe()
         .atomic()
         .set("t1", "x")
         .ignore()
         .get("t1")
-        .get("counter")
+        .incr("counter", 8)
         .get("greeting")
         .query(&mut con)
         .unwrap();
-    assert_eq!((a.as_str(), b, c.as_str()), ("x", 42, "hello"));
+    assert_eq!((a.as_str(), b, c.as_str()), ("x", 50, "hello"));
     // Many round trips on one connection, values with every byte.
     for i in 0..200u32 {
         let v: Vec<u8> = (0..=255u8).cycle().skip(i as usize).take(300).collect();
@@ -147,7 +153,7 @@ fn redis_cli_interactive_on_a_terminal() {
     // (prompt, typed replies such as `"1"` and `(error)`); TERM=dumb keeps
     // linenoise from asking the terminal for its cursor position.
     let (t, r) = (Server::tandem(&[]), Server::redis(&[]));
-    let session = "set a 1\nget a\necho 2\nget nope\nfoo\nselect 2\nget a\nquit\n";
+    let session = "set a 1\nget a\nincr a\nget nope\nfoo\nselect 2\nget a\nquit\n";
     let mut outs = Vec::new();
     for s in [&t, &r] {
         let (status, out, err) = run_with_input(
@@ -167,7 +173,7 @@ fn redis_cli_interactive_on_a_terminal() {
     }
     assert_eq!(outs[0], outs[1]);
     assert!(outs[0].contains("PROMPT> \"1\""), "{}", outs[0]);
-    assert!(outs[0].contains("PROMPT> \"2\""), "{}", outs[0]);
+    assert!(outs[0].contains("PROMPT> (integer) 2"), "{}", outs[0]);
     assert!(outs[0].contains("PROMPT[2]> (nil)"), "{}", outs[0]);
 }
 
@@ -359,4 +365,30 @@ fn many_clients_at_once() {
         h.join().expect("client thread");
     }
     assert_eq!(s.conn().cmd(&["DBSIZE"]), Reply::Int(24 * 300));
+}
+
+#[test]
+fn shutdown_command_exits_zero() {
+    // From a client library connection.
+    let mut s = Server::tandem(&[]);
+    let mut c = s.conn();
+    let mut other = s.conn();
+    c.send(&["SHUTDOWN", "NOSAVE"]).unwrap();
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("tandem still running 10 s after SHUTDOWN");
+    assert_eq!(status.code(), Some(0), "SHUTDOWN: {status}");
+    assert!(c.is_closed(Duration::from_secs(2)));
+    assert!(other.is_closed(Duration::from_secs(2)));
+    // From redis-cli, as redis-server is stopped.
+    let mut s = Server::tandem(&[]);
+    let (status, _out, err) = run_with_input(
+        Command::new("redis-cli").args(["-p", &s.port.to_string(), "shutdown", "nosave"]),
+        b"",
+    );
+    assert!(status.success(), "redis-cli shutdown: {err}");
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("tandem still running 10 s after redis-cli shutdown");
+    assert_eq!(status.code(), Some(0));
 }

@@ -908,3 +908,21 @@ fn encoding_limits_set_at_run_time_take_effect() {
         ],
     );
 }
+
+#[test]
+fn shutdown_inside_a_transaction_never_stops_the_server() {
+    let mut t = Server::tandem(&[]);
+    let mut c = t.conn();
+    assert_eq!(c.cmd(&["MULTI"]), ok());
+    let queued = c.cmd(&["SHUTDOWN", "NOSAVE"]);
+    let exec = c.cmd(&["EXEC"]);
+    // Redis rejects it while queueing (and EXEC then aborts); either way
+    // the error is Redis's text and the server keeps running.
+    let text = "ERR Command not allowed inside a transaction";
+    assert!(
+        queued == err(text) || exec == Reply::Array(Some(vec![err(text)])),
+        "{queued:?} {exec:?}"
+    );
+    assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    assert!(!t.exited());
+}

@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_repl;
+mod fuzz;
 mod play;
 mod proc;
 mod setup;
@@ -31,6 +33,11 @@ commands:
   bench    redis-benchmark against tandem and redis-server, alternating rounds
            options: --rounds N (3)  --requests N (200000)  --clients N (50)
                     --tests set,get,incr  --pipelines 1,16
+  bench-repl  replication tandem->tandem vs redis->redis: full sync time and
+           master peak RSS, partial resync time, lag under write load
+           options: --keys N (100000)
+  fuzz rdb the RDB decoder fuzzer (stable Rust, seeded mutations of the golden files)
+           options: --seconds N  --seed S
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +46,8 @@ fn main() -> ExitCode {
         Some("play") => play::run(&args[1..]),
         Some("test") => setup::test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-repl") => bench_repl::run(&args[1..]),
+        Some("fuzz") => fuzz::run_fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -119,6 +119,19 @@ const CHECKS: &[(&str, &[&str])] = &[
         &["build", "-p", "tandem-core", "--target", WASM_TARGET],
     ),
     ("every test", &["test", "--workspace"]),
+    (
+        "a short fuzz run of the RDB decoder",
+        &[
+            "run",
+            "-p",
+            "tandem-core",
+            "--example",
+            "fuzz_rdb",
+            "--",
+            "--seconds",
+            "20",
+        ],
+    ),
 ];
 
 /// `cargo xtask test`.

@@ -305,6 +305,26 @@ fn signal_modified(ctx: &mut Ctx, db: usize, key: &[u8]) {
     touch_watched_key(ctx.node, Some(ctx.client), db, key);
 }
 
+/// `lookupKeyRead` in the client's database: lazy expiry, and the
+/// keyspace hit/miss counters of INFO stats (write lookups do not count).
+pub fn lookup_read<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Value> {
+    let db = ctx.db();
+    lookup_read_in(ctx, db, key)
+}
+
+/// [`lookup_read`] in an explicit database.
+pub fn lookup_read_in<'a>(ctx: &'a mut Ctx, db: usize, key: &[u8]) -> Option<&'a Value> {
+    let now = ctx.now();
+    let node = &mut *ctx.node;
+    let value = node.ks.get(db, key, now);
+    if value.is_some() {
+        node.stats.keyspace_hits += 1;
+    } else {
+        node.stats.keyspace_misses += 1;
+    }
+    value
+}
+
 fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (db, now) = (ctx.db(), ctx.now());
     let mut n = 0;
@@ -320,22 +340,16 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (db, now) = (ctx.db(), ctx.now());
     let n = args[1..]
         .iter()
-        .filter(|k| ctx.node.ks.exists(db, k, now))
+        .filter(|k| lookup_read(ctx, k).is_some())
         .count();
     ctx.client.out.int(n as i64);
     Ok(())
 }
 
 fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (db, now) = (ctx.db(), ctx.now());
-    let name = ctx
-        .node
-        .ks
-        .get(db, &args[1], now)
-        .map_or("none", Value::type_name);
+    let name = lookup_read(ctx, &args[1]).map_or("none", Value::type_name);
     ctx.client.out.simple(name);
     Ok(())
 }
@@ -441,11 +455,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         // expired, so its type is "none"), then expired keys are skipped. An
         // expired key thus matches `TYPE none` and is returned: Redis does so.
         if let Some(wanted) = type_name {
-            let actual = ctx
-                .node
-                .ks
-                .get(db, &key, now)
-                .map_or("none", Value::type_name);
+            let actual = lookup_read(ctx, &key).map_or("none", Value::type_name);
             if !wanted.eq_ignore_ascii_case(actual.as_bytes()) {
                 continue;
             }
@@ -583,7 +593,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(same_object());
     }
     let now = ctx.now();
-    let Some(value) = ctx.node.ks.get(src_db, src, now).cloned() else {
+    let Some(value) = lookup_read_in(ctx, src_db, src).cloned() else {
         ctx.client.out.int(0);
         return Ok(());
     };
@@ -760,7 +770,7 @@ fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ttlGenericCommand`.
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], millis: bool, absolute: bool) -> CmdResult {
     let (db, now) = (ctx.db(), ctx.now());
-    if !ctx.node.ks.exists(db, key, now) {
+    if lookup_read(ctx, key).is_none() {
         ctx.client.out.int(-2);
         return Ok(());
     }
@@ -863,8 +873,7 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `objectCommandLookupOrReply`: the value, or a null reply if missing.
 fn object_lookup<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Value> {
-    let (db, now) = (ctx.db(), ctx.now());
-    ctx.node.ks.get(db, key, now)
+    lookup_read(ctx, key)
 }
 
 fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

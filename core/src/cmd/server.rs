@@ -1352,6 +1352,11 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
+    // SHUTDOWN is `no_multi`: Redis refuses to queue it. Should it get
+    // queued anyway, EXEC must not stop the server.
+    if ctx.node.blocking.depth > 1 {
+        return Err(CmdError::err("Command not allowed inside a transaction"));
+    }
     ctx.node
         .log("warning", "User requested shutdown...".to_string());
     let node = &mut *ctx.node;

@@ -67,20 +67,10 @@ fn check_string_length(ctx: &Ctx, size: u64, append: u64) -> Result<(), CmdError
 /// Read a string value: `Ok(None)` if missing, WRONGTYPE for other types
 /// (`lookupKeyRead` + `checkType`, counting keyspace hits and misses).
 pub fn read_string<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a [u8]>, CmdError> {
-    let (db, now) = (ctx.db(), ctx.now());
-    match ctx.node.ks.get(db, key, now) {
-        None => {
-            ctx.node.stats.keyspace_misses += 1;
-            Ok(None)
-        }
-        Some(Value::Str(s)) => {
-            ctx.node.stats.keyspace_hits += 1;
-            Ok(Some(&s.bytes))
-        }
-        Some(_) => {
-            ctx.node.stats.keyspace_hits += 1;
-            Err(CmdError::WrongType)
-        }
+    match super::keys::lookup_read(ctx, key) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(&s.bytes)),
+        Some(_) => Err(CmdError::WrongType),
     }
 }
 
@@ -356,8 +346,10 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     ctx.client.out.bulk(&value);
     let (db, now) = (ctx.db(), ctx.now());
+    // `checkAlreadyExpired`: a replica never deletes by time itself.
+    let replica = ctx.node.ks.replica_mode;
     match expire_at {
-        Some((unit, at)) if unit.absolute() && at <= now => {
+        Some((unit, at)) if unit.absolute() && at <= now && !replica => {
             ctx.node.ks.db_mut(db).remove(key);
             ctx.modified(key);
             ctx.rewrite_propagation(&[&b"DEL"[..], key]);

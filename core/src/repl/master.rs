@@ -239,18 +239,13 @@ impl Node {
         } else {
             None
         };
-        let mut payload = Vec::with_capacity(rdb.len() + 100);
-        match &mark {
-            Some(m) => {
-                payload.extend_from_slice(format!("$EOF:{m}\r\n").as_bytes());
-                payload.extend_from_slice(&rdb);
-                payload.extend_from_slice(m.as_bytes());
-            }
-            None => {
-                payload.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
-                payload.extend_from_slice(&rdb);
-            }
-        }
+        // The RDB is shared by every replica of this snapshot, never copied.
+        let rdb = bytes::Bytes::from(rdb);
+        let preamble = match &mark {
+            Some(m) => format!("$EOF:{m}\r\n"),
+            None => format!("${}\r\n", rdb.len()),
+        };
+        let trailer = mark.map(|m| bytes::Bytes::from(m.into_bytes()));
         // The stream after the snapshot starts with a SELECT.
         self.repl.propagation.stream_db = -1;
         let replid = self.repl.identity.replid.clone();
@@ -270,21 +265,27 @@ impl Node {
                 },
             };
             let link = client.replica.as_mut().expect("waiting replica has a link");
-            let mut bytes = Vec::new();
+            let mut head = Vec::new();
             if !link.pre_psync {
-                bytes.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+                head.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
             }
-            bytes.extend_from_slice(&payload);
+            head.extend_from_slice(preamble.as_bytes());
             link.state = ReplicaState::Online {
                 held: if diskless { Some(Vec::new()) } else { None },
             };
             link.ack_off = offset;
-            let is_current = current_id == Some(id);
-            if is_current {
-                client.out.extend_from_slice(&bytes);
-            } else {
-                self.stats.net_output_bytes += bytes.len() as u64;
-                self.outputs.push_back(Output::Send(id, bytes.into()));
+            if current_id == Some(id) {
+                // Keep the order: what this client was already owed goes first.
+                let mut owed = std::mem::take(&mut client.out);
+                owed.extend_from_slice(&head);
+                head = owed;
+            }
+            self.stats.net_output_bytes +=
+                (head.len() + rdb.len() + trailer.as_ref().map_or(0, |t| t.len())) as u64;
+            self.outputs.push_back(Output::Send(id, head.into()));
+            self.outputs.push_back(Output::Send(id, rdb.clone()));
+            if let Some(t) = &trailer {
+                self.outputs.push_back(Output::Send(id, t.clone()));
             }
         }
     }

@@ -304,7 +304,9 @@ impl Node {
         }
     }
 
-    /// The link broke or failed: keep what we know (the cached master) and retry in a second.
+    /// The link broke or failed: keep what we know (the cached master) and
+    /// retry: at once if the link was streaming (as Redis 7.0 does, so the
+    /// backlog has no time to move on), otherwise after a second.
     pub(crate) fn master_link_failed(&mut self, reason: &str) {
         let now = self.now;
         let Some(side) = self.repl.replica.as_mut() else {
@@ -312,7 +314,9 @@ impl Node {
         };
         let was_up = side.link_up();
         let conn = side.conn();
-        side.state = LinkState::Connect { at: now + 1000 };
+        side.state = LinkState::Connect {
+            at: if was_up { now } else { now + 1000 },
+        };
         side.buf.clear();
         side.down_since = now;
         if was_up {
@@ -322,6 +326,9 @@ impl Node {
             self.drop_master_connection(conn);
         }
         self.log("warning", format!("MASTER link down: {reason}"));
+        if was_up {
+            self.repl_cron_dial();
+        }
     }
 
     /// Whether `conn` is the master link in its handshake or transfer.

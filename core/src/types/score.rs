@@ -165,6 +165,10 @@ pub fn format_g17(v: f64) -> String {
             "0".into()
         };
     }
+    // Integral values below 1e17 print as plain integers under %.17g.
+    if v.fract() == 0.0 && v.abs() < 1e17 {
+        return (v as i64).to_string();
+    }
     // %.17g: 17 significant digits, scientific if exp < -4 or exp >= 17,
     // trailing zeros removed.
     let sci = format!("{:.16e}", v);
@@ -249,5 +253,9 @@ mod tests {
         assert_eq!(format_g17(f64::NEG_INFINITY), "-inf");
         assert_eq!(format_g17(-0.0), "-0");
         assert_eq!(format_g17(12345678901234567.0), "12345678901234568");
+        assert_eq!(format_g17(99999999999999984.0), "99999999999999984");
+        assert_eq!(format_g17(1e17), "1e+17");
+        assert_eq!(format_g17(-42.0), "-42");
+        assert_eq!(format_g17(4503599627370497.0), "4503599627370497");
     }
 }

@@ -7,7 +7,6 @@
 //! shape the index, never an observable result.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 const MAX_LEVEL: usize = 32;
 const NIL: u32 = u32::MAX;
@@ -21,7 +20,7 @@ struct Level {
 
 #[derive(Debug, Clone)]
 struct SNode {
-    ele: Arc<[u8]>,
+    ele: Box<[u8]>,
     score: f64,
     back: u32,
     levels: Box<[Level]>,
@@ -59,7 +58,7 @@ impl SkipList {
     /// An empty skiplist.
     pub fn new() -> Self {
         let head = SNode {
-            ele: Arc::from(&b""[..]),
+            ele: Box::default(),
             score: 0.0,
             back: NIL,
             levels: vec![Level { fwd: NIL, span: 0 }; MAX_LEVEL].into_boxed_slice(),
@@ -103,8 +102,15 @@ impl SkipList {
         self.nodes[n as usize].levels[i]
     }
 
-    /// Insert an element that is not present.
-    pub fn insert(&mut self, score: f64, ele: Arc<[u8]>) {
+    /// The member and score of a node (an index [`insert`](Self::insert) returned).
+    pub fn node(&self, idx: u32) -> (&[u8], f64) {
+        let n = &self.nodes[idx as usize];
+        (&n.ele, n.score)
+    }
+
+    /// Insert an element that is not present; returns its node index,
+    /// stable until the element is removed.
+    pub fn insert(&mut self, score: f64, ele: Box<[u8]>) -> u32 {
         let (update, mut rank) =
             self.descend(|s, m| cmp_entry(s, m, score, &ele) == Ordering::Less);
         let mut update = update;
@@ -156,10 +162,11 @@ impl SkipList {
             self.tail = xi;
         }
         self.len += 1;
+        xi
     }
 
     /// Remove an element; its member if it was present.
-    pub fn remove(&mut self, score: f64, ele: &[u8]) -> Option<Arc<[u8]>> {
+    pub fn remove(&mut self, score: f64, ele: &[u8]) -> Option<Box<[u8]>> {
         let (update, _) = self.descend(|s, m| cmp_entry(s, m, score, ele) == Ordering::Less);
         let x = update[0];
         let x = self.lv(x, 0).fwd;
@@ -192,7 +199,7 @@ impl SkipList {
             self.level -= 1;
         }
         self.len -= 1;
-        let ele = std::mem::replace(&mut self.nodes[x as usize].ele, Arc::from(&b""[..]));
+        let ele = std::mem::take(&mut self.nodes[x as usize].ele);
         self.nodes[x as usize].levels = Box::new([]);
         self.free.push(x);
         Some(ele)
@@ -383,7 +390,7 @@ mod tests {
                 assert!(sl.remove(s, &m).is_some());
             }
             if step % 3 != 0 {
-                sl.insert(score, Arc::from(&member[..]));
+                sl.insert(score, Box::from(&member[..]));
                 model.push((score, member));
                 model.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
             }

@@ -6,23 +6,25 @@
 //! `<` so -0 equals 0, and a listpack (which stores integral scores as
 //! integers) turns -0 into 0 while a skiplist keeps it.
 //!
-//! Small sets are a sorted vector (the listpack's order), large ones a
-//! member → score hash plus the rank-indexed [`SkipList`], sharing member
-//! bytes through `Arc`, so lookups are O(1) and ranks/ranges O(log n).
+//! Small sets are a sorted vector (the listpack's order), large ones the
+//! rank-indexed [`SkipList`] (which owns the members) plus a hash table of
+//! node indices hashed by member, so lookups are O(1), ranks and ranges
+//! O(log n), and each member is stored once.
 //! Every range (by rank, score or lex) is resolved to a rank interval with
 //! [`ZSet::count_prefix`], then walked.
 
 use super::skiplist::{cmp_entry, SkipList};
 use crate::config::EncodingLimits;
 use ahash::RandomState;
-use std::collections::HashMap;
-use std::sync::Arc;
+use hashbrown::HashTable;
 
 #[derive(Debug, Clone)]
 enum Repr {
     Small(Vec<(Box<[u8]>, f64)>),
     Big {
-        dict: HashMap<Arc<[u8]>, f64, RandomState>,
+        /// Skiplist node indices, hashed by member with `hasher`.
+        dict: HashTable<u32>,
+        hasher: RandomState,
         sl: SkipList,
     },
 }
@@ -140,7 +142,8 @@ impl ZSet {
     pub fn new_big() -> Self {
         ZSet {
             repr: Repr::Big {
-                dict: HashMap::with_hasher(super::hash::fixed_state()),
+                dict: HashTable::new(),
+                hasher: super::hash::fixed_state(),
                 sl: SkipList::new(),
             },
         }
@@ -160,7 +163,11 @@ impl ZSet {
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
             Repr::Small(v) => v.iter().find(|e| &*e.0 == member).map(|e| e.1),
-            Repr::Big { dict, .. } => dict.get(member).copied(),
+            Repr::Big { dict, hasher, sl } => {
+                let h = hasher.hash_one(member);
+                dict.find(h, |&i| sl.node(i).0 == member)
+                    .map(|&i| sl.node(i).1)
+            }
         }
     }
     /// Add or update a member; true if it is new.
@@ -182,21 +189,22 @@ impl ZSet {
                 v.insert(pos, (member.into_boxed_slice(), score));
                 new
             }
-            Repr::Big { dict, sl } => {
-                if let Some((k, old)) = dict.get_key_value(&member[..]) {
-                    let old = *old;
-                    if old != score {
-                        let k = k.clone();
-                        sl.remove(old, &k);
-                        sl.insert(score, k.clone());
-                        dict.insert(k, score);
+            Repr::Big { dict, hasher, sl } => {
+                let h = hasher.hash_one(&member[..]);
+                match dict.find_mut(h, |&i| sl.node(i).0 == &member[..]) {
+                    Some(slot) => {
+                        let old = sl.node(*slot).1;
+                        if old != score {
+                            let m = sl.remove(old, &member).expect("indexed member");
+                            *slot = sl.insert(score, m);
+                        }
+                        false
                     }
-                    false
-                } else {
-                    let k: Arc<[u8]> = Arc::from(member);
-                    sl.insert(score, k.clone());
-                    dict.insert(k, score);
-                    true
+                    None => {
+                        let idx = sl.insert(score, member.into_boxed_slice());
+                        dict.insert_unique(h, idx, |&i| hasher.hash_one(sl.node(i).0));
+                        true
+                    }
                 }
             }
         }
@@ -227,8 +235,11 @@ impl ZSet {
                 let pos = v.iter().position(|e| &*e.0 == member)?;
                 Some(v.remove(pos).1)
             }
-            Repr::Big { dict, sl } => {
-                let s = dict.remove(member)?;
+            Repr::Big { dict, hasher, sl } => {
+                let h = hasher.hash_one(member);
+                let entry = dict.find_entry(h, |&i| sl.node(i).0 == member).ok()?;
+                let (idx, _) = entry.remove();
+                let s = sl.node(idx).1;
                 sl.remove(s, member);
                 Some(s)
             }
@@ -238,7 +249,10 @@ impl ZSet {
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
             Repr::Small(v) => v.iter().position(|e| &*e.0 == member),
-            Repr::Big { dict, sl } => dict.get(member).map(|s| sl.rank(*s, member)),
+            Repr::Big { .. } => self.score(member).map(|s| match &self.repr {
+                Repr::Big { sl, .. } => sl.rank(s, member),
+                Repr::Small(_) => unreachable!("big"),
+            }),
         }
     }
     /// The member and score at a 0-based rank.
@@ -341,12 +355,11 @@ impl ZSet {
         if let Repr::Small(v) = &mut self.repr {
             let v = std::mem::take(v);
             let mut big = ZSet::new_big();
-            if let Repr::Big { dict, sl } = &mut big.repr {
-                dict.reserve(v.len());
+            if let Repr::Big { dict, hasher, sl } = &mut big.repr {
                 for (m, s) in v {
-                    let k: Arc<[u8]> = Arc::from(m);
-                    sl.insert(s, k.clone());
-                    dict.insert(k, s);
+                    let h = hasher.hash_one(&m[..]);
+                    let idx = sl.insert(s, m);
+                    dict.insert_unique(h, idx, |&i| hasher.hash_one(sl.node(i).0));
                 }
             }
             *self = big;
@@ -403,5 +416,28 @@ mod tests {
         check_same(&c, &small);
         c.compact_if_fits(&EncodingLimits::default());
         assert_eq!(c.encoding_name(), "listpack");
+    }
+
+    #[test]
+    fn big_matches_small_under_random_operations() {
+        let mut small = ZSet::new();
+        let mut big = ZSet::new_big();
+        let mut seed = 99u64;
+        for _ in 0..5000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let m = format!("m{}", (seed >> 33) % 200).into_bytes();
+            let score = ((seed >> 13) % 7) as f64 - 3.0;
+            if (seed >> 60) < 5 {
+                assert_eq!(small.remove(&m), big.remove(&m));
+            } else {
+                assert_eq!(small.insert(m.clone(), score), big.insert(m.clone(), score));
+            }
+            assert_eq!(small.score(&m), big.score(&m));
+            assert_eq!(small.rank(&m), big.rank(&m));
+        }
+        check_same(&small, &big);
+        assert_eq!(small.len(), big.len());
     }
 }
