@@ -483,6 +483,8 @@ fn is_multi_control(name: &str) -> bool {
 
 /// Run one request from `client` (the `processCommand` path).
 pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
+    let is_exec = args[0].eq_ignore_ascii_case(b"exec");
+    let reject = if is_exec { reject_exec } else { reject };
     let (spec, fullname) = match lookup(&args) {
         Ok(found) => found,
         Err(e) => {
@@ -542,6 +544,14 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
         );
         return;
     }
+    if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 {
+        reject(
+            node,
+            client,
+            CmdError::err("Command not allowed inside a transaction"),
+        );
+        return;
+    }
     if let Some(multi) = client.multi.as_mut() {
         if !is_multi_control(spec.name) {
             multi.queued.push(args);
@@ -559,6 +569,20 @@ fn reject(node: &mut Node, client: &mut Client, e: CmdError) {
     }
     node.stats.error_replies += 1;
     client.out.error(&e.text());
+}
+
+/// A rejected EXEC discards the transaction and says why (`execCommandAbort`):
+/// `-EXECABORT Transaction discarded because of: <the error without "ERR ">`.
+fn reject_exec(node: &mut Node, client: &mut Client, e: CmdError) {
+    client.multi = None;
+    client.watched.clear();
+    client.dirty_cas = false;
+    node.stats.error_replies += 1;
+    let text = e.text();
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+    client.out.error(&format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ));
 }
 
 /// Run a resolved command (the `call` path): the handler, then bookkeeping.
