@@ -126,14 +126,16 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     /// Time from quiescence to convergence (ms), if reached.
     pub converged_after: Option<u64>,
+    /// The example's arguments that select the same run options.
+    pub args: String,
 }
 
 impl Outcome {
     /// The command that replays this seed with its trace.
     pub fn replay_command(&self) -> String {
         format!(
-            "cargo run -p tandem-core --example sim -- --seed {} --trace",
-            self.seed
+            "cargo run -p tandem-core --example sim -- --seed {}{} --trace",
+            self.seed, self.args
         )
     }
 }
@@ -307,5 +309,14 @@ pub fn run_built(sim: &mut Sim, seed: u64, opts: &SwarmOptions) -> Outcome {
         hash: sim.trace_hash(),
         violations: sim.violations().to_vec(),
         converged_after: sim.converged_at.map(|t| t - opts.fault_ms),
+        args: format!(
+            " --fault-ms {} --liveness-ms {}{}",
+            opts.fault_ms,
+            opts.liveness_ms,
+            opts.faults
+                .as_ref()
+                .map(|f| format!(" --faults {}", f.join(",")))
+                .unwrap_or_default()
+        ),
     }
 }
