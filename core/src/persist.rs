@@ -271,6 +271,13 @@ impl Node {
     /// file's history (through `replid2`) delete them too.
     pub(crate) fn install_loaded(&mut self, loaded: rdb::Loaded) {
         self.install_loaded_state(loaded);
+        self.expire_loaded_keys();
+    }
+
+    /// On a master, delete the keys of a freshly loaded dataset whose time
+    /// has passed, feeding each to the stream as a DEL (replicas never
+    /// expire keys themselves).
+    fn expire_loaded_keys(&mut self) {
         if self.is_replica() {
             return;
         }
@@ -381,17 +388,15 @@ impl Node {
             seed: self.rng.next_u64(),
             limits: self.config.encoding.clone(),
             unsupported: rdb::Unsupported::Skip,
-            drop_expired_before: if self.is_replica() {
-                None
-            } else {
-                Some(self.now)
-            },
+            // Expired keys are loaded, then deleted with a DEL in the stream.
+            drop_expired_before: None,
             ..Default::default()
         };
         let loaded = rdb::decode(&data, &opts).map_err(|e| e.to_string())?;
         let mut ks = loaded.keyspace;
         ks.replica_mode = self.is_replica();
         self.ks = ks;
+        self.expire_loaded_keys();
         if save && self.persist.job.is_none() {
             self.queue_save(data, false, None);
         }

@@ -730,8 +730,9 @@ fn debug_subcommands() {
     ] {
         assert!(text.iter().any(|l| l == sub), "DEBUG HELP lacks {sub}");
     }
+    assert_eq!(tc.cmd(&["DEBUG", "RELOAD"]), Reply::Simple("OK".into()));
     assert!(matches!(
-        tc.cmd(&["DEBUG", "RELOAD"]),
+        tc.cmd(&["DEBUG", "RELOAD", "MERGE"]),
         Reply::Error(e) if e.starts_with("ERR ")
     ));
 }

@@ -19,6 +19,7 @@ mod fuzz;
 mod play;
 mod proc;
 mod setup;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,7 @@ commands:
   bench-repl  replication tandem->tandem vs redis->redis: full sync time and
            master peak RSS, partial resync time, lag under write load
            options: --keys N (100000)
+  sim      the deterministic simulator: --seeds A..B [--faults k1,k2] or --seed S --trace
   fuzz rdb the RDB decoder fuzzer (stable Rust, seeded mutations of the golden files)
            options: --seconds N  --seed S
 ";
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("bench-repl") => bench_repl::run(&args[1..]),
         Some("fuzz") => fuzz::run_fuzz(&args[1..]),
+        Some("sim") => sim::run_sim(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

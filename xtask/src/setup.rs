@@ -123,6 +123,20 @@ const CHECKS: &[(&str, &[&str])] = &[
     ("the binaries", &["build", "--workspace", "--bins"]),
     ("every test", &["test", "--workspace"]),
     (
+        "2,000 simulator seeds with faults and invariants",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "tandem-core",
+            "--example",
+            "sim",
+            "--",
+            "--seeds",
+            "0..2000",
+        ],
+    ),
+    (
         "a short fuzz run of the RDB decoder",
         &[
             "run",
