@@ -4,7 +4,8 @@
 //! cargo run --release -p tandem-core --example sim -- --seeds 0..1000
 //! cargo run -p tandem-core --example sim -- --seed 42 --trace
 //! ```
-//! Options: `--fault-ms N` (how long faults run, simulated ms),
+//! Options: `--faults crash,partition,...` (only these kinds; see
+//! `FAULT_KINDS`), `--fault-ms N` (how long faults run, simulated ms),
 //! `--liveness-ms N` (the bound after that). Exits 1 on any violation.
 
 use std::time::Instant;
@@ -32,6 +33,10 @@ fn main() {
                 i += 1;
             }
             "--trace" => trace = true,
+            "--faults" => {
+                opts.faults = Some(val(i).split(',').map(String::from).collect());
+                i += 1;
+            }
             "--fault-ms" => {
                 opts.fault_ms = val(i).parse().expect("ms");
                 i += 1;

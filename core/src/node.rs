@@ -202,6 +202,8 @@ pub struct Node {
     pub(crate) persist: crate::persist::Persistence,
     /// SHUTDOWN waits for a save before stopping.
     pub(crate) shutdown_after_save: bool,
+    /// Some client used WATCH once: writes must look for watchers from now on.
+    pub(crate) watch_used: bool,
     /// Clients parked by blocking commands.
     pub(crate) blocking: cmd::BlockingState,
 }
@@ -244,6 +246,7 @@ impl Node {
                 ..Default::default()
             },
             shutdown_after_save: false,
+            watch_used: false,
             blocking: cmd::BlockingState::default(),
         }
     }

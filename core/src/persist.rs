@@ -118,6 +118,17 @@ impl Node {
             return Err("Background save already in progress");
         }
         let data = self.encode_rdb();
+        self.queue_save(data, background, waiting_client);
+        Ok(())
+    }
+
+    /// Hand an encoded file to the driver as the save in progress.
+    fn queue_save(
+        &mut self,
+        data: Vec<u8>,
+        background: bool,
+        waiting_client: Option<crate::node::ConnId>,
+    ) {
         self.persist.next_id += 1;
         let id = self.persist.next_id;
         self.persist.job = Some(SaveJob {
@@ -141,7 +152,6 @@ impl Node {
             path,
             data: Bytes::from(data),
         });
-        Ok(())
     }
 
     /// The driver finished (or failed) writing a save.
@@ -357,5 +367,35 @@ impl Node {
             }
             Err(_) => true,
         }
+    }
+}
+
+impl Node {
+    /// `DEBUG RELOAD`: encode the dataset as an RDB, write it (unless
+    /// `save` is false), and replace the dataset with what decoding those
+    /// very bytes gives; the replication state is kept.
+    pub(crate) fn debug_reload(&mut self, save: bool) -> Result<(), String> {
+        let data = self.encode_rdb();
+        let opts = rdb::DecodeOptions {
+            databases: self.config.databases,
+            seed: self.rng.next_u64(),
+            limits: self.config.encoding.clone(),
+            unsupported: rdb::Unsupported::Skip,
+            drop_expired_before: if self.is_replica() {
+                None
+            } else {
+                Some(self.now)
+            },
+            ..Default::default()
+        };
+        let loaded = rdb::decode(&data, &opts).map_err(|e| e.to_string())?;
+        let mut ks = loaded.keyspace;
+        ks.replica_mode = self.is_replica();
+        self.ks = ks;
+        if save && self.persist.job.is_none() {
+            self.queue_save(data, false, None);
+        }
+        self.log("notice", "DB reloaded by DEBUG RELOAD".into());
+        Ok(())
     }
 }

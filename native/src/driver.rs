@@ -229,13 +229,18 @@ pub async fn run(config: Config) -> io::Result<()> {
         touched: Vec::new(),
         pending_reports: Vec::new(),
     }));
+    // A file to load makes the node loading before the first client can
+    // connect, so nobody sees an empty dataset: they get -LOADING meanwhile.
+    let rdb_path = shared.borrow().node.rdb_path();
+    if std::path::Path::new(&rdb_path).exists() {
+        feed(&shared, Input::LoadChunk(Bytes::new()));
+        tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path));
+    }
     tracing::info!("Ready to accept connections tcp (port {port})");
     for l in listeners {
         tokio::task::spawn_local(accept_loop(shared.clone(), l));
     }
     tokio::task::spawn_local(timer_loop(shared.clone()));
-    let rdb_path = shared.borrow().node.rdb_path();
-    tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path));
     let shutdown = shared.borrow().shutdown.clone();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let signalled = tokio::select! {
@@ -421,9 +426,10 @@ async fn write_atomically(path: &str, data: &[u8]) -> io::Result<()> {
 async fn load_at_startup(shared: Shared, path: String) {
     let data = match tokio::fs::read(&path).await {
         Ok(d) => d,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
         Err(e) => {
             tracing::warn!("Can't read {path}: {e}");
+            // End the load the node was told about: it stays empty.
+            feed(&shared, Input::LoadDone);
             return;
         }
     };

@@ -174,12 +174,17 @@ impl Server {
 
     /// Start again on the same port, directory and arguments (after [`terminate`](Self::terminate)).
     pub fn restart(&mut self) {
-        self.child = spawn(&self.bin, &self.args, &self.dir);
+        self.respawn();
         assert!(
-            self.wait_ready(Duration::from_secs(20)),
+            self.wait_ready(Duration::from_secs(60)),
             "{:?} restarted",
             self.kind
         );
+    }
+
+    /// Start again like [`restart`](Self::restart), without waiting until it serves.
+    pub fn respawn(&mut self) {
+        self.child = spawn(&self.bin, &self.args, &self.dir);
     }
 
     /// A new client connection.

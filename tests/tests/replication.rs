@@ -113,6 +113,77 @@ fn fill(c: &mut Conn, prefix: &str, n: usize) {
     }
 }
 
+/// Send commands pipelined, 1000 at a time, and check none failed.
+fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) {
+    for chunk in cmds.chunks(1000) {
+        let mut out = Vec::new();
+        for args in chunk {
+            out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for a in args {
+                out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+            }
+        }
+        c.send_raw(&out).expect("send");
+        for args in chunk {
+            if let Reply::Error(e) = c.read_reply().expect("reply") {
+                panic!("{args:?} failed: {e}");
+            }
+        }
+    }
+}
+
+fn cmd(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|p| p.to_string()).collect()
+}
+
+/// `n` keys of every type, small and past the compact-encoding limits, some with TTLs.
+fn fill_every_type(c: &mut Conn, n: usize) {
+    let mut cmds = Vec::new();
+    for i in 0..n {
+        let k = format!("k:{i}");
+        let (a, b) = (i.to_string(), (i * 7).to_string());
+        cmds.push(match i % 6 {
+            0 => cmd(&["SET", &k, &format!("value-{i}")]),
+            1 => cmd(&["RPUSH", &k, "a", &a, "c"]),
+            2 => cmd(&["HSET", &k, "f1", &a, "f2", "v2"]),
+            3 => cmd(&["SADD", &k, &a, &b, "3"]),
+            4 => cmd(&["ZADD", &k, "1.5", &a, "-2", "m"]),
+            _ => cmd(&["SET", &k, "ttl", "EX", "100000"]),
+        });
+    }
+    for i in 0..1000 {
+        let (a, m) = (i.to_string(), format!("member-{i}"));
+        cmds.push(cmd(&["RPUSH", "big:list", &m]));
+        cmds.push(cmd(&["HSET", "big:hash", &m, &a]));
+        cmds.push(cmd(&["SADD", "big:set", &m]));
+        cmds.push(cmd(&["SADD", "big:intset", &a]));
+        cmds.push(cmd(&["ZADD", "big:zset", &a, &m]));
+    }
+    cmds.push(cmd(&["SELECT", "3"]));
+    cmds.push(cmd(&["SET", "in-db-3", "x"]));
+    cmds.push(cmd(&["SELECT", "0"]));
+    pipeline(c, &cmds);
+}
+
+/// Writes of every type while a sync runs (each with a distinct stream form).
+fn writes_during_sync(c: &mut Conn) {
+    let mut cmds = Vec::new();
+    for i in 0..100 {
+        let a = i.to_string();
+        cmds.push(cmd(&["SET", &format!("during:{i}"), "v", "PX", "100000"]));
+        cmds.push(cmd(&["INCR", "counter"]));
+        cmds.push(cmd(&["INCRBYFLOAT", "float", "0.1"]));
+        cmds.push(cmd(&["LPUSH", "big:list", &a]));
+        cmds.push(cmd(&["HINCRBY", "big:hash", "member-1", "1"]));
+        cmds.push(cmd(&["SADD", "big:set", &format!("new-{i}")]));
+        cmds.push(cmd(&["ZINCRBY", "big:zset", "1", "member-2"]));
+        cmds.push(cmd(&["EXPIRE", &format!("k:{}", i * 6), "100000"]));
+        cmds.push(cmd(&["DEL", &format!("k:{}", i * 6 + 1)]));
+        cmds.push(cmd(&["SPOP", "big:intset"]));
+    }
+    pipeline(c, &cmds);
+}
+
 fn replicaof(r: &Server, port: u16) {
     assert_eq!(
         r.conn().cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
@@ -127,14 +198,9 @@ fn cold_start_full_sync_with_writes_during_sync() {
             let label = format!("{mk:?} master -> {rk:?} replica, diskless {diskless}");
             let m = start(mk, &["--repl-diskless-sync", diskless]);
             let r = start(rk, &[]);
-            fill(&mut m.conn(), "cold", 20_000);
+            fill_every_type(&mut m.conn(), 100_000);
             replicaof(&r, m.port);
-            // Writes while the sync runs.
-            let mut c = m.conn();
-            for i in 0..300 {
-                c.cmd(&["SET", &format!("during:{i}"), "v"]);
-                c.cmd(&["INCR", "counter"]);
-            }
+            writes_during_sync(&mut m.conn());
             wait_converged(&m, &[&r], &label);
             assert_eq!(stat(&m, "sync_full"), 1, "{label}");
             assert_eq!(
@@ -344,6 +410,75 @@ fn replica_restart_from_its_rdb_continues_partially() {
             stat(&m, "sync_partial_ok"),
             partial + 1,
             "{label}: continued from the RDB's aux fields"
+        );
+    }
+}
+
+#[test]
+fn wait_counts_acks_and_min_replicas_refuses_writes() {
+    for (mk, rk) in PAIRINGS {
+        let label = format!("{mk:?} master -> {rk:?} replica");
+        let m = start(mk, &[]);
+        let r = start(rk, &[]);
+        replicaof(&r, m.port);
+        m.conn().cmd(&["SET", "seed", "1"]);
+        wait_converged(&m, &[&r], &label);
+        let mut c = m.conn();
+        c.cmd(&["SET", "w", "1"]);
+        assert_eq!(
+            c.cmd(&["WAIT", "1", "5000"]),
+            Reply::Int(1),
+            "{label}: one replica acknowledged"
+        );
+        c.cmd(&["SET", "w", "2"]);
+        let t = Instant::now();
+        assert_eq!(
+            c.cmd(&["WAIT", "2", "300"]),
+            Reply::Int(1),
+            "{label}: only one replica exists"
+        );
+        assert!(
+            t.elapsed() >= Duration::from_millis(250),
+            "{label}: WAIT waited for its timeout"
+        );
+        match r.conn().cmd(&["WAIT", "0", "0"]) {
+            Reply::Error(e) => assert!(
+                e.starts_with("ERR WAIT cannot be used with replica instances"),
+                "{label}: {e}"
+            ),
+            other => panic!("{label}: WAIT on a replica answered {other:?}"),
+        }
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]),
+            Reply::Simple("OK".into())
+        );
+        assert_eq!(
+            c.cmd(&["SET", "allowed", "1"]),
+            Reply::Simple("OK".into()),
+            "{label}"
+        );
+        // The replica leaves: writes are refused once the master notices.
+        assert_eq!(
+            r.conn().cmd(&["REPLICAOF", "NO", "ONE"]),
+            Reply::Simple("OK".into())
+        );
+        wait_until(
+            &format!("{label}: master sees no replica"),
+            Duration::from_secs(15),
+            || info_field(&m, "replication", "connected_slaves") == "0",
+        );
+        wait_until(
+            &format!("{label}: NOREPLICAS"),
+            Duration::from_secs(15),
+            || {
+                c.cmd(&["SET", "refused", "1"])
+                    == Reply::Error("NOREPLICAS Not enough good replicas to write.".into())
+            },
+        );
+        assert_eq!(
+            c.cmd(&["GET", "allowed"]),
+            Reply::Bulk(Some(b"1".to_vec())),
+            "{label}: reads still work"
         );
     }
 }

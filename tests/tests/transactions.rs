@@ -275,3 +275,23 @@ fn exec_errors_and_arity_match_redis() {
         ],
     );
 }
+
+#[test]
+fn commands_refused_inside_multi_and_rejected_exec_abort_the_transaction() {
+    script_matches_redis(
+        &[],
+        &[
+            &["MULTI"],
+            &["SET", "a", "1"],
+            &["SAVE"],
+            &["EXEC"],
+            &["GET", "a"],
+            &["MULTI"],
+            &["SET", "a", "2"],
+            &["EXEC", "extra"],
+            &["EXEC"],
+            &["GET", "a"],
+            &["EXEC", "outside"],
+        ],
+    );
+}

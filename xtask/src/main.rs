@@ -77,7 +77,10 @@ pub fn options(args: &[String], known: &[&str]) -> Result<Vec<(String, String)>>
         let name = a
             .strip_prefix("--")
             .filter(|n| known.contains(n))
-            .ok_or_else(|| format!("unknown option {a:?} (known: --{})", known.join(", --")))?;
+            .ok_or_else(|| match known {
+                [] => format!("unknown option {a:?}: this command takes no options"),
+                _ => format!("unknown option {a:?} (known: --{})", known.join(", --")),
+            })?;
         let value = it
             .next()
             .ok_or_else(|| format!("option {a} needs a value"))?;

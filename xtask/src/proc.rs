@@ -34,7 +34,13 @@ pub fn cargo() -> Command {
 
 /// Print a command line the way a shell would show it.
 pub fn show(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    let program = cmd.get_program().to_string_lossy();
+    // `$CARGO` is a full path into the toolchain; show it as typed.
+    let mut s = if std::env::var("CARGO").is_ok_and(|c| c == program) {
+        "cargo".to_string()
+    } else {
+        program.into_owned()
+    };
     for a in cmd.get_args() {
         let a = a.to_string_lossy();
         if a.is_empty() || a.contains(' ') {

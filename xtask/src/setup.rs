@@ -118,6 +118,9 @@ const CHECKS: &[(&str, &[&str])] = &[
         "the core builds for the browser",
         &["build", "-p", "tandem-core", "--target", WASM_TARGET],
     ),
+    // The integration tests start the real `tandem` binary; build it up
+    // front rather than from inside the first test that needs it.
+    ("the binaries", &["build", "--workspace", "--bins"]),
     ("every test", &["test", "--workspace"]),
     (
         "a short fuzz run of the RDB decoder",

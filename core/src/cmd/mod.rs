@@ -29,6 +29,7 @@ pub mod zsets;
 use crate::node::{ConnId, Node};
 use crate::resp::{ReplyWriter, RequestParser};
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -375,10 +376,13 @@ fn all_tables() -> Vec<&'static [CommandSpec]> {
     ]
 }
 
-fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+/// The command table: a fast fixed-seed hash, looked up once per request.
+type Table = HashMap<&'static str, &'static CommandSpec, ahash::RandomState>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = Table::with_hasher(ahash::RandomState::with_seeds(1, 2, 3, 4));
         for t in all_tables() {
             for c in t {
                 let prev = m.insert(c.name, c);
@@ -411,7 +415,7 @@ pub fn find(name: &[u8]) -> Option<&'static CommandSpec> {
 
 /// Resolve a request to its command (or subcommand), checking arity; the
 /// error is the reply Redis gives.
-pub fn lookup(args: &[Bytes]) -> Result<(&'static CommandSpec, String), CmdError> {
+pub fn lookup(args: &[Bytes]) -> Result<(&'static CommandSpec, Cow<'static, str>), CmdError> {
     let Some(spec) = find(&args[0]) else {
         let mut rest = String::new();
         for a in &args[1..] {
@@ -445,10 +449,10 @@ pub fn lookup(args: &[Bytes]) -> Result<(&'static CommandSpec, String), CmdError
         };
         let full = format!("{}|{}", spec.name, subspec.name);
         check_arity(subspec.arity, args.len(), &full)?;
-        return Ok((subspec, full));
+        return Ok((subspec, Cow::Owned(full)));
     }
     check_arity(spec.arity, args.len(), spec.name)?;
-    Ok((spec, spec.name.to_string()))
+    Ok((spec, Cow::Borrowed(spec.name)))
 }
 
 fn check_arity(arity: i32, n: usize, name: &str) -> Result<(), CmdError> {
@@ -483,6 +487,8 @@ fn is_multi_control(name: &str) -> bool {
 
 /// Run one request from `client` (the `processCommand` path).
 pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
+    let is_exec = args[0].eq_ignore_ascii_case(b"exec");
+    let reject = if is_exec { reject_exec } else { reject };
     let (spec, fullname) = match lookup(&args) {
         Ok(found) => found,
         Err(e) => {
@@ -542,6 +548,14 @@ pub fn execute(node: &mut Node, client: &mut Client, args: Vec<Bytes>) {
         );
         return;
     }
+    if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 {
+        reject(
+            node,
+            client,
+            CmdError::err("Command not allowed inside a transaction"),
+        );
+        return;
+    }
     if let Some(multi) = client.multi.as_mut() {
         if !is_multi_control(spec.name) {
             multi.queued.push(args);
@@ -559,6 +573,20 @@ fn reject(node: &mut Node, client: &mut Client, e: CmdError) {
     }
     node.stats.error_replies += 1;
     client.out.error(&e.text());
+}
+
+/// A rejected EXEC discards the transaction and says why (`execCommandAbort`):
+/// `-EXECABORT Transaction discarded because of: <the error without "ERR ">`.
+fn reject_exec(node: &mut Node, client: &mut Client, e: CmdError) {
+    client.multi = None;
+    client.watched.clear();
+    client.dirty_cas = false;
+    node.stats.error_replies += 1;
+    let text = e.text();
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+    client.out.error(&format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ));
 }
 
 /// Run a resolved command (the `call` path): the handler, then bookkeeping.
@@ -594,7 +622,11 @@ pub fn call(
     }
     // EXEC's effects are the commands it ran; it never travels itself. What
     // our master sends travels as its own bytes (see `master_command_applied`).
-    let changed = node.dirty > dirty_before && spec.name != "exec" && !client.is_master;
+    // Without a backlog nobody listens: skip building the op at all.
+    let changed = node.dirty > dirty_before
+        && spec.name != "exec"
+        && !client.is_master
+        && node.repl.backlog.is_some();
     if changed && node.repl.backlog.is_some() && !node.repl.propagation.has_rewrite() {
         if let Some(form) =
             crate::repl::propagate::absolute_form(spec.name, args, &node.ks, client.db)
@@ -620,6 +652,9 @@ pub fn call(
 /// Mark every client watching `key` in `db` as dirty (`touchWatchedKey`),
 /// including `current` (the client running the command) when given.
 pub fn touch_watched_key(node: &mut Node, current: Option<&mut Client>, db: usize, key: &[u8]) {
+    if !node.watch_used {
+        return; // nobody ever used WATCH: nothing to invalidate
+    }
     let key_exists = node.ks.db(db).contains(key);
     let touch = |c: &mut Client| {
         if c.watched.is_empty() {
@@ -652,6 +687,9 @@ pub fn touch_all_watched_in_db(
     db: usize,
     other: Option<usize>,
 ) {
+    if !node.watch_used {
+        return;
+    }
     let ks = &node.ks;
     let touch = |c: &mut Client| {
         for w in &c.watched {

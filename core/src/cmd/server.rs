@@ -1422,7 +1422,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     "LOG <message>",
                     "    Write <message> to the server log.",
                     "RELOAD [option ...]",
-                    "    Save the RDB on disk and reload it back to memory (not supported yet).",
+                    "    Save the RDB on disk and reload it back to memory. With NOSAVE the dataset is",
+                    "    round-tripped through the RDB format in memory without writing the file.",
                     "SET-ACTIVE-EXPIRE <0|1>",
                     "    Setting it to 0 disables expiring keys in background when they are not",
                     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1493,7 +1494,20 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     ));
                 }
             }
-            Err(CmdError::err("DEBUG RELOAD is not supported by Tandem yet"))
+            if args[2..]
+                .iter()
+                .any(|a| is_opt(a, "merge") || is_opt(a, "noflush"))
+            {
+                return Err(CmdError::err(
+                    "DEBUG RELOAD MERGE and NOFLUSH are not supported by Tandem",
+                ));
+            }
+            let save = !args[2..].iter().any(|a| is_opt(a, "nosave"));
+            ctx.node
+                .debug_reload(save)
+                .map_err(|e| CmdError::err(format!("Error trying to load the RDB dump: {e}")))?;
+            ctx.client.out.ok();
+            Ok(())
         }
         _ => Err(CmdError::err(format!(
             "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",

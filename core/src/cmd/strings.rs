@@ -500,14 +500,26 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `incrDecrCommand`: add `incr` to the integer at `args[1]`.
 fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
-    let old = match write_lookup_string(ctx, key)? {
-        None => 0,
-        Some(s) => crate::util::parse_i64(&s.bytes).ok_or(CmdError::NotInteger)?,
+    let (db, now) = (ctx.db(), ctx.now());
+    let new = match ctx.node.ks.get_mut(db, key, now) {
+        // In place: the value's buffer is reused and its TTL stays.
+        Some(Value::Str(s)) => {
+            let old = crate::util::parse_i64(&s.bytes).ok_or(CmdError::NotInteger)?;
+            let new = old
+                .checked_add(incr)
+                .ok_or_else(|| CmdError::err("increment or decrement would overflow"))?;
+            s.bytes.clear();
+            crate::resp::push_int(&mut s.bytes, new);
+            s.encoding = crate::value::StrEncoding::Int;
+            ctx.modified(key);
+            new
+        }
+        Some(_) => return Err(CmdError::WrongType),
+        None => {
+            set_string(ctx, key, StrValue::from_i64(incr), Expiry::Keep);
+            incr
+        }
     };
-    let Some(new) = old.checked_add(incr) else {
-        return Err(CmdError::err("increment or decrement would overflow"));
-    };
-    set_string(ctx, key, StrValue::from_i64(new), Expiry::Keep);
     ctx.client.out.int(new);
     Ok(())
 }

@@ -137,6 +137,7 @@ fn watch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         let expired = ctx.node.ks.db(db).is_expired(key, now);
         ctx.client.watched.push((db, key.to_vec(), expired));
+        ctx.node.watch_used = true;
     }
     ctx.client.out.ok();
     Ok(())

@@ -123,6 +123,21 @@ impl Node {
                 self.repl.backlog.as_ref(),
             ))
         };
+        #[cfg(feature = "planted-bugs")]
+        let verdict = match verdict {
+            Some(PsyncVerdict::FullResync(super::ResyncReason::OffsetBeforeBacklog {
+                offset,
+                first_byte,
+            })) if self.repl.planted.psync_ignores_first_byte => {
+                let end = self.repl.identity.master_repl_offset;
+                Some(PsyncVerdict::Continue {
+                    offset,
+                    len: end + 1 - offset,
+                    window: (first_byte, end),
+                })
+            }
+            v => v,
+        };
         if let Some(v) = &verdict {
             self.event(crate::node::Event::Repl(ReplEvent::PsyncDecision {
                 conn: client.id,

@@ -21,6 +21,32 @@ pub use psync::{decide, PsyncVerdict, ResyncReason};
 
 use crate::rng::Rng;
 
+/// Bugs planted on purpose, each behind its own switch (all off by
+/// default), so tests can show the simulator's checker finds them. Compiled
+/// only with the `planted-bugs` feature, which only the tests turn on.
+#[cfg(feature = "planted-bugs")]
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Planted {
+    /// The master continues a PSYNC whose offset fell out of the backlog
+    /// (the check of the backlog's first byte is forgotten).
+    pub psync_ignores_first_byte: bool,
+    /// A replica advances its offset for commands queued inside MULTI (and
+    /// again at EXEC): its offset runs ahead of its data.
+    pub replica_counts_queued: bool,
+    /// Promotion keeps the replid instead of rotating it into `replid2`.
+    pub promotion_keeps_replid: bool,
+}
+
+#[cfg(feature = "planted-bugs")]
+impl crate::node::Node {
+    /// Turn planted bugs on or off.
+    #[doc(hidden)]
+    pub fn plant(&mut self, planted: Planted) {
+        self.repl.planted = planted;
+    }
+}
+
 /// A node's replication state (master side for now).
 #[derive(Debug)]
 pub struct ReplState {
@@ -38,6 +64,10 @@ pub struct ReplState {
     pub replica: Option<replica::ReplicaSide>,
     /// An ACK arrived since WAITing clients were last checked.
     pub acks_arrived: bool,
+    /// Planted bugs (test builds only).
+    #[cfg(feature = "planted-bugs")]
+    #[doc(hidden)]
+    pub planted: Planted,
 }
 
 /// A replication decision or happening, for logs and the playground.
@@ -127,6 +157,8 @@ impl ReplState {
             last_ping: 0,
             replica: None,
             acks_arrived: false,
+            #[cfg(feature = "planted-bugs")]
+            planted: Planted::default(),
         }
     }
 

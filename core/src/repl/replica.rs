@@ -236,7 +236,13 @@ impl Node {
         if let Some(conn) = side.conn() {
             self.drop_master_connection(conn);
         }
-        self.repl.identity.shift(&mut self.rng);
+        #[cfg(feature = "planted-bugs")]
+        let rotate = !self.repl.planted.promotion_keeps_replid;
+        #[cfg(not(feature = "planted-bugs"))]
+        let rotate = true;
+        if rotate {
+            self.repl.identity.shift(&mut self.rng);
+        }
         self.ks.replica_mode = false;
         self.disconnect_sub_replicas("promoted: replication id changed");
         self.repl.propagation.stream_db = -1;
@@ -721,6 +727,10 @@ impl Node {
         client.master_pending.extend_from_slice(&bytes);
         client.master_pending_len += wire_len as i64;
         if client.multi.is_some() {
+            #[cfg(feature = "planted-bugs")]
+            if self.repl.planted.replica_counts_queued {
+                self.repl.identity.master_repl_offset += wire_len as i64;
+            }
             return;
         }
         let pending = std::mem::take(&mut client.master_pending);

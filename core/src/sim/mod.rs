@@ -70,6 +70,10 @@ pub struct SimOptions {
     pub record: bool,
     /// Check S3 at one `(replid, offset)` point in this many (1: all).
     pub s3_sample: u64,
+    /// Bugs planted in every node (test builds only).
+    #[cfg(feature = "planted-bugs")]
+    #[doc(hidden)]
+    pub planted: crate::repl::Planted,
 }
 
 impl Default for SimOptions {
@@ -83,6 +87,8 @@ impl Default for SimOptions {
             config: Vec::new(),
             record: false,
             s3_sample: 4,
+            #[cfg(feature = "planted-bugs")]
+            planted: Default::default(),
         }
     }
 }
@@ -882,7 +888,14 @@ impl Sim {
         let sn = &mut self.nodes[n];
         let mut config = sn.config.clone();
         config.replicaof = self.upstream[n].map(|u| (HOST.to_string(), BASE_PORT + u as u16));
-        sn.node = Some(Node::new(config, seed, EPOCH_MS + self.now));
+        let node = Node::new(config, seed, EPOCH_MS + self.now);
+        #[cfg(feature = "planted-bugs")]
+        let node = {
+            let mut node = node;
+            node.plant(self.opts.planted);
+            node
+        };
+        sn.node = Some(node);
         sn.wake_at = None;
         if from_disk {
             if let Some(data) = sn.disk.clone() {

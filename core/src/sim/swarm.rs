@@ -85,6 +85,13 @@ pub struct SwarmOptions {
     pub record: bool,
     /// Check S3 at one `(replid, offset)` point in this many.
     pub s3_sample: u64,
+    /// Only these fault kinds (names from [`FAULT_KINDS`]) instead of a
+    /// random subset per seed.
+    pub faults: Option<Vec<String>>,
+    /// Bugs planted in every node (test builds only).
+    #[cfg(feature = "planted-bugs")]
+    #[doc(hidden)]
+    pub planted: crate::repl::Planted,
 }
 
 impl Default for SwarmOptions {
@@ -95,6 +102,9 @@ impl Default for SwarmOptions {
             max_steps: 2_000_000,
             record: false,
             s3_sample: 4,
+            faults: None,
+            #[cfg(feature = "planted-bugs")]
+            planted: Default::default(),
         }
     }
 }
@@ -116,19 +126,22 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     /// Time from quiescence to convergence (ms), if reached.
     pub converged_after: Option<u64>,
+    /// The example's arguments that select the same run options.
+    pub args: String,
 }
 
 impl Outcome {
     /// The command that replays this seed with its trace.
     pub fn replay_command(&self) -> String {
         format!(
-            "cargo run -p tandem-core --example sim -- --seed {} --trace",
-            self.seed
+            "cargo run -p tandem-core --example sim -- --seed {}{} --trace",
+            self.seed, self.args
         )
     }
 }
 
-const KINDS: [&str; 9] = [
+/// The fault kinds a swarm draws from.
+pub const FAULT_KINDS: [&str; 9] = [
     "crash",
     "bounce",
     "partition",
@@ -171,12 +184,21 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
         config,
         record: opts.record,
         s3_sample: opts.s3_sample,
+        #[cfg(feature = "planted-bugs")]
+        planted: opts.planted,
     };
-    let kinds: Vec<&str> = KINDS
+    let mut kinds: Vec<&str> = FAULT_KINDS
         .iter()
         .copied()
         .filter(|_| rng.below(2) == 0)
         .collect();
+    if let Some(only) = &opts.faults {
+        kinds = FAULT_KINDS
+            .iter()
+            .copied()
+            .filter(|k| only.iter().any(|o| o == k))
+            .collect();
+    }
     let mut sched = Vec::new();
     let pair = |rng: &mut Rng| {
         let a = rng.below(nodes as u64) as usize;
@@ -287,5 +309,14 @@ pub fn run_built(sim: &mut Sim, seed: u64, opts: &SwarmOptions) -> Outcome {
         hash: sim.trace_hash(),
         violations: sim.violations().to_vec(),
         converged_after: sim.converged_at.map(|t| t - opts.fault_ms),
+        args: format!(
+            " --fault-ms {} --liveness-ms {}{}",
+            opts.fault_ms,
+            opts.liveness_ms,
+            opts.faults
+                .as_ref()
+                .map(|f| format!(" --faults {}", f.join(",")))
+                .unwrap_or_default()
+        ),
     }
 }

@@ -1,0 +1,156 @@
+//! Persistence on the real binary: SAVE, BGSAVE, LASTSAVE, save points,
+//! DEBUG RELOAD, loading at startup (with `-LOADING` answers meanwhile), and
+//! files that redis-check-rdb accepts.
+
+use std::time::{Duration, Instant};
+use tandem_tests::{have_redis, Conn, Reply, Server};
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn some_data(c: &mut Conn) {
+    c.cmd(&["SET", "s", "string"]);
+    c.cmd(&["SET", "n", "12345"]);
+    c.cmd(&["SET", "ttl", "v", "EX", "100000"]);
+    c.cmd(&["RPUSH", "l", "a", "b", "c"]);
+    c.cmd(&["HSET", "h", "f", "v", "g", "w"]);
+    c.cmd(&["SADD", "s:int", "1", "2", "3"]);
+    c.cmd(&["SADD", "s:str", "x", "y"]);
+    c.cmd(&["ZADD", "z", "1.5", "a", "-3", "b"]);
+    c.cmd(&["SELECT", "5"]);
+    c.cmd(&["SET", "in-db-5", "x"]);
+    c.cmd(&["SELECT", "0"]);
+}
+
+fn int(r: Reply) -> i64 {
+    r.int()
+}
+
+#[test]
+fn save_bgsave_and_restart_keep_the_dataset() {
+    assert!(have_redis(), "redis-check-rdb comes with redis-tools");
+    let mut t = Server::tandem(&[]);
+    let mut c = t.conn();
+    some_data(&mut c);
+    let digest = c.cmd(&["DEBUG", "DIGEST"]);
+    let before = int(c.cmd(&["LASTSAVE"]));
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Simple("OK".into()));
+    assert!(int(c.cmd(&["LASTSAVE"])) >= before);
+    let file = t.dir.join("dump.rdb");
+    let check = std::process::Command::new("redis-check-rdb")
+        .arg(&file)
+        .output()
+        .expect("redis-check-rdb");
+    assert!(
+        check.status.success(),
+        "redis-check-rdb: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    c.cmd(&["SET", "after-save", "1"]);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Simple("Background saving started".into())
+    );
+    wait_until("bgsave done", Duration::from_secs(10), || {
+        t.conn()
+            .cmd(&["INFO", "persistence"])
+            .text()
+            .contains("rdb_bgsave_in_progress:0")
+    });
+    let digest2 = c.cmd(&["DEBUG", "DIGEST"]);
+    assert_ne!(digest, digest2);
+    // Started with --save "": SIGTERM does not save, the BGSAVE file is what loads.
+    t.terminate();
+    t.restart();
+    assert_eq!(t.conn().cmd(&["DEBUG", "DIGEST"]), digest2);
+    assert_eq!(
+        t.conn().cmd(&["GET", "after-save"]),
+        Reply::Bulk(Some(b"1".to_vec()))
+    );
+}
+
+#[test]
+fn save_points_trigger_a_background_save() {
+    let t = Server::tandem(&["--save", "1 1"]);
+    let mut c = t.conn();
+    let before = int(c.cmd(&["LASTSAVE"]));
+    std::thread::sleep(Duration::from_millis(1100));
+    c.cmd(&["SET", "k", "v"]);
+    wait_until("a save point fired", Duration::from_secs(10), || {
+        int(t.conn().cmd(&["LASTSAVE"])) > before
+    });
+    assert!(t.dir.join("dump.rdb").exists());
+}
+
+#[test]
+fn debug_reload_round_trips_the_dataset() {
+    let t = Server::tandem(&[]);
+    let mut c = t.conn();
+    some_data(&mut c);
+    let digest = c.cmd(&["DEBUG", "DIGEST"]);
+    assert_eq!(c.cmd(&["DEBUG", "RELOAD"]), Reply::Simple("OK".into()));
+    assert_eq!(c.cmd(&["DEBUG", "DIGEST"]), digest);
+    assert_eq!(
+        c.cmd(&["DEBUG", "RELOAD", "NOSAVE"]),
+        Reply::Simple("OK".into())
+    );
+    assert_eq!(c.cmd(&["DEBUG", "DIGEST"]), digest);
+    assert_eq!(
+        c.cmd(&["OBJECT", "ENCODING", "s:int"]),
+        Reply::Bulk(Some(b"intset".to_vec()))
+    );
+}
+
+#[test]
+fn a_big_file_loads_at_startup_while_clients_get_loading() {
+    assert!(have_redis(), "redis-server is required");
+    // A real redis-server writes a large file.
+    let r = Server::redis(&[]);
+    let mut rc = r.conn();
+    assert_eq!(
+        rc.cmd(&["DEBUG", "POPULATE", "300000"]),
+        Reply::Simple("OK".into())
+    );
+    assert_eq!(rc.cmd(&["SAVE"]), Reply::Simple("OK".into()));
+    let redis_digest = rc.cmd(&["DEBUG", "DIGEST"]);
+    let mut t = Server::tandem(&[]);
+    t.terminate();
+    std::fs::copy(r.dir.join("dump.rdb"), t.dir.join("dump.rdb")).expect("copy the file");
+    t.respawn();
+    let mut saw_loading = false;
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "load did not finish"
+        );
+        let Ok(mut c) = Conn::try_connect(t.port) else {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        match c.try_cmd(&["PING"]) {
+            Ok(Reply::Simple(s)) if s == "PONG" => break,
+            Ok(Reply::Error(e)) => {
+                assert_eq!(e, "LOADING Redis is loading the dataset in memory");
+                saw_loading = true;
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        saw_loading,
+        "a client connected during the load was told LOADING"
+    );
+    let mut c = t.conn();
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(300_000));
+    assert_eq!(c.cmd(&["DEBUG", "DIGEST"]), redis_digest);
+}
