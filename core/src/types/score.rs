@@ -44,6 +44,9 @@ fn strtod_prefix(s: &[u8]) -> Option<(usize, usize)> {
         }
         return Some((start, j));
     }
+    if let Some(end) = hex_end(s, i) {
+        return Some((start, end));
+    }
     let mut digits = 0;
     while i < s.len() && s[i].is_ascii_digit() {
         i += 1;
@@ -74,6 +77,72 @@ fn strtod_prefix(s: &[u8]) -> Option<(usize, usize)> {
     Some((start, i))
 }
 
+/// End of a C99 hexadecimal float (`0x1.8p3`) starting at `i`, if there is
+/// one with at least one hex digit.
+fn hex_end(s: &[u8], i: usize) -> Option<usize> {
+    if !(s.len() > i + 2 && s[i] == b'0' && (s[i + 1] | 0x20) == b'x') {
+        return None;
+    }
+    let mut j = i + 2;
+    let mut digits = 0;
+    while j < s.len() && s[j].is_ascii_hexdigit() {
+        j += 1;
+        digits += 1;
+    }
+    if j < s.len() && s[j] == b'.' {
+        j += 1;
+        while j < s.len() && s[j].is_ascii_hexdigit() {
+            j += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if j < s.len() && (s[j] | 0x20) == b'p' {
+        let mut k = j + 1;
+        if k < s.len() && (s[k] == b'+' || s[k] == b'-') {
+            k += 1;
+        }
+        if k < s.len() && s[k].is_ascii_digit() {
+            while k < s.len() && s[k].is_ascii_digit() {
+                k += 1;
+            }
+            j = k;
+        }
+    }
+    Some(j)
+}
+
+/// Value of a hexadecimal float accepted by [`hex_end`] (sign included).
+fn hex_value(t: &str) -> f64 {
+    let neg = t.starts_with('-');
+    let body = &t.trim_start_matches(['+', '-'])[2..];
+    let (mant, exp) = match body.find(['p', 'P']) {
+        Some(p) => (&body[..p], body[p + 1..].parse::<i32>().unwrap_or(0)),
+        None => (body, 0),
+    };
+    let mut v = 0f64;
+    let mut scale = 0i32;
+    let mut frac = false;
+    for c in mant.chars() {
+        if c == '.' {
+            frac = true;
+            continue;
+        }
+        v = v * 16.0 + c.to_digit(16).unwrap_or(0) as f64;
+        if frac {
+            scale -= 4;
+        }
+    }
+    let v = v * 2f64.powi(exp.saturating_add(scale));
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
 /// Value of a slice `strtod_prefix` accepted, and whether `strtod` would set
 /// `ERANGE` with a zero or infinite result (overflow or total underflow).
 fn strtod_value(text: &[u8]) -> (f64, bool) {
@@ -94,7 +163,11 @@ fn strtod_value(text: &[u8]) -> (f64, bool) {
     if lower.starts_with("nan") {
         return (f64::NAN, false);
     }
-    let v: f64 = t.parse().unwrap_or(0.0);
+    let v: f64 = if body.len() > 1 && body.as_bytes()[0] == b'0' && (body.as_bytes()[1] | 0x20) == b'x' {
+        hex_value(t)
+    } else {
+        t.parse().unwrap_or(0.0)
+    };
     let mantissa_nonzero = body
         .bytes()
         .take_while(|c| *c != b'e' && *c != b'E')
@@ -209,6 +282,9 @@ mod tests {
         assert_eq!(parse_score(b"+INF"), Some(f64::INFINITY));
         assert_eq!(parse_score(b"1e-310"), Some(1e-310));
         assert_eq!(parse_score(b"0e5"), Some(0.0));
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"-0x1.8p1"), Some(-3.0));
+        assert_eq!(parse_score(b"0x"), None);
         for bad in [
             &b""[..],
             b" 1",
@@ -235,6 +311,7 @@ mod tests {
         assert_eq!(parse_range_bound(b"("), Some((0.0, true)));
         assert_eq!(parse_range_bound(b" 2"), Some((2.0, false)));
         assert_eq!(parse_range_bound(b"1e400"), Some((f64::INFINITY, false)));
+        assert_eq!(parse_range_bound(b"(0x10"), Some((16.0, true)));
         assert_eq!(parse_range_bound(b"nan"), None);
         assert_eq!(parse_range_bound(b"x"), None);
         assert_eq!(parse_range_bound(b"1x"), None);
