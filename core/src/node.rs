@@ -766,4 +766,21 @@ pub(crate) mod tests {
         want.extend_from_slice(b"\r\n");
         assert_eq!(stream(&node), want);
     }
+
+    #[test]
+    fn backlog_is_freed_after_the_ttl_without_replicas() {
+        let now = 1_700_000_000_000;
+        let mut config = Config::default();
+        config.repl_backlog_ttl = 5;
+        let mut node = Node::new(config, 7, now);
+        node.repl.ensure_backlog(1 << 20, &mut Rng::new(1));
+        let id = node.repl.identity.replid.clone();
+        node.handle_input(now + 1_000, Input::Tick);
+        node.handle_input(now + 4_000, Input::Tick);
+        assert!(node.repl.backlog.is_some(), "kept within the TTL");
+        node.handle_input(now + 7_000, Input::Tick);
+        assert!(node.repl.backlog.is_none(), "freed after the TTL");
+        assert_ne!(node.repl.identity.replid, id, "a new replication id");
+        assert_eq!(node.repl.identity.second_replid_offset, -1);
+    }
 }

@@ -224,3 +224,52 @@ fn slow_replica_is_dropped_at_the_output_buffer_limit() {
         drop(r);
     }
 }
+
+/// A master without PSYNC (`-ERR unknown command`): the replica falls back
+/// to the legacy inline `SYNC` on the same connection, loads the RDB that
+/// follows (no `+FULLRESYNC` line) and applies the stream after it.
+#[test]
+fn legacy_sync_when_the_master_refuses_psync() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut w = stream.try_clone().expect("clone");
+        let mut r = BufReader::new(stream);
+        while let Some(args) = read_command(&mut r) {
+            let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+            match name.as_str() {
+                "PING" => w.write_all(b"+PONG\r\n").expect("write"),
+                "REPLCONF" => w.write_all(b"+OK\r\n").expect("write"),
+                "PSYNC" => {
+                    w.write_all(b"-ERR unknown command 'PSYNC'\r\n")
+                        .expect("write");
+                    break;
+                }
+                _ => return,
+            }
+        }
+        let mut line = String::new();
+        r.read_line(&mut line).expect("SYNC line");
+        assert_eq!(line, "SYNC\r\n");
+        let mut rdb = b"REDIS0010\xfe\x00\xfb\x01\x00\x00\x03old\x03val\xff".to_vec();
+        rdb.extend_from_slice(&[0u8; 8]); // checksum 0: not checked
+        let mut bytes = format!("${}\r\n", rdb.len()).into_bytes();
+        bytes.extend_from_slice(&rdb);
+        bytes.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$4\r\nnewk\r\n$1\r\n1\r\n");
+        w.write_all(&bytes).expect("write");
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let replica = Server::tandem(&[]);
+    let mut c = replica.conn();
+    assert_eq!(
+        c.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]),
+        Reply::Simple("OK".into())
+    );
+    wait_until("the streamed write", Duration::from_secs(15), || {
+        replica.conn().cmd(&["GET", "newk"]) == Reply::Bulk(Some(b"1".to_vec()))
+    });
+    assert_eq!(c.cmd(&["GET", "old"]), Reply::Bulk(Some(b"val".to_vec())));
+}

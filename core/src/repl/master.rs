@@ -405,6 +405,30 @@ impl Node {
         }
     }
 
+    /// `repl-backlog-ttl`: a master that has had no replica for that long
+    /// frees its backlog, takes a new replication id and forgets the old one.
+    fn expire_backlog(&mut self, now: u64) {
+        let ttl = self.config.repl_backlog_ttl * 1000;
+        if self.repl.replica.is_some() || ttl == 0 || self.repl.backlog.is_none() {
+            self.repl.no_replicas_since = None;
+            return;
+        }
+        let since = *self.repl.no_replicas_since.get_or_insert(now);
+        if now.saturating_sub(since) >= ttl {
+            self.repl.backlog = None;
+            self.repl.identity.change(&mut self.rng);
+            self.repl.identity.clear2();
+            self.repl.no_replicas_since = None;
+            self.log(
+                "notice",
+                format!(
+                    "Replication backlog freed after {} seconds without connected replicas.",
+                    ttl / 1000
+                ),
+            );
+        }
+    }
+
     /// Once a second: keepalives to waiting replicas, the diskless delay,
     /// the stream PING, and replica timeouts (`replicationCron`).
     pub(crate) fn master_cron(&mut self) {
@@ -418,10 +442,12 @@ impl Node {
         for (conn, bytes) in over_soft {
             self.output_pending(conn, bytes);
         }
+        let now = self.now;
         if self.repl.replicas.is_empty() {
+            self.expire_backlog(now);
             return;
         }
-        let now = self.now;
+        self.repl.no_replicas_since = None;
         let mut oldest_wait: Option<u64> = None;
         let mut timed_out = Vec::new();
         let timeout_ms = self.config.repl_timeout * 1000;

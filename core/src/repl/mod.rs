@@ -64,6 +64,8 @@ pub struct ReplState {
     pub replica: Option<replica::ReplicaSide>,
     /// An ACK arrived since WAITing clients were last checked.
     pub acks_arrived: bool,
+    /// Since when a master with a backlog has had no replica (`repl-backlog-ttl`).
+    pub no_replicas_since: Option<u64>,
     /// Planted bugs (test builds only).
     #[cfg(feature = "planted-bugs")]
     #[doc(hidden)]
@@ -157,6 +159,7 @@ impl ReplState {
             last_ping: 0,
             replica: None,
             acks_arrived: false,
+            no_replicas_since: None,
             #[cfg(feature = "planted-bugs")]
             planted: Planted::default(),
         }

@@ -519,24 +519,7 @@ impl Node {
                 .ok_or_else(|| format!("Bad +FULLRESYNC reply: '{text}'"))?;
             let id = if id.len() == 40 { id } else { String::new() };
             self.log("notice", format!("Full resync from master: {id}:{offset}"));
-            let opts = crate::rdb::DecodeOptions {
-                databases: self.config.databases,
-                seed: self.rng.next_u64(),
-                limits: self.config.encoding.clone(),
-                ..Default::default()
-            };
-            let side = self.repl.replica.as_mut().expect("replica side");
-            side.transfer_read = 0;
-            side.state = LinkState::Transfer {
-                conn,
-                transfer: Box::new(Transfer {
-                    master_replid: id,
-                    offset,
-                    framing: None,
-                    decoder: crate::rdb::Decoder::new(opts),
-                    received: 0,
-                }),
-            };
+            self.start_transfer(conn, id, offset);
             return Ok(());
         }
         if let Some(rest) = text.strip_prefix("+CONTINUE") {
@@ -571,7 +554,40 @@ impl Node {
                 "Master is currently unable to PSYNC but should be in the future: {text}"
             ));
         }
+        if text.starts_with('-') {
+            // A master that does not know PSYNC: legacy SYNC on the same
+            // connection; the RDB follows with no +FULLRESYNC line.
+            self.log(
+                "notice",
+                format!("Master does not support PSYNC or is in error state (reply: {text}): falling back to SYNC"),
+            );
+            self.start_transfer(conn, String::new(), 0);
+            self.send_raw(conn, b"SYNC\r\n".to_vec());
+            return Ok(());
+        }
         Err(format!("Unexpected reply to PSYNC from master: {text}"))
+    }
+
+    /// Expect the RDB payload next on `conn` (after `+FULLRESYNC`, or a legacy SYNC).
+    fn start_transfer(&mut self, conn: ConnId, master_replid: String, offset: i64) {
+        let opts = crate::rdb::DecodeOptions {
+            databases: self.config.databases,
+            seed: self.rng.next_u64(),
+            limits: self.config.encoding.clone(),
+            ..Default::default()
+        };
+        let side = self.repl.replica.as_mut().expect("replica side");
+        side.transfer_read = 0;
+        side.state = LinkState::Transfer {
+            conn,
+            transfer: Box::new(Transfer {
+                master_replid,
+                offset,
+                framing: None,
+                decoder: crate::rdb::Decoder::new(opts),
+                received: 0,
+            }),
+        };
     }
 
     /// Consume payload bytes; `Ok(true)` when called again it may progress
@@ -666,7 +682,12 @@ impl Node {
         self.ks = ks;
         self.dirty += 1;
         let ident = &mut self.repl.identity;
-        ident.replid = transfer.master_replid.clone();
+        // A legacy SYNC (or a malformed id) names no history: take a fresh id.
+        ident.replid = if transfer.master_replid.is_empty() {
+            self.rng.hex40()
+        } else {
+            transfer.master_replid.clone()
+        };
         ident.master_repl_offset = transfer.offset;
         ident.clear2();
         let size = self.config.repl_backlog_size as usize;

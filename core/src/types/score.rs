@@ -163,11 +163,12 @@ fn strtod_value(text: &[u8]) -> (f64, bool) {
     if lower.starts_with("nan") {
         return (f64::NAN, false);
     }
-    let v: f64 = if body.len() > 1 && body.as_bytes()[0] == b'0' && (body.as_bytes()[1] | 0x20) == b'x' {
-        hex_value(t)
-    } else {
-        t.parse().unwrap_or(0.0)
-    };
+    let v: f64 =
+        if body.len() > 1 && body.as_bytes()[0] == b'0' && (body.as_bytes()[1] | 0x20) == b'x' {
+            hex_value(t)
+        } else {
+            t.parse().unwrap_or(0.0)
+        };
     let mantissa_nonzero = body
         .bytes()
         .take_while(|c| *c != b'e' && *c != b'E')
