@@ -770,8 +770,10 @@ pub(crate) mod tests {
     #[test]
     fn backlog_is_freed_after_the_ttl_without_replicas() {
         let now = 1_700_000_000_000;
-        let mut config = Config::default();
-        config.repl_backlog_ttl = 5;
+        let config = Config {
+            repl_backlog_ttl: 5,
+            ..Config::default()
+        };
         let mut node = Node::new(config, 7, now);
         node.repl.ensure_backlog(1 << 20, &mut Rng::new(1));
         let id = node.repl.identity.replid.clone();
