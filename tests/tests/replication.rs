@@ -482,3 +482,45 @@ fn wait_counts_acks_and_min_replicas_refuses_writes() {
         );
     }
 }
+
+#[test]
+fn masterauth_and_stale_data_settings() {
+    for (mk, rk) in PAIRINGS {
+        let label = format!("{mk:?} master -> {rk:?} replica");
+        let m = start(mk, &["--requirepass", "s3cret"]);
+        // Wrong password: the link never comes up.
+        let bad = start(rk, &["--masterauth", "wrong"]);
+        replicaof(&bad, m.port);
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!link_up(&bad), "{label}: a wrong masterauth must not sync");
+        // Right password: it syncs.
+        let good = start(
+            rk,
+            &["--masterauth", "s3cret", "--replica-serve-stale-data", "no"],
+        );
+        let mut mc = m.conn();
+        assert_eq!(mc.cmd(&["AUTH", "s3cret"]), Reply::Simple("OK".into()));
+        mc.cmd(&["SET", "k", "v"]);
+        replicaof(&good, m.port);
+        wait_until(
+            &format!("{label}: link up with masterauth"),
+            Duration::from_secs(30),
+            || link_up(&good),
+        );
+        wait_until(
+            &format!("{label}: data arrives"),
+            Duration::from_secs(30),
+            || good.conn().cmd(&["GET", "k"]) == Reply::Bulk(Some(b"v".to_vec())),
+        );
+        // Link down with replica-serve-stale-data no: reads answer MASTERDOWN.
+        drop(m);
+        wait_until(
+            &format!("{label}: MASTERDOWN"),
+            Duration::from_secs(30),
+            || {
+                good.conn().cmd(&["GET", "k"])
+                == Reply::Error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into())
+            },
+        );
+    }
+}
