@@ -524,3 +524,43 @@ fn masterauth_and_stale_data_settings() {
         );
     }
 }
+
+#[test]
+fn replicas_arriving_together_share_one_diskless_snapshot() {
+    for mk in [Kind::Tandem, Kind::Redis] {
+        let label = format!("{mk:?} master");
+        // A long delay, ended early once two replicas wait.
+        let m = Server::start(
+            mk,
+            &[
+                "--repl-diskless-sync-delay",
+                "30",
+                "--repl-diskless-sync-max-replicas",
+                "2",
+            ],
+        );
+        fill(&mut m.conn(), "shared", 1000);
+        let r1 = start(Kind::Tandem, &[]);
+        let r2 = start(Kind::Redis, &[]);
+        let t = Instant::now();
+        replicaof(&r1, m.port);
+        replicaof(&r2, m.port);
+        wait_converged(&m, &[&r1, &r2], &label);
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{label}: the second replica ended the delay"
+        );
+        assert_eq!(stat(&m, "sync_full"), 2, "{label}");
+        // One snapshot: both replicas started from the same offset, so with no
+        // writes since, both stand at the master's offset.
+        let off = info_field(&m, "replication", "master_repl_offset");
+        wait_until(
+            &format!("{label}: replicas at the master's offset"),
+            Duration::from_secs(15),
+            || {
+                info_field(&r1, "replication", "slave_repl_offset") == off
+                    && info_field(&r2, "replication", "slave_repl_offset") == off
+            },
+        );
+    }
+}

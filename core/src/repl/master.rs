@@ -449,6 +449,7 @@ impl Node {
         }
         self.repl.no_replicas_since = None;
         let mut oldest_wait: Option<u64> = None;
+        let mut waiting = 0u64;
         let mut timed_out = Vec::new();
         let timeout_ms = self.config.repl_timeout * 1000;
         for id in self.repl.replicas.iter() {
@@ -463,6 +464,7 @@ impl Node {
                     self.outputs
                         .push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
                     oldest_wait = Some(oldest_wait.map_or(since, |o: u64| o.min(since)));
+                    waiting += 1;
                 }
                 ReplicaState::Online { .. }
                     if !link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms =>
@@ -481,7 +483,12 @@ impl Node {
             self.kill_client(id, "replica timeout");
         }
         if let Some(since) = oldest_wait {
-            if now.saturating_sub(since) >= self.config.repl_diskless_sync_delay * 1000 {
+            // The delay lets replicas that arrive together share one snapshot;
+            // `repl-diskless-sync-max-replicas` replicas waiting end it early.
+            let max = self.config.repl_diskless_sync_max_replicas;
+            if now.saturating_sub(since) >= self.config.repl_diskless_sync_delay * 1000
+                || (max > 0 && waiting >= max)
+            {
                 self.start_full_sync(None);
             }
         }
