@@ -785,4 +785,37 @@ pub(crate) mod tests {
         assert_ne!(node.repl.identity.replid, id, "a new replication id");
         assert_eq!(node.repl.identity.second_replid_offset, -1);
     }
+
+    #[test]
+    fn protected_mode_refuses_non_loopback_clients_without_a_password() {
+        let now = 1_700_000_000_000;
+        let outputs =
+            |node: &mut Node| std::iter::from_fn(|| node.poll_output()).collect::<Vec<_>>();
+        let mut node = Node::new(Config::default(), 7, now);
+        let conn = node.accept(now, "10.1.2.3:5555".into());
+        let out = outputs(&mut node);
+        let denied = out.iter().any(|o| matches!(o, Output::Send(c, b) if *c == conn && b.starts_with(b"-DENIED Redis is running in protected mode")));
+        assert!(denied, "{out:?}");
+        assert!(out.contains(&Output::Close(conn)));
+        assert_eq!(node.client_count(), 0);
+        // Loopback is served.
+        node.accept(now, "127.0.0.1:5555".into());
+        assert_eq!(node.client_count(), 1);
+        // A password, or protected-mode no, lets remote clients in.
+        for config in [
+            Config {
+                requirepass: Some(b"pw".to_vec()),
+                ..Config::default()
+            },
+            Config {
+                protected_mode: false,
+                ..Config::default()
+            },
+        ] {
+            let mut node = Node::new(config, 7, now);
+            let conn = node.accept(now, "10.1.2.3:5555".into());
+            assert!(!outputs(&mut node).contains(&Output::Close(conn)));
+            assert_eq!(node.client_count(), 1);
+        }
+    }
 }
