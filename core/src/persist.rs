@@ -225,16 +225,7 @@ impl Node {
         match input {
             Input::LoadChunk(data) => {
                 if self.persist.loading.is_none() {
-                    let opts = rdb::DecodeOptions {
-                        databases: self.config.databases,
-                        seed: self.rng.next_u64(),
-                        limits: self.config.encoding.clone(),
-                        unsupported: rdb::Unsupported::Skip,
-                        // Expired keys are deleted after the load, as DELs in
-                        // the stream (see `install_loaded`).
-                        drop_expired_before: None,
-                        ..Default::default()
-                    };
+                    let opts = self.file_decode_options();
                     self.persist.loading = Some(rdb::Decoder::new(opts));
                     self.persist.loading_bytes = 0;
                 }
@@ -378,20 +369,23 @@ impl Node {
 }
 
 impl Node {
+    /// How this node loads its own RDB files: types it does not serve are
+    /// skipped and logged, and expired keys are loaded so that a master can
+    /// delete them with a DEL in the stream (see `install_loaded`).
+    fn file_decode_options(&mut self) -> rdb::DecodeOptions {
+        rdb::DecodeOptions {
+            unsupported: rdb::Unsupported::Skip,
+            drop_expired_before: None,
+            ..rdb::DecodeOptions::from_config(&self.config, self.rng.next_u64())
+        }
+    }
+
     /// `DEBUG RELOAD`: encode the dataset as an RDB, write it (unless
     /// `save` is false), and replace the dataset with what decoding those
     /// very bytes gives; the replication state is kept.
     pub(crate) fn debug_reload(&mut self, save: bool) -> Result<(), String> {
         let data = self.encode_rdb();
-        let opts = rdb::DecodeOptions {
-            databases: self.config.databases,
-            seed: self.rng.next_u64(),
-            limits: self.config.encoding.clone(),
-            unsupported: rdb::Unsupported::Skip,
-            // Expired keys are loaded, then deleted with a DEL in the stream.
-            drop_expired_before: None,
-            ..Default::default()
-        };
+        let opts = self.file_decode_options();
         let loaded = rdb::decode(&data, &opts).map_err(|e| e.to_string())?;
         let mut ks = loaded.keyspace;
         ks.replica_mode = self.is_replica();

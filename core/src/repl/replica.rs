@@ -570,12 +570,7 @@ impl Node {
 
     /// Expect the RDB payload next on `conn` (after `+FULLRESYNC`, or a legacy SYNC).
     fn start_transfer(&mut self, conn: ConnId, master_replid: String, offset: i64) {
-        let opts = crate::rdb::DecodeOptions {
-            databases: self.config.databases,
-            seed: self.rng.next_u64(),
-            limits: self.config.encoding.clone(),
-            ..Default::default()
-        };
+        let opts = crate::rdb::DecodeOptions::from_config(&self.config, self.rng.next_u64());
         let side = self.repl.replica.as_mut().expect("replica side");
         side.transfer_read = 0;
         side.state = LinkState::Transfer {
