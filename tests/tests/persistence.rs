@@ -3,18 +3,7 @@
 //! files that redis-check-rdb accepts.
 
 use std::time::{Duration, Instant};
-use tandem_tests::{have_redis, Conn, Reply, Server};
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
-}
+use tandem_tests::{have_redis, wait_until, Conn, Reply, Server};
 
 fn some_data(c: &mut Conn) {
     c.cmd(&["SET", "s", "string"]);

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 use tandem_tests::proxy::Proxy;
-use tandem_tests::{have_redis, Conn, Kind, Reply, Server};
+use tandem_tests::{have_redis, wait_until, Conn, Kind, Reply, Server};
 
 const PAIRINGS: [(Kind, Kind); 3] = [
     (Kind::Tandem, Kind::Redis),
@@ -39,17 +39,6 @@ fn info_field(s: &Server, section: &str, field: &str) -> String {
 
 fn stat(s: &Server, field: &str) -> i64 {
     info_field(s, "stats", field).parse().expect("number")
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn link_up(s: &Server) -> bool {

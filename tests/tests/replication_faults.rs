@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tandem_tests::{Reply, Server};
+use std::time::Duration;
+use tandem_tests::{wait_until, Reply, Server};
 
 /// Read one multibulk command; None on EOF.
 fn read_command(r: &mut BufReader<TcpStream>) -> Option<Vec<Vec<u8>>> {
@@ -61,17 +61,6 @@ fn fake_master(after_psync: Vec<u8>) -> (u16, Arc<AtomicUsize>) {
         }
     });
     (port, psyncs)
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 const ID: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -4,7 +4,7 @@
 //! failing inputs are saved under `target/fuzz-rdb/`). The cargo-fuzz target
 //! in `fuzz/` runs the same checks under libFuzzer on a nightly toolchain.
 
-use crate::proc::{cargo, run};
+use crate::proc::run_core_example;
 use crate::Result;
 
 /// `cargo xtask fuzz <target> [--seconds N] [--seed S]`.
@@ -20,16 +20,5 @@ pub fn run_fuzz(args: &[String]) -> Result {
         extra.push(format!("--{name}"));
         extra.push(value);
     }
-    let mut c = cargo();
-    c.args([
-        "run",
-        "--release",
-        "-p",
-        "tandem-core",
-        "--example",
-        "fuzz_rdb",
-        "--",
-    ]);
-    c.args(&extra);
-    run(c)
+    run_core_example("fuzz_rdb", true, &extra)
 }

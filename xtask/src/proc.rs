@@ -101,6 +101,18 @@ pub fn build_tandem_release() -> Result<PathBuf> {
     Ok(target_dir().join("release").join("tandem"))
 }
 
+/// `cargo run [--release] -p tandem-core --example <name> -- <args>`.
+pub fn run_core_example(name: &str, release: bool, args: &[String]) -> Result {
+    let mut c = cargo();
+    c.arg("run");
+    if release {
+        c.arg("--release");
+    }
+    c.args(["-p", "tandem-core", "--example", name, "--"]);
+    c.args(args);
+    run(c)
+}
+
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind port 0: {e}"))?;

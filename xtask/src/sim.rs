@@ -9,21 +9,10 @@
 //! events/s and each violation with the command that replays it, and exits 1
 //! on any violation.
 
-use crate::proc::{cargo, run};
+use crate::proc::run_core_example;
 use crate::Result;
 
 /// `cargo xtask sim ...`.
 pub fn run_sim(args: &[String]) -> Result {
-    let mut c = cargo();
-    c.args([
-        "run",
-        "--release",
-        "-p",
-        "tandem-core",
-        "--example",
-        "sim",
-        "--",
-    ]);
-    c.args(args);
-    run(c)
+    run_core_example("sim", true, args)
 }
