@@ -39,11 +39,11 @@ impl std::fmt::Display for Violation {
 /// oracle needs it.
 #[derive(Debug, Clone)]
 pub struct PsyncView {
-    replid: String,
-    replid2: String,
-    second_offset: i64,
+    pub(crate) replid: String,
+    pub(crate) replid2: String,
+    pub(crate) second_offset: i64,
     /// `(end offset, bytes held)` of the backlog, if any.
-    backlog: Option<(i64, i64)>,
+    pub(crate) backlog: Option<(i64, i64)>,
 }
 
 impl PsyncView {

@@ -22,6 +22,7 @@
 
 mod check;
 mod net;
+pub mod playground;
 pub mod swarm;
 mod trace;
 pub mod workload;
@@ -112,6 +113,8 @@ struct Client {
     buf: Vec<u8>,
     awaiting: usize,
     first_cmd: String,
+    /// A playground console: never driven by the workload; replies go to the tap.
+    console: bool,
 }
 
 #[derive(Debug)]
@@ -181,6 +184,8 @@ pub struct Sim {
     quiet_since: Option<u64>,
     /// When all replicas were seen in sync after quiescing.
     pub converged_at: Option<u64>,
+    /// What the playground observes (bytes delivered, node events), when on.
+    tap: Option<Box<playground::Tap>>,
 }
 
 fn cmd_bytes(args: &[&[u8]]) -> Vec<u8> {
@@ -238,6 +243,7 @@ impl Sim {
             notes: Vec::new(),
             quiet_since: None,
             converged_at: None,
+            tap: None,
             opts,
         };
         for i in 0..sim.opts.nodes {
@@ -268,6 +274,7 @@ impl Sim {
                 buf: Vec::new(),
                 awaiting: 0,
                 first_cmd: String::new(),
+                console: false,
             });
             let at = sim.rng.below(20);
             sim.schedule(at, Ev::ClientWake { client: c });
@@ -565,6 +572,9 @@ impl Sim {
     }
 
     fn event(&mut self, n: NodeId, e: Event, psync_view: Option<&PsyncView>) {
+        if let Some(tap) = self.tap.as_deref_mut() {
+            tap.node_event(self.now, n, &e, psync_view);
+        }
         match &e {
             Event::Repl(ReplEvent::PsyncDecision {
                 replid,
@@ -696,6 +706,9 @@ impl Sim {
             }
             Packet::Data(data) => {
                 let len = data.len();
+                if let Some(tap) = self.tap.as_deref_mut() {
+                    tap.delivered(now, k, dir, from, end, &data);
+                }
                 match end {
                     End::Node { node, conn, inc } => {
                         if self.alive(node, inc) {
@@ -957,6 +970,9 @@ impl Sim {
     // ----- clients -----
 
     fn client_wake(&mut self, i: usize) -> String {
+        if self.clients[i].console {
+            return format!("console{i} idle");
+        }
         if !self.workload_on {
             return format!("client{i} idle");
         }
@@ -964,30 +980,10 @@ impl Sim {
             self.clients[i].node = self.master;
         }
         let n = self.clients[i].node;
-        if self.clients[i].conn.is_none() {
-            let inc = self.nodes[n].inc;
-            let Some(node) = self.nodes[n].node.as_mut() else {
-                let at = self.now + 200;
-                self.schedule(at, Ev::ClientWake { client: i });
-                return format!("client{i}: n{n} is down");
-            };
-            let cid = node.accept(EPOCH_MS + self.now, format!("{HOST}-client{i}:1"));
-            let k = self.next_conn;
-            self.next_conn += 1;
-            self.conns.insert(
-                k,
-                Conn::new(
-                    End::Client(i),
-                    End::Node {
-                        node: n,
-                        conn: cid,
-                        inc,
-                    },
-                ),
-            );
-            self.nodes[n].conns.insert(cid, k);
-            self.clients[i].conn = Some(k);
-            self.drain(n, None);
+        if self.clients[i].conn.is_none() && !self.connect_client(i) {
+            let at = self.now + 200;
+            self.schedule(at, Ev::ClientWake { client: i });
+            return format!("client{i}: n{n} is down");
         }
         if self.clients[i].awaiting > 0 {
             return format!("client{i} waiting");
@@ -1028,7 +1024,37 @@ impl Sim {
         format!("client{i} -> n{n}: {text}")
     }
 
+    /// Connect client `i` to its node; false if the node is down.
+    fn connect_client(&mut self, i: usize) -> bool {
+        let n = self.clients[i].node;
+        let inc = self.nodes[n].inc;
+        let Some(node) = self.nodes[n].node.as_mut() else {
+            return false;
+        };
+        let cid = node.accept(EPOCH_MS + self.now, format!("{HOST}-client{i}:1"));
+        let k = self.next_conn;
+        self.next_conn += 1;
+        self.conns.insert(
+            k,
+            Conn::new(
+                End::Client(i),
+                End::Node {
+                    node: n,
+                    conn: cid,
+                    inc,
+                },
+            ),
+        );
+        self.nodes[n].conns.insert(cid, k);
+        self.clients[i].conn = Some(k);
+        self.drain(n, None);
+        true
+    }
+
     fn client_bytes(&mut self, i: usize, data: &[u8]) {
+        if self.clients[i].console {
+            return self.console_bytes(i, data);
+        }
         let cl = &mut self.clients[i];
         cl.buf.extend_from_slice(data);
         let mut replies = Vec::new();
