@@ -17,7 +17,7 @@ use super::collections::{
     store_or_delete, zset, zset_mut, ScanOpts,
 };
 use super::hashes::{parse_rand_count, random_positions};
-use super::{flags::*, is_opt, parse_int, signal_key_ready, CmdError, CmdResult, Ctx};
+use super::{flags::*, is_opt, parse_int, CmdError, CmdResult, Ctx};
 use crate::command;
 use crate::resp::ReplyWriter;
 use crate::types::score::{format_g17, parse_range_bound, parse_score};
@@ -88,7 +88,6 @@ fn create_zset(ctx: &mut Ctx, key: &[u8], first_member_len: usize) {
     };
     let db = ctx.db();
     ctx.node.ks.db_mut(db).insert(key, Value::ZSet(z), false);
-    signal_key_ready(ctx.node, db, key);
 }
 
 fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> CmdResult {
