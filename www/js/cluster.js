@@ -53,11 +53,12 @@ export class ClusterView {
     const state = svg('text', { x: 10, y: 72, class: 'line' });
     const barBg = svg('rect', { x: 10, y: 78, width: BOX_W - 20, height: 5, rx: 2, class: 'bar-bg' });
     const bar = svg('rect', { x: 10, y: 78, width: 0, height: 5, rx: 2, class: 'bar' });
+    const sync = svg('text', { x: 40, y: 20, class: 'sync' });
     const title = svg('title');
-    g.append(title, box, name, role, ids, off, state, barBg, bar);
+    g.append(title, box, name, role, sync, ids, off, state, barBg, bar);
     g.addEventListener('click', (e) => this.on.onNode(id, e));
     g.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.on.onNode(id, e); });
-    nd = { g, box, name, role, ids, off, state, barBg, bar, title, x: 0, y: 0 };
+    nd = { g, box, name, role, sync, ids, off, state, barBg, bar, title, x: 0, y: 0 };
     this.nodes.set(id, nd);
     this.nodeLayer.append(g);
     return nd;
@@ -123,6 +124,16 @@ export class ClusterView {
     setClass(nd.g, 'main', snap.master === n.id);
     setText(nd.ids, `replid ${shortId(n.replid)} · replid2 ${shortId(n.replid2)}`);
     setText(nd.off, `offset ${n.offset}`);
+    // Compared with its upstream: same offset and same digest means the same data.
+    const up = n.up && n.upstream != null ? snap.nodes.find((x) => x.id === n.upstream) : null;
+    let sync = '';
+    if (up && up.up) {
+      if (n.offset === up.offset) sync = n.digest === up.digest ? 'same' : 'differs';
+      else sync = n.offset < up.offset ? 'behind' : 'ahead';
+    }
+    setAttr(nd.sync, 'data-sync', sync);
+    setText(nd.sync, { same: '= upstream', behind: `${up ? up.offset - n.offset : 0} B behind`,
+      ahead: `${up ? n.offset - up.offset : 0} B ahead`, differs: '≠ DATA DIFFERS', '': '' }[sync]);
     const store = `${n.keys} keys · #${n.digest}`;
     let state;
     if (!n.up) state = n.disk ? `disk: RDB @${n.disk.offset}` : 'no RDB on disk';

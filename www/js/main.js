@@ -27,7 +27,7 @@ const app = {
   autoPaused: false,
   tour: null, // {steps:[{scenario, at_ms, text, flow}], idx, pauseAt}
   lastUrl: 0,
-  perf: { work: [], gaps: [], events: [], last: 0 },
+  perf: { work: [], sim: [], draw: [], gaps: [], events: [], last: 0 },
 };
 
 let cluster, backlog, decisions, log, consoles;
@@ -41,6 +41,7 @@ function setPlaying(on) {
   setText($('play'), on ? '‖ Pause' : '▶ Play');
   $('play').setAttribute('aria-pressed', String(on));
   document.body.dataset.playing = String(on);
+  app.dirty = true;
   if (!on) { app.acc = 0; saveUrl(); }
 }
 
@@ -102,9 +103,15 @@ function frame(ts) {
       push(perf.events, [t0, app.pg.run_for(whole)]);
       app.dirty = true;
     }
+    push(perf.sim, performance.now() - t0);
     if (stop != null && app.pg.now() >= stop) { app.tour.pauseAt = null; setPlaying(false); }
   }
-  if (app.dirty) { render(); app.dirty = false; }
+  if (app.dirty) {
+    const t1 = performance.now();
+    render();
+    app.dirty = false;
+    push(perf.draw, performance.now() - t1);
+  }
   if (app.playing && t0 - app.lastUrl > 1000) saveUrl();
   push(perf.work, performance.now() - t0);
   requestAnimationFrame(frame);
@@ -119,12 +126,18 @@ function render() {
   backlog.update(snap);
   decisions.update(snap.decisions);
   consoles.update(snap.nodes);
-  const { next, events } = pg.events_since(app.cursor);
-  app.cursor = next;
-  log.append(events, snap.steps);
+  // The log and the status line at most ten times a second while playing:
+  // nobody reads faster.
+  const t = performance.now();
+  if (!app.playing || t - (app.logAt ?? 0) > 100) {
+    app.logAt = t;
+    const { next, events } = pg.events_since(app.cursor);
+    app.cursor = next;
+    log.append(events, snap.steps);
+    setText($('hash'), pg.trace_hash());
+  }
   setText($('now'), snap.now);
   setText($('steps'), snap.steps);
-  setText($('hash'), pg.trace_hash());
   const master = snap.nodes.find((n) => n.id === snap.master);
   if (master?.backlog && document.activeElement !== $('backlog')) $('backlog').value = master.backlog.size;
   if (snap.writes_per_sec != null && document.activeElement !== $('writes')) $('writes').value = snap.writes_per_sec;
