@@ -31,7 +31,7 @@ test('8 nodes at 1,000 writes/s: frame time and simulated events per second', as
 
   const start = await page.evaluate(() => {
     const p = window.tandem.perf;
-    for (const k of ['work', 'sim', 'draw', 'gaps', 'events']) p[k].length = 0;
+    for (const k of ['work', 'sim', 'draw', 'gaps', 'events', 'clock']) p[k].length = 0;
     const s = window.tandem.pg.snapshot();
     return { wall: performance.now(), now: s.now, offset: s.nodes[s.master].offset };
   });

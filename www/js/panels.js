@@ -23,12 +23,12 @@ export class DecisionsView {
 }
 
 function card(d, i) {
-  const had = [`replid ${shortId(d.replid, 8)}`, `replid2 ${shortId(d.replid2, 8)}`,
-    `backlog [${d.backlog_first}, ${d.backlog_last}]`].join(', ');
+  const had = [`replid ${shortId(d.replid, 8)}`, `replid2 ${shortId(d.replid2, 8)} (up to ${d.second_offset})`,
+    d.backlog_first == null ? 'no backlog' : `backlog [${d.backlog_first}, ${d.backlog_last}]`].join(', ');
   return el('article', { class: 'card decision', dataset: { verdict: d.verdict, index: i } },
     el('header', {},
       el('span', { class: 'verdict', text: d.verdict }),
-      el('span', { class: 'who', text: ` n${d.replica} asked n${d.master} · ${d.t} ms` })),
+      el('span', { class: 'who', text: ` ${d.replica == null ? 'a replica' : `n${d.replica}`} asked n${d.master} · ${d.t} ms` })),
     el('dl', {},
       el('dt', { text: 'asked' }),
       el('dd', { text: `PSYNC ${d.asked_replid === '?' ? '?' : shortId(d.asked_replid, 8)} ${d.asked_offset}`, title: d.asked_replid }),
@@ -85,7 +85,7 @@ export class LogView {
 }
 
 function row(ev) {
-  const r = el('div', { class: 'ev', dataset: { kind: ev.kind, msg: ev.msg_kind ?? '' }, title: 'click to go back to this moment' },
+  const r = el('div', { class: 'ev', dataset: { kind: ev.kind, msg: ev.msg ?? '' }, title: 'click to go back to this moment' },
     el('span', { class: 't', text: `${ev.t}` }),
     el('span', { class: 'n', text: ev.node == null ? '' : `n${ev.node}` }),
     el('span', { class: 'k', text: ev.kind }),
