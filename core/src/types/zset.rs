@@ -122,6 +122,24 @@ impl LexBound {
             LexBound::Excl(x) => m <= &x[..],
         }
     }
+    /// Whether a range is empty whatever the set holds (`zslParseLexRange`'s
+    /// callers, by `sdscmplex`): `min` after `max`, or equal with either end
+    /// exclusive (`-` and `+` count as exclusive).
+    pub fn empty_range(min: &LexBound, max: &LexBound) -> bool {
+        use std::cmp::Ordering::*;
+        let (cmp, exclusive) = match (min, max) {
+            (LexBound::NegInf, LexBound::NegInf) | (LexBound::PosInf, LexBound::PosInf) => {
+                (Equal, true)
+            }
+            (LexBound::NegInf, _) | (_, LexBound::PosInf) => (Less, true),
+            (LexBound::PosInf, _) | (_, LexBound::NegInf) => (Greater, true),
+            (LexBound::Incl(a) | LexBound::Excl(a), LexBound::Incl(b) | LexBound::Excl(b)) => (
+                a.cmp(b),
+                matches!(min, LexBound::Excl(_)) || matches!(max, LexBound::Excl(_)),
+            ),
+        };
+        cmp == Greater || (cmp == Equal && exclusive)
+    }
     /// Whether `m` is within this bound taken as a maximum.
     pub fn within_max(&self, m: &[u8]) -> bool {
         match self {
@@ -268,6 +286,86 @@ impl ZSet {
         match &self.repr {
             Repr::Small(v) => v.partition_point(|e| pred(e.1, &e.0)),
             Repr::Big { sl, .. } => sl.count_prefix(pred),
+        }
+    }
+    /// The members a lexicographic range selects, skipping `offset` and
+    /// taking at most `limit`, as `(first rank, count)` (ascending ranks;
+    /// `rev` walks from the top as ZREVRANGEBYLEX does).
+    ///
+    /// Redis defines lex ranges only when all scores are equal, but a
+    /// listpack answers deterministically otherwise, and this follows its
+    /// walk exactly (`zzlFirstInLexRange`/`zzlLastInLexRange`, then the
+    /// loop of `genericZrangebylexCommand`): a range whose ends are out of
+    /// order, or whose set's last member is below `min` or first member
+    /// above `max`, is empty; the walk starts at the first member (from the
+    /// end: the last) within the near end, skips `offset` members unchecked,
+    /// then takes members while they are within the far end. A skiplist's
+    /// answer with mixed scores depends on Redis's random node levels, so
+    /// there the range is resolved with two O(log n) rank searches (the
+    /// same answer whenever the order by member agrees with the order).
+    pub fn lex_range(
+        &self,
+        min: &LexBound,
+        max: &LexBound,
+        rev: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> (usize, usize) {
+        let v = match &self.repr {
+            Repr::Big { sl, .. } => {
+                let lo = sl.count_prefix(|_, m| min.below_min(m));
+                let hi = sl.count_prefix(|_, m| max.within_max(m)).max(lo);
+                let total = hi - lo;
+                if offset >= total {
+                    return (lo, 0);
+                }
+                let take = limit.unwrap_or(usize::MAX).min(total - offset);
+                return if rev {
+                    (hi - offset - take, take)
+                } else {
+                    (lo + offset, take)
+                };
+            }
+            Repr::Small(v) => v,
+        };
+        let (Some(first), Some(last)) = (v.first(), v.last()) else {
+            return (0, 0);
+        };
+        if LexBound::empty_range(min, max) || min.below_min(&last.0) || !max.within_max(&first.0) {
+            return (0, 0);
+        }
+        let limit = limit.unwrap_or(usize::MAX);
+        if rev {
+            let start = v
+                .iter()
+                .rposition(|e| max.within_max(&e.0))
+                .expect("the first member is within max");
+            if min.below_min(&v[start].0) || offset > start {
+                return (0, 0);
+            }
+            let from = start - offset;
+            let n = v[..=from]
+                .iter()
+                .rev()
+                .take(limit)
+                .take_while(|e| !min.below_min(&e.0))
+                .count();
+            (from + 1 - n, n)
+        } else {
+            let start = v
+                .iter()
+                .position(|e| !min.below_min(&e.0))
+                .expect("the last member is not below min");
+            if !max.within_max(&v[start].0) || start + offset >= v.len() {
+                return (0, 0);
+            }
+            let from = start + offset;
+            let n = v[from..]
+                .iter()
+                .take(limit)
+                .take_while(|e| max.within_max(&e.0))
+                .count();
+            (from, n)
         }
     }
     /// Members with scores, lowest score first (reversible).
