@@ -950,9 +950,9 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let opts = ScanOpts::parse(args, 3)?;
-    let (range, next) = opts.step(cursor, z.len(), z.encoding_name() == "listpack");
+    let (range, next) = opts.step(cursor, z.scan_len(), z.encoding_name() == "listpack");
     let mut items: Vec<Vec<u8>> = Vec::new();
-    for (m, s) in z.range(range.start, range.end) {
+    for (m, s) in range.filter_map(|p| z.scan_at(p)) {
         if opts.matches(m) {
             items.push(m.to_vec());
             items.push(format_g17(s).into_bytes());

@@ -213,8 +213,12 @@ impl ZSet {
                     Some(slot) => {
                         let old = sl.node(*slot).1;
                         if old != score {
+                            // Reinserted into the slot just freed (SCAN
+                            // relies on a member keeping its slot).
                             let m = sl.remove(old, &member).expect("indexed member");
-                            *slot = sl.insert(score, m);
+                            let idx = sl.insert(score, m);
+                            debug_assert_eq!(idx, *slot);
+                            *slot = idx;
                         }
                         false
                     }
@@ -366,6 +370,24 @@ impl ZSet {
                 .take_while(|e| max.within_max(&e.0))
                 .count();
             (from, n)
+        }
+    }
+    /// Number of positions a SCAN walks: members of a listpack, node
+    /// slots of a skiplist (see [`scan_at`](Self::scan_at)).
+    pub fn scan_len(&self) -> usize {
+        match &self.repr {
+            Repr::Small(v) => v.len(),
+            Repr::Big { sl, .. } => sl.slot_count() - 1,
+        }
+    }
+    /// The member at a SCAN position, if any. A skiplist is walked by node
+    /// slot, not by rank: a member keeps its slot for as long as it is in
+    /// the set (score updates included), while inserts and deletes shift
+    /// ranks, so walking slots gives SCAN's guarantee.
+    pub fn scan_at(&self, pos: usize) -> Option<(&[u8], f64)> {
+        match &self.repr {
+            Repr::Small(v) => v.get(pos).map(|e| (&*e.0, e.1)),
+            Repr::Big { sl, .. } => sl.slot(pos + 1),
         }
     }
     /// Members with scores, lowest score first (reversible).
@@ -537,5 +559,27 @@ mod tests {
         }
         check_same(&small, &big);
         assert_eq!(small.len(), big.len());
+    }
+
+    #[test]
+    fn a_member_keeps_its_scan_position_while_it_stays() {
+        let mut z = ZSet::new_big();
+        for i in 0..100 {
+            z.insert(format!("m{i}").into_bytes(), i as f64);
+        }
+        let position = |z: &ZSet, m: &[u8]| {
+            (0..z.scan_len()).find(|&p| z.scan_at(p).is_some_and(|e| e.0 == m))
+        };
+        let before = position(&z, b"m50").expect("present");
+        z.insert(b"m50".to_vec(), -7.0);
+        z.insert(b"new".to_vec(), -100.0);
+        z.remove(b"m3");
+        z.insert(b"m50".to_vec(), 1e9);
+        assert_eq!(position(&z, b"m50"), Some(before));
+        assert_eq!(z.scan_at(before), Some((&b"m50"[..], 1e9)));
+        let live = (0..z.scan_len())
+            .filter(|&p| z.scan_at(p).is_some())
+            .count();
+        assert_eq!(live, z.len());
     }
 }
