@@ -1,0 +1,129 @@
+// The page as a person uses it: it loads cleanly, every preset ends on the
+// PSYNC verdict it is about, the console replicates, nodes crash and
+// restart, and a shared link replays the same run.
+import { test, expect } from '@playwright/test';
+import { open, shot, pause, speed, nodeAction, command, nodeText } from './helpers.js';
+
+test('loads with zero console errors and draws the cluster', async ({ page }) => {
+  const errors = await open(page);
+  await expect(page.locator('#cluster .node')).not.toHaveCount(0);
+  await expect(page.locator('#presets button')).not.toHaveCount(0);
+  await page.waitForTimeout(1500);
+  await shot(page, 'load');
+  expect(errors).toEqual([]);
+});
+
+test('a command typed on the master replicates; a replica refuses writes', async ({ page }) => {
+  const errors = await open(page);
+  await page.locator('#presets button[data-scenario="link-blip"]').click();
+  await speed(page, 0);
+  // Wait until the first replica has synced (its link is up).
+  await expect(page.locator('#cluster .node[data-node="1"]')).toHaveAttribute('data-link-state', 'up');
+  expect(await command(page, 0, 'SET e2e:greeting hello')).toBe('OK');
+  await expect.poll(async () => command(page, 1, 'GET e2e:greeting'), { timeout: 20_000 }).toBe('"hello"');
+  expect(await command(page, 1, 'SET e2e:greeting bye')).toMatch(/^\(error\) READONLY/);
+  await shot(page, 'console');
+  expect(errors).toEqual([]);
+});
+
+test('crash and restart a replica from its menu', async ({ page }) => {
+  const errors = await open(page);
+  await page.locator('#presets button[data-scenario="link-blip"]').click();
+  await speed(page, 0);
+  const n1 = page.locator('#cluster .node[data-node="1"]');
+  await expect(n1).toHaveAttribute('data-link-state', 'up');
+  await nodeAction(page, 1, 'Crash');
+  await expect(n1).toHaveClass(/down/);
+  await expect(n1.locator('.role')).toHaveText('DOWN');
+  await shot(page, 'crashed');
+  const cards = await page.locator('#decisions .decision').count();
+  await nodeAction(page, 1, 'Restart');
+  await expect(n1).not.toHaveClass(/down/);
+  // Coming back, it asks PSYNC again: one more decision card, and the link comes up.
+  await expect.poll(() => page.locator('#decisions .decision').count()).toBeGreaterThan(cards);
+  await expect(n1).toHaveAttribute('data-link-state', 'up');
+  await shot(page, 'restarted');
+  expect(errors).toEqual([]);
+});
+
+test('a shared link replays the same run', async ({ page, browser }) => {
+  const errors = await open(page);
+  await page.locator('#presets button[data-scenario="link-blip"]').click();
+  await speed(page, 0);
+  await expect(page.locator('#cluster .node[data-node="1"]')).toHaveAttribute('data-link-state', 'up');
+  expect(await command(page, 0, 'SET shared:key 42')).toBe('OK');
+  await page.waitForTimeout(800);
+  await pause(page);
+  await page.locator('#step').click();
+  await page.locator('#step').click();
+  const url = page.url();
+  expect(url).toContain('seed=');
+  const state = async (p) => ({
+    hash: await p.locator('#hash').textContent(),
+    steps: await p.locator('#steps').textContent(),
+    now: await p.locator('#now').textContent(),
+    nodes: await Promise.all([0, 1, 2].map((i) => nodeText(p, i))),
+    cards: await p.locator('#decisions .decision').allTextContents(),
+  });
+  const before = await state(page);
+  expect(Number(before.steps)).toBeGreaterThan(0);
+
+  const other = await browser.newPage();
+  const errors2 = await open(other, url.slice(url.indexOf('/index.html')));
+  await expect(other.locator('body')).toHaveAttribute('data-playing', 'false');
+  expect(await state(other)).toEqual(before);
+  await shot(other, 'shared-link');
+  expect(errors).toEqual([]);
+  expect(errors2).toEqual([]);
+});
+
+test('step forward then back returns to the same state', async ({ page }) => {
+  const errors = await open(page);
+  await page.locator('#presets button[data-scenario="cold-start"]').click();
+  await pause(page);
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  const at5 = { hash: await page.locator('#hash').textContent(), steps: await page.locator('#steps').textContent() };
+  await page.keyboard.press('ArrowRight');
+  await expect(page.locator('#steps')).not.toHaveText(at5.steps);
+  await page.keyboard.press('ArrowLeft');
+  await expect(page.locator('#steps')).toHaveText(at5.steps);
+  await expect(page.locator('#hash')).toHaveText(at5.hash);
+  expect(errors).toEqual([]);
+});
+
+test('keyboard help, the guided tour, and pausing when the tab is hidden', async ({ page }) => {
+  const errors = await open(page);
+  await page.keyboard.press('?');
+  await expect(page.locator('#help-overlay')).toBeVisible();
+  await shot(page, 'help');
+  await page.keyboard.press('Escape');
+  await expect(page.locator('#help-overlay')).toBeHidden();
+
+  await page.locator('#tour').click();
+  await expect(page.locator('#tour-card')).toBeVisible();
+  const first = await page.locator('#tour-text').textContent();
+  expect(first.length).toBeGreaterThan(10);
+  await speed(page, 0);
+  await page.locator('#tour-next').click();
+  await expect(page.locator('#tour-text')).not.toHaveText(first);
+  // The engine runs to the step's moment, then stops there.
+  await expect(page.locator('body')).toHaveAttribute('data-playing', 'false');
+  await shot(page, 'tour');
+  await page.locator('#tour-prev').click();
+  await expect(page.locator('#tour-text')).toHaveText(first);
+  await page.locator('#tour-exit').click();
+
+  await page.keyboard.press('Space');
+  await expect(page.locator('body')).toHaveAttribute('data-playing', 'true');
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expect(page.locator('body')).toHaveAttribute('data-playing', 'false');
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { value: false, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expect(page.locator('body')).toHaveAttribute('data-playing', 'true');
+  expect(errors).toEqual([]);
+});
