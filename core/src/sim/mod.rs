@@ -96,7 +96,7 @@ impl Default for SimOptions {
             think: (5, 40),
             config: Vec::new(),
             record: false,
-            s3_sample: 4,
+            s3_sample: 1,
             clock_skew_ms: 0,
             #[cfg(feature = "planted-bugs")]
             planted: Default::default(),
