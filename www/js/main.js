@@ -50,7 +50,9 @@ function setPlaying(on) {
 
 /** Make `pg` the current run and redraw everything from scratch. */
 function adopt(pg) {
+  const old = app.pg;
   app.pg = pg;
+  if (old && old !== pg) old.free?.(); // the WASM memory of the run we leave
   app.cursor = 0;
   decisions.reset();
   log.reset();
