@@ -111,6 +111,19 @@ test('keyboard help, the guided tour, and pausing when the tab is hidden', async
   await shot(page, 'tour');
   await page.locator('#tour-prev').click();
   await expect(page.locator('#tour-text')).toHaveText(first);
+  // Walk the whole tour: at every stop the real engine has run exactly to that moment;
+  // the full-sync flow shows a FULLRESYNC card, the partial-sync flow ends on CONTINUE.
+  const seen = new Set();
+  while (await page.locator('#tour-next').isEnabled()) {
+    await page.locator('#tour-next').click();
+    await expect(page.locator('body')).toHaveAttribute('data-playing', 'false');
+    const pos = await page.locator('#tour-pos').textContent();
+    const at = pos.match(/t = (\d+) ms/)[1];
+    await expect(page.locator('#now')).toHaveText(at);
+    for (const v of await page.locator('#decisions .decision .verdict').allTextContents()) seen.add(`${await page.locator('#tour-title').textContent()}:${v}`);
+  }
+  expect(seen.has('Full sync:FULLRESYNC')).toBe(true);
+  await expect(page.locator('#decisions .decision').first()).toHaveAttribute('data-verdict', 'CONTINUE');
   await page.locator('#tour-exit').click();
 
   await page.keyboard.press('Space');

@@ -5,7 +5,7 @@
 
 import { svg, setText, setAttr, setClass, shortId, bytes } from './dom.js';
 
-const W = 900, H = 530, BOX_W = 196, BOX_H = 88;
+const W = 900, H = 530, BOX_W = 214, BOX_H = 88;
 const MAX_MESSAGES = 400;
 /** Kinds whose every message gets a label; the busy ones (stream, ack) get one per direction. */
 const QUIET = new Set(['stream', 'ack', 'ping', 'reply', 'client']);
@@ -35,7 +35,7 @@ export class ClusterView {
     ids.forEach((id, k) => {
       const a = -Math.PI / 2 + (2 * Math.PI * k) / n;
       const nd = this.nodes.get(id);
-      nd.x = W / 2 + (n === 1 ? 0 : 345 * Math.cos(a));
+      nd.x = W / 2 + (n === 1 ? 0 : 338 * Math.cos(a));
       nd.y = H / 2 + (n === 1 ? 0 : 212 * Math.sin(a));
       nd.g.setAttribute('transform', `translate(${nd.x - BOX_W / 2},${nd.y - BOX_H / 2})`);
     });

@@ -126,7 +126,9 @@ function frame(ts) {
   const dt = Math.min(100, perf.last ? ts - perf.last : 16);
   perf.last = ts;
   if (app.playing) {
-    app.acc += dt * speedFactor();
+    // On the way to a tour stop, go at least fast enough to get there in ~2.5 s.
+    const rate = app.tour?.pauseAt != null ? Math.max(speedFactor(), app.tour.rate ?? 0) : speedFactor();
+    app.acc += dt * rate;
     let whole = Math.floor(app.acc);
     const stop = app.tour?.pauseAt;
     if (stop != null) whole = Math.max(0, Math.min(whole, stop - app.pg.now()));
@@ -146,7 +148,11 @@ function frame(ts) {
       app.dirty = true;
     }
     push(perf.sim, performance.now() - t0);
-    if (stop != null && app.pg.now() >= stop) { app.tour.pauseAt = null; setPlaying(false); }
+    if (stop != null && app.pg.now() >= stop) {
+      app.tour.pauseAt = null;
+      setPlaying(false);
+      $('tour-card').classList.remove('travelling');
+    }
   }
   if (app.dirty) {
     const t1 = performance.now();
@@ -327,7 +333,8 @@ function tourGo(idx) {
   if (sameRun && idx > t.idx && pg.now() <= s.at_ms) {
     // Forward: let the engine run there, at the chosen speed.
     t.pauseAt = s.at_ms;
-    if (pg.now() < s.at_ms) setPlaying(true);
+    t.rate = (s.at_ms - pg.now()) / 2500;
+    if (pg.now() < s.at_ms) { $('tour-card').classList.add('travelling'); setPlaying(true); }
   } else {
     // A new flow, or backwards: replay from the seed straight to that moment.
     t.pauseAt = null;
@@ -338,7 +345,7 @@ function tourGo(idx) {
   }
   t.idx = idx;
   setText($('tour-title'), `${s.flow}`);
-  setText($('tour-pos'), `step ${idx + 1} of ${t.steps.length}`);
+  setText($('tour-pos'), `step ${idx + 1} of ${t.steps.length} · t = ${s.at_ms} ms`);
   setText($('tour-text'), s.text);
   $('tour-prev').disabled = idx === 0;
   $('tour-next').disabled = idx === t.steps.length - 1;
@@ -442,9 +449,17 @@ function wire() {
   $('tour-next').onclick = () => tourGo(app.tour.idx + 1);
   $('tour-exit').onclick = endTour;
   $('help').onclick = () => toggleHelp(true);
+  $('intro-tour').onclick = startTour;
   $('intro-link').onclick = () => { $('intro').open = true; $('intro').scrollIntoView({ behavior: 'smooth' }); };
   $('help-close').onclick = () => toggleHelp(false);
   document.addEventListener('keydown', onKey);
+  // A shared link pasted into this tab's address bar.
+  window.addEventListener('hashchange', () => {
+    const frag = location.hash.slice(1);
+    if (!frag.includes('seed=') || frag === app.pg.export()) return;
+    try { setPlaying(false); adopt(Playground.import(frag)); toast('Replayed the shared run.'); }
+    catch (e) { toast(`This link could not be replayed: ${e.message}`, true); }
+  });
   document.addEventListener('click', (e) => { if (!e.target.closest('#menu')) closeMenu(); });
   document.addEventListener('visibilitychange', () => {
     if (document.hidden && app.playing) { setPlaying(false); app.autoPaused = true; }
