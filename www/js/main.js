@@ -94,18 +94,22 @@ function replayTo(n) {
   n = Math.max(0, n);
   const base = rewind(app.pg.export(), ([step]) => step <= n, null);
   setPlaying(false);
-  const pg = Playground.import(base);
-  while (pg.steps() < n && pg.step()) { /* one event at a time up to step n */ }
-  adopt(pg);
+  try {
+    const pg = Playground.import(base);
+    while (pg.steps() < n && pg.step()) { /* one event at a time up to step n */ }
+    adopt(pg);
+  } catch (e) { toast(`Could not replay to step ${n}: ${e.message}`, true); }
 }
 
 /** Replay the current run up to simulated time `t` (jump to an event); later actions are dropped. */
 function replayToTime(t) {
   const base = rewind(app.pg.export(), ([, ms]) => ms <= t, null);
   setPlaying(false);
-  const pg = Playground.import(base);
-  if (t > pg.now()) pg.run_for(t - pg.now());
-  adopt(pg);
+  try {
+    const pg = Playground.import(base);
+    if (t > pg.now()) pg.run_for(t - pg.now());
+    adopt(pg);
+  } catch (e) { toast(`Could not replay to ${t} ms: ${e.message}`, true); }
 }
 
 function act(action) {
@@ -120,6 +124,18 @@ function act(action) {
 }
 
 function frame(ts) {
+  try {
+    tick(ts);
+  } catch (e) {
+    // A panic in the core (a bug): say so, stop playing, keep the page alive.
+    setPlaying(false);
+    toast(`The simulator failed: ${e.message}. The log and the shared link show how to get here.`, true);
+    console.warn(e);
+  }
+  requestAnimationFrame(frame);
+}
+
+function tick(ts) {
   const t0 = performance.now();
   const perf = app.perf;
   if (perf.last) push(perf.gaps, ts - perf.last);
@@ -162,7 +178,6 @@ function frame(ts) {
   }
   if (app.playing && t0 - app.lastUrl > 1000) saveUrl();
   push(perf.work, performance.now() - t0);
-  requestAnimationFrame(frame);
 }
 
 function push(ring, v) { ring.push(v); if (ring.length > 600) ring.shift(); }
