@@ -9,6 +9,7 @@ import { el, setText } from './dom.js';
 import { ClusterView } from './cluster.js';
 import { BacklogView } from './backlog.js';
 import { DecisionsView, LogView, ConsoleView } from './panels.js';
+import { LaneView } from './lanes.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_SPEED = -1.3; // log10 of simulated ms per real ms
@@ -33,7 +34,7 @@ const app = {
   perf: { work: [], sim: [], draw: [], gaps: [], events: [], clock: [], last: 0 },
 };
 
-let cluster, backlog, decisions, log, consoles;
+let cluster, backlog, decisions, log, consoles, lanes;
 
 // ---------- running the simulation ----------
 
@@ -56,6 +57,7 @@ function adopt(pg) {
   app.cursor = 0;
   decisions.reset();
   log.reset();
+  lanes.reset();
   $('seed').value = pg.seed;
   for (const b of $('presets').children) b.classList.toggle('active', b.dataset.scenario === pg.scenario);
   const sc = app.scenarios.find((s) => s.id === pg.scenario);
@@ -187,6 +189,8 @@ function render() {
   const snap = pg.snapshot();
   cluster.update(snap);
   backlog.update(snap);
+  // The lane diagram shows about ten seconds of wall time at the current speed.
+  lanes.update(snap, Math.min(4000, Math.max(100, 10_000 * speedFactor())));
   decisions.update(snap.decisions);
   consoles.update(snap.nodes);
   // The log and the status line at most ten times a second while playing:
@@ -426,6 +430,7 @@ function stepBack() {
 function wire() {
   cluster = new ClusterView($('cluster'), { onNode: nodeMenu, onLink: linkMenu, onMessage: messageMenu });
   backlog = new BacklogView($('backlog-view'));
+  lanes = new LaneView($('lanes'));
   decisions = new DecisionsView($('decisions'));
   log = new LogView($('log'), (ev) => {
     if (ev.step != null) replayTo(ev.step);
