@@ -77,3 +77,33 @@ fn promotion_without_a_new_replid_is_caught() {
     let (seed, v) = found.expect("found within 30 seeds");
     eprintln!("planted promotion_keeps_replid: seed {seed}: {v}");
 }
+
+#[test]
+fn psync_that_repeats_the_last_command_is_caught_by_the_stream_check() {
+    let found = first_failing(
+        Planted {
+            psync_repeats_last_command: true,
+            ..Planted::default()
+        },
+        &["partition", "bounce"],
+        &["S2"],
+        30,
+    );
+    let (seed, v) = found.expect("S2 found within 30 seeds");
+    eprintln!("planted psync_repeats_last_command: seed {seed}: {v}");
+}
+
+#[test]
+fn wait_that_ignores_acknowledged_offsets_is_caught() {
+    let found = first_failing(
+        Planted {
+            wait_ignores_ack_offset: true,
+            ..Planted::default()
+        },
+        &["latency"],
+        &["S7"],
+        30,
+    );
+    let (seed, v) = found.expect("S7 found within 30 seeds");
+    eprintln!("planted wait_ignores_ack_offset: seed {seed}: {v}");
+}

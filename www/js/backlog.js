@@ -49,7 +49,7 @@ export class BacklogView {
     const b = n.backlog;
     const replicas = snap.nodes.filter((x) => x.id !== n.id && x.role === 'replica' &&
       (x.upstream === n.id || n.replicas.some((y) => y.id === x.id)));
-    const reached = replicas.map((x) => ({ x, off: x.up ? x.offset : x.disk ? x.disk.offset : null }))
+    const reached = replicas.map((x) => ({ x, off: x.up ? x.offset : x.disk?.offset ?? null }))
       .filter((m) => m.off != null);
     const hi = Math.max(n.offset, b.last);
     const span = Math.max(b.size, hi - b.first + 1, 64);
@@ -72,10 +72,18 @@ export class BacklogView {
     setAttr(r.head, 'x1', sx(hi).toFixed(1)); setAttr(r.head, 'x2', sx(hi).toFixed(1));
     setText(r.lo, lo > 0 ? `… ${Math.round(lo)}` : '0');
 
-    // Replica markers, staggered on three levels when they crowd each other.
+    // Replica markers; replicas within a few pixels of each other share one
+    // marker (and one label), or seven replicas in step would be unreadable.
     reached.sort((p, q) => p.off - q.off);
+    const groups = [];
+    for (const m of reached) {
+      const x = m.off < lo ? X0 : sx(m.off);
+      const g = groups[groups.length - 1];
+      if (g && x - g.x < 46) g.members.push(m);
+      else groups.push({ x, members: [m] });
+    }
     let lastX = -1e9, level = 0;
-    reached.forEach((m, i) => {
+    groups.forEach((grp, i) => {
       let v = r.pool[i];
       if (!v) {
         const g = svg('g', { class: 'bl-marker' });
@@ -85,19 +93,25 @@ export class BacklogView {
         r.markers.append(g);
         v = r.pool[i] = { g, tri, text };
       }
-      const pinned = m.off < lo;
-      const x = pinned ? X0 : sx(m.off);
-      level = x - lastX < 70 ? (level + 1) % 3 : 0;
+      const { x, members } = grp;
+      const lowest = members[0].off, highest = members[members.length - 1].off;
+      const pinned = lowest < lo;
+      level = x - lastX < 110 ? (level + 1) % 3 : 0;
       lastX = x;
       setClass(v.g, 'hidden', false);
       setAttr(v.g, 'transform', `translate(${x.toFixed(1)},44)`);
       setAttr(v.text, 'y', 28 + level * 11);
-      setText(v.text, `${pinned ? '◀ ' : ''}${m.x.name} ${m.off}${m.x.up ? '' : ' (down)'}`);
-      const inside = !empty && m.off >= b.first - 1 && m.off <= b.last;
-      const verdict = m.x.psync_now?.verdict;
-      setAttr(v.g, 'data-where', verdict ? verdict.toLowerCase() : inside ? 'inside' : 'outside');
-      setClass(v.g, 'down', !m.x.up);
+      const names = members.map((m) => m.x.name + (m.x.up ? '' : ' (down)')).join(', ');
+      setText(v.text, `${pinned ? '◀ ' : ''}${names} @ ${lowest === highest ? lowest : `${lowest}–${highest}`}`);
+      const where = (m) => {
+        const verdict = m.x.psync_now?.verdict;
+        if (verdict) return verdict.toLowerCase();
+        return !empty && m.off >= b.first - 1 && m.off <= b.last ? 'inside' : 'outside';
+      };
+      const kinds = new Set(members.map(where));
+      setAttr(v.g, 'data-where', kinds.size === 1 ? [...kinds][0] : 'mixed');
+      setClass(v.g, 'down', members.every((m) => !m.x.up));
     });
-    for (let i = reached.length; i < r.pool.length; i++) setClass(r.pool[i].g, 'hidden', true);
+    for (let i = groups.length; i < r.pool.length; i++) setClass(r.pool[i].g, 'hidden', true);
   }
 }

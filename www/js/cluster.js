@@ -5,7 +5,7 @@
 
 import { svg, setText, setAttr, setClass, shortId, bytes } from './dom.js';
 
-const W = 900, H = 500, BOX_W = 196, BOX_H = 88;
+const W = 900, H = 530, BOX_W = 196, BOX_H = 88;
 const MAX_MESSAGES = 400;
 /** Kinds whose every message gets a label; the busy ones (stream, ack) get one per direction. */
 const QUIET = new Set(['stream', 'ack', 'ping', 'reply', 'client']);
@@ -35,8 +35,8 @@ export class ClusterView {
     ids.forEach((id, k) => {
       const a = -Math.PI / 2 + (2 * Math.PI * k) / n;
       const nd = this.nodes.get(id);
-      nd.x = W / 2 + (n === 1 ? 0 : 330 * Math.cos(a));
-      nd.y = H / 2 + (n === 1 ? 0 : 180 * Math.sin(a));
+      nd.x = W / 2 + (n === 1 ? 0 : 345 * Math.cos(a));
+      nd.y = H / 2 + (n === 1 ? 0 : 212 * Math.sin(a));
       nd.g.setAttribute('transform', `translate(${nd.x - BOX_W / 2},${nd.y - BOX_H / 2})`);
     });
   }
@@ -53,11 +53,12 @@ export class ClusterView {
     const state = svg('text', { x: 10, y: 72, class: 'line' });
     const barBg = svg('rect', { x: 10, y: 78, width: BOX_W - 20, height: 5, rx: 2, class: 'bar-bg' });
     const bar = svg('rect', { x: 10, y: 78, width: 0, height: 5, rx: 2, class: 'bar' });
+    const sync = svg('text', { x: 40, y: 20, class: 'sync' });
     const title = svg('title');
-    g.append(title, box, name, role, ids, off, state, barBg, bar);
+    g.append(title, box, name, role, sync, ids, off, state, barBg, bar);
     g.addEventListener('click', (e) => this.on.onNode(id, e));
     g.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.on.onNode(id, e); });
-    nd = { g, box, name, role, ids, off, state, barBg, bar, title, x: 0, y: 0 };
+    nd = { g, box, name, role, sync, ids, off, state, barBg, bar, title, x: 0, y: 0 };
     this.nodes.set(id, nd);
     this.nodeLayer.append(g);
     return nd;
@@ -107,7 +108,7 @@ export class ClusterView {
       setAttr(ed.g, 'data-state', l.state);
       setClass(ed.g, 'replication', replication);
       setText(ed.label, l.state === 'up' ? '' : l.state);
-      setText(ed.title, `link n${l.a} ↔ n${l.b}: ${l.state}, latency ${l.latency} ms (click for actions)`);
+      setText(ed.title, `link n${l.a} ↔ n${l.b}: ${l.state}, latency ${l.latency} ms (n${l.a}→n${l.b}), ${l.latency_back ?? l.latency} ms back (click for actions)`);
     }
     for (const [k, ed] of this.edges) if (ed.seen !== mark) { ed.g.remove(); this.edges.delete(k); }
 
@@ -123,9 +124,19 @@ export class ClusterView {
     setClass(nd.g, 'main', snap.master === n.id);
     setText(nd.ids, `replid ${shortId(n.replid)} · replid2 ${shortId(n.replid2)}`);
     setText(nd.off, `offset ${n.offset}`);
+    // Compared with its upstream: same offset and same digest means the same data.
+    const up = n.up && n.upstream != null ? snap.nodes.find((x) => x.id === n.upstream) : null;
+    let sync = '';
+    if (up && up.up) {
+      if (n.offset === up.offset) sync = n.digest === up.digest ? 'same' : 'differs';
+      else sync = n.offset < up.offset ? 'behind' : 'ahead';
+    }
+    setAttr(nd.sync, 'data-sync', sync);
+    setText(nd.sync, { same: '= upstream', behind: `${up ? up.offset - n.offset : 0} B behind`,
+      ahead: `${up ? n.offset - up.offset : 0} B ahead`, differs: '≠ DATA DIFFERS', '': '' }[sync]);
     const store = `${n.keys} keys · #${n.digest}`;
     let state;
-    if (!n.up) state = n.disk ? `disk: RDB @${n.disk.offset}` : 'no RDB on disk';
+    if (!n.up) state = n.disk ? `disk: RDB${n.disk.offset == null ? '' : ` @${n.disk.offset}`}` : 'no RDB on disk';
     else if (isMaster) state = `${n.replicas.length} repl. · ${store}`;
     else state = `${n.link ?? '-'} · ${store}`;
     setText(nd.state, state);
@@ -138,7 +149,7 @@ export class ClusterView {
       `replid  ${n.replid}`, `replid2 ${n.replid2} (valid up to offset ${n.second_offset})`,
       `offset ${n.offset}`, n.upstream != null ? `replica of n${n.upstream}, link ${n.link}` : '',
       n.backlog ? `backlog ${bytes(n.backlog.size)} covering [${n.backlog.first}, ${n.backlog.last}]` : 'no backlog',
-      n.disk ? `disk: RDB ${bytes(n.disk.bytes)} (replid ${shortId(n.disk.replid)}, offset ${n.disk.offset})` : 'disk: empty',
+      n.disk ? `disk: RDB ${bytes(n.disk.bytes)}, ${n.disk.keys} keys (replid ${shortId(n.disk.replid)}, offset ${n.disk.offset ?? '-'})` : 'disk: empty',
       'click for actions',
     ].filter(Boolean).join('\n'));
   }
@@ -171,6 +182,7 @@ export class ClusterView {
       const x = sx + (ex - sx) * p + px, y = sy + (ey - sy) * p + py;
       setAttr(v.g, 'transform', `translate(${x.toFixed(1)},${y.toFixed(1)})`);
       setAttr(v.g, 'data-kind', m.kind);
+      setClass(v.g, 'stalled', m.stalled);
       const dir = `${m.from}>${m.to}:${QUIET.has(m.kind) ? m.kind : i}`;
       let label = '';
       if (!labelled.has(dir)) {

@@ -12,6 +12,9 @@ import { DecisionsView, LogView, ConsoleView } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_SPEED = -1.3; // log10 of simulated ms per real ms
+/** Wall time one frame may spend simulating, and the simulated slice it advances by. */
+const SIM_BUDGET_MS = 9;
+const SIM_SLICE_MS = 2;
 const EVENT_KINDS = ['decision', 'message', 'fault', 'role', 'sync', 'client', 'log'];
 const MESSAGE_KINDS = ['psync', 'fullresync', 'continue', 'rdb', 'stream', 'ack', 'getack', 'handshake', 'ping', 'reply', 'client'];
 /** The two flows of the guided tour: a scenario each, with its steps from the core. */
@@ -27,7 +30,7 @@ const app = {
   autoPaused: false,
   tour: null, // {steps:[{scenario, at_ms, text, flow}], idx, pauseAt}
   lastUrl: 0,
-  perf: { work: [], gaps: [], events: [], last: 0 },
+  perf: { work: [], sim: [], draw: [], gaps: [], events: [], clock: [], last: 0 },
 };
 
 let cluster, backlog, decisions, log, consoles;
@@ -41,6 +44,7 @@ function setPlaying(on) {
   setText($('play'), on ? '‖ Pause' : '▶ Play');
   $('play').setAttribute('aria-pressed', String(on));
   document.body.dataset.playing = String(on);
+  app.dirty = true;
   if (!on) { app.acc = 0; saveUrl(); }
 }
 
@@ -67,12 +71,39 @@ function startScenario(id, { play = true } = {}) {
   setPlaying(play);
 }
 
-/** Replay the current run from its seed up to step `n` (step back, jump to an event). */
+/**
+ * The exported fragment with its log cut after `keep(entry)` is false and
+ * its position replaced. The fragment is `seed=..&scenario=..&at=STEP.MS&log=
+ * STEP.MS.ACTION,...` (web/README.md); only its fields are touched here.
+ */
+function rewind(fragment, keep, at) {
+  return fragment.split('&').flatMap((part) => {
+    if (part.startsWith('at=')) return at == null ? [] : [`at=${at}`];
+    if (part.startsWith('log=')) {
+      const kept = part.slice(4).split(',').filter((e) => e && keep(e.split('.').map(Number)));
+      return [`log=${kept.join(',')}`];
+    }
+    return [part];
+  }).join('&');
+}
+
+/** Replay the current run from its seed up to step `n` (step back); later actions are dropped. */
 function replayTo(n) {
-  const frag = new URLSearchParams(app.pg.export());
-  frag.set('steps', String(Math.max(0, n)));
+  n = Math.max(0, n);
+  const base = rewind(app.pg.export(), ([step]) => step <= n, null);
   setPlaying(false);
-  adopt(Playground.import(frag.toString()));
+  const pg = Playground.import(base);
+  while (pg.steps() < n && pg.step()) { /* one event at a time up to step n */ }
+  adopt(pg);
+}
+
+/** Replay the current run up to simulated time `t` (jump to an event); later actions are dropped. */
+function replayToTime(t) {
+  const base = rewind(app.pg.export(), ([, ms]) => ms <= t, null);
+  setPlaying(false);
+  const pg = Playground.import(base);
+  if (t > pg.now()) pg.run_for(t - pg.now());
+  adopt(pg);
 }
 
 function act(action) {
@@ -98,13 +129,29 @@ function frame(ts) {
     const stop = app.tour?.pauseAt;
     if (stop != null) whole = Math.max(0, Math.min(whole, stop - app.pg.now()));
     if (whole > 0) {
-      app.acc -= whole;
-      push(perf.events, [t0, app.pg.run_for(whole)]);
+      // Advance in small slices and stop when the frame's budget is spent:
+      // the picture stays smooth and the simulated clock slows down instead
+      // (the status line then shows the speed actually reached).
+      let done = 0, events = 0;
+      while (done < whole && performance.now() - t0 < SIM_BUDGET_MS) {
+        const slice = Math.min(whole - done, SIM_SLICE_MS);
+        events += app.pg.run_for(slice);
+        done += slice;
+      }
+      app.acc = done < whole ? 0 : app.acc - whole;
+      push(perf.events, [t0, events]);
+      push(perf.clock, [t0, done, dt]);
       app.dirty = true;
     }
+    push(perf.sim, performance.now() - t0);
     if (stop != null && app.pg.now() >= stop) { app.tour.pauseAt = null; setPlaying(false); }
   }
-  if (app.dirty) { render(); app.dirty = false; }
+  if (app.dirty) {
+    const t1 = performance.now();
+    render();
+    app.dirty = false;
+    push(perf.draw, performance.now() - t1);
+  }
   if (app.playing && t0 - app.lastUrl > 1000) saveUrl();
   push(perf.work, performance.now() - t0);
   requestAnimationFrame(frame);
@@ -119,12 +166,21 @@ function render() {
   backlog.update(snap);
   decisions.update(snap.decisions);
   consoles.update(snap.nodes);
-  const { next, events } = pg.events_since(app.cursor);
-  app.cursor = next;
-  log.append(events, snap.steps);
+  // The log and the status line at most ten times a second while playing:
+  // nobody reads faster.
+  const t = performance.now();
+  if (!app.playing || t - (app.logAt ?? 0) > 100) {
+    app.logAt = t;
+    const { next, events } = pg.events_since(app.cursor);
+    app.cursor = next;
+    log.append(events, snap.steps);
+    setText($('hash'), pg.trace_hash());
+  }
   setText($('now'), snap.now);
   setText($('steps'), snap.steps);
-  setText($('hash'), pg.trace_hash());
+  const bad = snap.violations ?? [];
+  setText($('checks'), bad.length ? `✗ ${bad.join('; ')}` : 'all invariants hold');
+  $('checks').classList.toggle('violations', bad.length > 0);
   const master = snap.nodes.find((n) => n.id === snap.master);
   if (master?.backlog && document.activeElement !== $('backlog')) $('backlog').value = master.backlog.size;
   if (snap.writes_per_sec != null && document.activeElement !== $('writes')) $('writes').value = snap.writes_per_sec;
@@ -142,7 +198,11 @@ function showPerf() {
   const avg = work.reduce((a, b) => a + b, 0) / Math.max(1, work.length);
   const gaps = p.gaps.slice(-60);
   const fps = gaps.length ? 1000 / (gaps.reduce((a, b) => a + b, 0) / gaps.length) : 0;
-  setText($('perf'), `frame ${avg.toFixed(1)} ms · ${fps.toFixed(0)} fps · ${evs.toLocaleString('en')} events/s`);
+  const clock = p.clock.filter(([t]) => now - t < 1000);
+  const simMs = clock.reduce((s, [, d]) => s + d, 0), wallMs = clock.reduce((s, [, , w]) => s + w, 0);
+  const reached = wallMs ? simMs / wallMs : 0;
+  const behind = app.playing && reached < speedFactor() * 0.9 ? ` · simulator at ${reached.toFixed(2)}× (can't keep up)` : '';
+  setText($('perf'), `frame ${avg.toFixed(1)} ms · ${fps.toFixed(0)} fps · ${evs.toLocaleString('en')} events/s${behind}`);
 }
 
 // ---------- the shareable URL ----------
@@ -344,9 +404,9 @@ function wire() {
   backlog = new BacklogView($('backlog-view'));
   decisions = new DecisionsView($('decisions'));
   log = new LogView($('log'), (ev) => {
-    if (ev.step == null) { toast('This event has no step to go back to.', true); return; }
-    replayTo(ev.step);
-    toast(`Back at step ${ev.step} (t = ${ev.t} ms). Anything you do now starts a new future.`);
+    if (ev.step != null) replayTo(ev.step);
+    else replayToTime(ev.t);
+    toast(`Back at t = ${ev.t} ms. Anything you do now starts a new future.`);
   });
   consoles = new ConsoleView($('console'), (node, line) => {
     const reply = app.pg.command(node, line);
@@ -359,9 +419,10 @@ function wire() {
     'data-scenario': s.id, title: `${s.summary} (key ${i + 1})`, text: s.title,
     onclick: () => { endTour(); startScenario(s.id); },
   })));
-  $('filters').replaceChildren(...EVENT_KINDS.map((k) => el('label', {},
+  // Event kinds, plus the two busiest message kinds on their own.
+  $('filters').replaceChildren(...[...EVENT_KINDS, 'stream', 'ack'].map((k) => el('label', {},
     el('input', { type: 'checkbox', checked: '', 'data-kind': k, onchange: (e) => $('log').classList.toggle(`hide-${k}`, !e.target.checked) }),
-    ` ${k}`)));
+    ` ${k === 'stream' ? 'streamed writes' : k === 'ack' ? 'ACKs' : k}`)));
   $('legend').replaceChildren(...MESSAGE_KINDS.map((k) => el('span', { class: 'key', 'data-kind': k }, el('i'), k)));
 
   $('play').onclick = () => setPlaying(!app.playing);

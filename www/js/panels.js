@@ -5,8 +5,8 @@
 import { el, setText, shortId } from './dom.js';
 
 const MAX_CARDS = 60;
-const MAX_ROWS = 600;
-const ROWS_PER_FRAME = 80;
+const MAX_ROWS = 300;
+const ROWS_PER_UPDATE = 40;
 
 export class DecisionsView {
   constructor(root) { this.root = root; this.count = 0; }
@@ -23,12 +23,12 @@ export class DecisionsView {
 }
 
 function card(d, i) {
-  const had = [`replid ${shortId(d.replid, 8)}`, `replid2 ${shortId(d.replid2, 8)}`,
-    `backlog [${d.backlog_first}, ${d.backlog_last}]`].join(', ');
+  const had = [`replid ${shortId(d.replid, 8)}`, `replid2 ${shortId(d.replid2, 8)} (up to ${d.second_offset})`,
+    d.backlog_first == null ? 'no backlog' : `backlog [${d.backlog_first}, ${d.backlog_last}]`].join(', ');
   return el('article', { class: 'card decision', dataset: { verdict: d.verdict, index: i } },
     el('header', {},
       el('span', { class: 'verdict', text: d.verdict }),
-      el('span', { class: 'who', text: ` n${d.replica} asked n${d.master} · ${d.t} ms` })),
+      el('span', { class: 'who', text: ` ${d.replica == null ? 'a replica' : `n${d.replica}`} asked n${d.master} · ${d.t} ms` })),
     el('dl', {},
       el('dt', { text: 'asked' }),
       el('dd', { text: `PSYNC ${d.asked_replid === '?' ? '?' : shortId(d.asked_replid, 8)} ${d.asked_offset}`, title: d.asked_replid }),
@@ -37,11 +37,14 @@ function card(d, i) {
 }
 
 export class LogView {
-  /** @param {(ev:object)=>void} onJump */
+  /**
+   * The newest event is at the top, so following the run needs no scrolling
+   * (and no forced layout); a reader who scrolls down keeps their place.
+   * @param {(ev:object)=>void} onJump
+   */
   constructor(root, onJump) {
     this.root = root;
     this.onJump = onJump;
-    this.follow = true;
     root.addEventListener('click', (e) => {
       const row = e.target.closest('.ev');
       if (row && row.__ev) this.onJump(row.__ev);
@@ -50,39 +53,39 @@ export class LogView {
 
   reset() { this.root.replaceChildren(); }
 
-  /** Append new events (the newest at the bottom), at most ROWS_PER_FRAME per call. */
+  /** Add new events (oldest first in `events`), at most ROWS_PER_UPDATE per call. */
   append(events, current) {
-    if (!events.length) return;
-    const frag = document.createDocumentFragment();
-    let list = events;
-    if (events.length > ROWS_PER_FRAME) {
-      const skipped = events.length - ROWS_PER_FRAME;
-      frag.append(el('div', { class: 'ev skipped', text: `… ${skipped} events not listed (pause, or slow down, to see every one)` }));
-      list = events.slice(skipped);
+    if (events.length) {
+      const frag = document.createDocumentFragment();
+      const shown = events.slice(-ROWS_PER_UPDATE);
+      for (let i = shown.length - 1; i >= 0; i--) frag.append(row(shown[i]));
+      const skipped = events.length - shown.length;
+      if (skipped > 0) {
+        frag.append(el('div', { class: 'ev skipped', text: `… ${skipped} earlier events not listed (pause, or slow down, to see every one)` }));
+      }
+      this.root.prepend(frag);
+      let extra = this.root.childElementCount - MAX_ROWS;
+      while (extra-- > 0) this.root.lastElementChild.remove();
     }
-    for (const ev of list) frag.append(row(ev));
-    const atBottom = this.root.scrollTop + this.root.clientHeight >= this.root.scrollHeight - 30;
-    this.root.append(frag);
-    let extra = this.root.childElementCount - MAX_ROWS;
-    while (extra-- > 0) this.root.firstElementChild.remove();
-    if (this.follow && atBottom) this.root.scrollTop = this.root.scrollHeight;
     this.mark(current);
   }
 
   /** Highlight the last event at or before step `current`. */
   mark(current) {
     const old = this.root.querySelector('.ev.here');
-    if (old) old.classList.remove('here');
-    const rows = this.root.children;
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const ev = rows[i].__ev;
-      if (ev && ev.step != null && ev.step <= current) { rows[i].classList.add('here'); break; }
+    for (const r of this.root.children) {
+      const ev = r.__ev;
+      if (ev && ev.step != null && ev.step <= current) {
+        if (r !== old) { old?.classList.remove('here'); r.classList.add('here'); }
+        return;
+      }
     }
+    old?.classList.remove('here');
   }
 }
 
 function row(ev) {
-  const r = el('div', { class: 'ev', dataset: { kind: ev.kind, msg: ev.msg_kind ?? '' }, title: 'click to go back to this moment' },
+  const r = el('div', { class: 'ev', dataset: { kind: ev.kind, msg: ev.msg ?? '' }, title: 'click to go back to this moment' },
     el('span', { class: 't', text: `${ev.t}` }),
     el('span', { class: 'n', text: ev.node == null ? '' : `n${ev.node}` }),
     el('span', { class: 'k', text: ev.kind }),

@@ -30,6 +30,14 @@ pub enum Fault {
     Release(usize, usize),
     /// Set the latency between two nodes (ms).
     Latency(usize, usize, u64),
+    /// Set the bandwidth from one node to another (bytes per ms): a slow reader.
+    Bandwidth(usize, usize, u64),
+    /// Move a node's clock (ms, either way).
+    ClockJump(usize, i64),
+    /// `REPLICAOF NO ONE` on a replica (no failover): a second master.
+    Detach(usize),
+    /// Point a detached node back at the master.
+    Reattach(usize),
     /// Promote a replica; the others follow it.
     Failover(usize),
     /// Point a replica at another node.
@@ -63,6 +71,10 @@ impl fmt::Display for Fault {
             Fault::Hold(a, b) => write!(f, "hold n{a} n{b}"),
             Fault::Release(a, b) => write!(f, "release n{a} n{b}"),
             Fault::Latency(a, b, ms) => write!(f, "latency n{a} n{b} {ms}ms"),
+            Fault::Bandwidth(a, b, bw) => write!(f, "bandwidth n{a} -> n{b} {bw}B/ms"),
+            Fault::ClockJump(n, ms) => write!(f, "clock n{n} {ms:+}ms"),
+            Fault::Detach(n) => write!(f, "n{n} REPLICAOF NO ONE (detach)"),
+            Fault::Reattach(n) => write!(f, "n{n} back to the master"),
             Fault::Failover(n) => write!(f, "failover to n{n}"),
             Fault::ReplicaOf(n, t) => write!(f, "n{n} REPLICAOF n{t}"),
             Fault::ConfigSet(n, k, v) => write!(f, "n{n} CONFIG SET {k} {v}"),
@@ -126,6 +138,10 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     /// Time from quiescence to convergence (ms), if reached.
     pub converged_after: Option<u64>,
+    /// What the checker looked at: stream bytes compared (S2), WAIT
+    /// answers checked (S7a), acknowledged writes found in the converged
+    /// dataset and those excused by a crash or failover (S7b).
+    pub checked: Checked,
     /// The example's arguments that select the same run options.
     pub args: String,
 }
@@ -140,8 +156,38 @@ impl Outcome {
     }
 }
 
-/// The fault kinds a swarm draws from.
-pub const FAULT_KINDS: [&str; 9] = [
+/// Counts of what the checker verified in one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Stream bytes held against the canonical stream (S2).
+    pub stream_bytes: u64,
+    /// WAIT answers checked against the nodes (S7a).
+    pub waits: u64,
+    /// Acknowledged writes tracked to the end (S7b).
+    pub acked: u64,
+    /// Acknowledged writes lost legitimately (S7b).
+    pub excused: u64,
+}
+
+impl std::ops::AddAssign for Checked {
+    fn add_assign(&mut self, o: Checked) {
+        self.stream_bytes += o.stream_bytes;
+        self.waits += o.waits;
+        self.acked += o.acked;
+        self.excused += o.excused;
+    }
+}
+
+/// The fault kinds a swarm draws from: crash (then restart from disk, or
+/// wiped), bounce, partition, oneway (partition), hold (then release),
+/// latency (spikes), failover, replicaof (re-point a replica, chaining),
+/// backlog (resize it at run time; a seed may also start with the 16 KB
+/// minimum, forcing full syncs), slow (a slow reader: the link's bandwidth
+/// drops and the master's output buffer for that replica grows to its
+/// `client-output-buffer-limit`), clock (per-node clock offsets, and jumps
+/// either way), config (other `CONFIG SET`s at run time), detach
+/// (`REPLICAOF NO ONE` on a replica, later pointed back).
+pub const FAULT_KINDS: [&str; 13] = [
     "crash",
     "bounce",
     "partition",
@@ -151,7 +197,37 @@ pub const FAULT_KINDS: [&str; 9] = [
     "failover",
     "replicaof",
     "backlog",
+    "slow",
+    "clock",
+    "config",
+    "detach",
 ];
+
+/// A random run-time `CONFIG SET` (name, value) for the "config" kind.
+fn random_config(rng: &mut Rng) -> (&'static str, String) {
+    match rng.below(8) {
+        0 => ("repl-timeout", (3 + rng.below(8)).to_string()),
+        1 => ("repl-ping-replica-period", (1 + rng.below(2)).to_string()),
+        2 => (
+            "repl-diskless-sync",
+            ["yes", "no"][rng.below(2) as usize].into(),
+        ),
+        3 => ("repl-diskless-sync-delay", rng.below(2).to_string()),
+        4 => (
+            "repl-backlog-ttl",
+            ["0", "2", "3600"][rng.below(3) as usize].into(),
+        ),
+        5 => (
+            "client-output-buffer-limit",
+            ["replica 64kb 32kb 1", "replica 256mb 64mb 60"][rng.below(2) as usize].into(),
+        ),
+        6 => ("min-replicas-to-write", rng.below(2).to_string()),
+        _ => (
+            "repl-backlog-size",
+            ["16kb", "64kb", "1mb"][rng.below(3) as usize].into(),
+        ),
+    }
+}
 
 /// The deployment, fault kinds and schedule a seed picks.
 pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, String) {
@@ -175,7 +251,7 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
     if tiny {
         config.push(("repl-backlog-size".into(), "16kb".into()));
     }
-    let sim = SimOptions {
+    let mut sim = SimOptions {
         nodes,
         writers: 1 + rng.below(3) as usize,
         latency: (1, 1 + rng.below(20)),
@@ -184,6 +260,7 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
         config,
         record: opts.record,
         s3_sample: opts.s3_sample,
+        clock_skew_ms: 0,
         #[cfg(feature = "planted-bugs")]
         planted: opts.planted,
     };
@@ -199,6 +276,18 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
             .filter(|k| only.iter().any(|o| o == k))
             .collect();
     }
+    if kinds.contains(&"clock") {
+        sim.clock_skew_ms = 2_000;
+    }
+    if kinds.contains(&"slow") {
+        // Small enough for a stalled replica to reach in a few seconds.
+        sim.config.push((
+            "client-output-buffer-limit".into(),
+            "replica 16kb 8kb 1".into(),
+        ));
+        sim.config.push(("repl-backlog-size".into(), "16kb".into()));
+    }
+    let bandwidth = sim.bandwidth;
     let mut sched = Vec::new();
     let pair = |rng: &mut Rng| {
         let a = rng.below(nodes as u64) as usize;
@@ -240,6 +329,34 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
                 }
                 "failover" => sched.push((t, Fault::Failover(n))),
                 "replicaof" => sched.push((t, Fault::ReplicaOf(a, b))),
+                "slow" => {
+                    // Mostly from node 0 (the first master) to a replica;
+                    // the reader stalls (0) or crawls.
+                    let (a, b) = if rng.below(2) == 0 {
+                        (0, 1 + rng.below(nodes as u64 - 1) as usize)
+                    } else {
+                        (a, b)
+                    };
+                    sched.push((t, Fault::Bandwidth(a, b, rng.below(3))));
+                    let back = (t + 4_000 + rng.below(4_000)).min(opts.fault_ms);
+                    sched.push((back, Fault::Bandwidth(a, b, bandwidth)));
+                }
+                "clock" => {
+                    let ms = if rng.below(4) == 0 {
+                        5_000 + rng.below(20_000) as i64
+                    } else {
+                        rng.below(6_001) as i64 - 3_000
+                    };
+                    sched.push((t, Fault::ClockJump(n, ms)));
+                }
+                "config" => {
+                    let (name, value) = random_config(&mut rng);
+                    sched.push((t, Fault::ConfigSet(n, name, value)));
+                }
+                "detach" => {
+                    sched.push((t, Fault::Detach(n)));
+                    sched.push((end, Fault::Reattach(n)));
+                }
                 _ => sched.push((
                     t,
                     Fault::ConfigSet(
@@ -309,6 +426,12 @@ pub fn run_built(sim: &mut Sim, seed: u64, opts: &SwarmOptions) -> Outcome {
         hash: sim.trace_hash(),
         violations: sim.violations().to_vec(),
         converged_after: sim.converged_at.map(|t| t - opts.fault_ms),
+        checked: Checked {
+            stream_bytes: sim.checker.stream_bytes_checked,
+            waits: sim.checker.waits_checked,
+            acked: sim.checker.acked_writes() as u64,
+            excused: sim.checker.excused.len() as u64,
+        },
         args: format!(
             " --fault-ms {} --liveness-ms {}{}",
             opts.fault_ms,
