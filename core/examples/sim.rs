@@ -6,14 +6,18 @@
 //! ```
 //! Options: `--faults crash,partition,...` (only these kinds; see
 //! `FAULT_KINDS`), `--fault-ms N` (how long faults run, simulated ms),
-//! `--liveness-ms N` (the bound after that), `--jobs N` (threads; default:
-//! every core), `--progress N` (a line every N seeds). Exits 1 on any
+//! `--liveness-ms N` (the bound after that), `--shrink` (cut a failing
+//! seed's fault schedule down to a minimal one that still fails, and print
+//! it with its replay command), `--keep i,j,..` (run only those entries of
+//! the seed's schedule: what a shrink prints), `--jobs N` (threads; default:
+//! every core), `--progress N` (a line every N seeds), `--regressions FILE`
+//! (replay the seeds listed there too: `core/tests/sim_regressions.txt`). Exits 1 on any
 //! violation.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use tandem_core::sim::swarm::{build, plan, run_built, Checked};
-use tandem_core::sim::{run_seed, Outcome, Strings, SwarmOptions};
+use tandem_core::sim::swarm::{self, build, plan, run_built, Checked};
+use tandem_core::sim::{run_seed, shrink, Outcome, Strings, SwarmOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +26,8 @@ fn main() {
     let mut opts = SwarmOptions::default();
     let mut jobs: Option<usize> = None;
     let mut progress = 0u64;
+    let mut shrinking = false;
+    let mut regressions = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let val = |i: usize| args.get(i + 1).cloned().unwrap_or_default();
@@ -38,6 +44,7 @@ fn main() {
                 i += 1;
             }
             "--trace" => trace = true,
+            "--shrink" => shrinking = true,
             "--jobs" => {
                 jobs = Some(val(i).parse().expect("threads"));
                 i += 1;
@@ -46,16 +53,18 @@ fn main() {
                 progress = val(i).parse().expect("seeds");
                 i += 1;
             }
-            "--faults" => {
-                opts.faults = Some(val(i).split(',').map(String::from).collect());
+            "--regressions" => {
+                let path = val(i);
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("reading {path}: {e}"));
+                regressions = swarm::regressions(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
                 i += 1;
             }
-            "--fault-ms" => {
-                opts.fault_ms = val(i).parse().expect("ms");
-                i += 1;
-            }
-            "--liveness-ms" => {
-                opts.liveness_ms = val(i).parse().expect("ms");
+            name @ ("--faults" | "--fault-ms" | "--liveness-ms" | "--keep") => {
+                if let Err(e) = opts.set(name, &val(i)) {
+                    eprintln!("{e}");
+                    std::process::exit(2);
+                }
                 i += 1;
             }
             other => {
@@ -64,6 +73,30 @@ fn main() {
             }
         }
         i += 1;
+    }
+    if shrinking {
+        let seed = seeds.start;
+        let Some(s) = shrink(seed, &opts) else {
+            println!("seed {seed} does not fail: nothing to shrink");
+            return;
+        };
+        println!(
+            "seed {seed}: {} of {} faults still break {} ({} runs):",
+            s.keep.len(),
+            s.original.len(),
+            s.outcome.violations[0].invariant,
+            s.runs
+        );
+        for (i, (t, f)) in s.original.iter().enumerate() {
+            if s.keep.contains(&i) {
+                println!("  [{i}] t={t}ms {f}");
+            }
+        }
+        for v in &s.outcome.violations {
+            println!("VIOLATION {v}");
+        }
+        println!("replay: {}", s.outcome.replay_command());
+        std::process::exit(1);
     }
     if trace {
         let seed = seeds.start;
@@ -93,6 +126,21 @@ fn main() {
     }
     let started = Instant::now();
     let (mut events, mut failed, mut count) = (0u64, 0u64, 0u64);
+    for r in &regressions {
+        let out = run_seed(r.seed, &r.opts);
+        events += out.steps;
+        if !out.violations.is_empty() || out.converged_after.is_none() {
+            failed += 1;
+            println!("FAIL regression seed={} ({})", r.seed, r.bug);
+            for v in &out.violations {
+                println!("     {v}");
+            }
+            println!("replay: {}", out.replay_command());
+        }
+    }
+    if !regressions.is_empty() {
+        println!("{} regression seeds replayed", regressions.len());
+    }
     let mut checked = Checked::default();
     // Seeds run on every core; results are reported in seed order.
     let workers =

@@ -33,7 +33,7 @@ pub mod workload;
 
 pub use check::{Checker, PsyncView, Violation};
 pub use net::{Conn, End, Link, Packet};
-pub use swarm::{run_seed, Fault, Outcome, SwarmOptions};
+pub use swarm::{run_seed, shrink, Fault, Outcome, Shrunk, SwarmOptions};
 pub use trace::{TraceEntry, TraceHash};
 pub use workload::{Mix, Strings, Workload};
 

@@ -100,6 +100,9 @@ pub struct SwarmOptions {
     /// Only these fault kinds (names from [`FAULT_KINDS`]) instead of a
     /// random subset per seed.
     pub faults: Option<Vec<String>>,
+    /// Keep only these entries (indices into the seed's schedule; the final
+    /// quiescence always stays): what [`shrink`] finds.
+    pub keep: Option<Vec<usize>>,
     /// Bugs planted in every node (test builds only).
     #[cfg(feature = "planted-bugs")]
     #[doc(hidden)]
@@ -115,10 +118,98 @@ impl Default for SwarmOptions {
             record: false,
             s3_sample: 4,
             faults: None,
+            keep: None,
             #[cfg(feature = "planted-bugs")]
             planted: Default::default(),
         }
     }
+}
+
+impl SwarmOptions {
+    /// Set one run option from its command-line form: `--faults a,b`,
+    /// `--fault-ms N`, `--liveness-ms N`, `--keep i,j` (or `none`).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name}: not a number: {v:?}"))
+        };
+        match name {
+            "--faults" => {
+                let kinds: Vec<String> = value.split(',').map(String::from).collect();
+                if let Some(k) = kinds.iter().find(|k| !FAULT_KINDS.contains(&k.as_str())) {
+                    return Err(format!(
+                        "--faults: unknown kind {k:?} (kinds: {FAULT_KINDS:?})"
+                    ));
+                }
+                self.faults = Some(kinds);
+            }
+            "--fault-ms" => self.fault_ms = num(value)?,
+            "--liveness-ms" => self.liveness_ms = num(value)?,
+            "--keep" => {
+                self.keep = Some(if value == "none" {
+                    Vec::new()
+                } else {
+                    value
+                        .split(',')
+                        .map(|k| num(k).map(|k| k as usize))
+                        .collect::<Result<_, _>>()?
+                });
+            }
+            other => return Err(format!("unknown run option {other}")),
+        }
+        Ok(())
+    }
+}
+
+/// One entry of the regression list: a seed that found a bug, the options
+/// it was found with, and what the bug was.
+#[derive(Debug, Clone)]
+pub struct Regression {
+    /// The seed.
+    pub seed: u64,
+    /// Its run options.
+    pub opts: SwarmOptions,
+    /// The bug it found.
+    pub bug: String,
+}
+
+/// Parse a regression list: one seed per line, `--seed S [run options] |
+/// what it found`; `#` starts a comment.
+pub fn regressions(text: &str) -> Result<Vec<Regression>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (args, bug) = line
+            .split_once('|')
+            .ok_or_else(|| format!("line {}: no '|' before the description", n + 1))?;
+        let words: Vec<&str> = args.split_whitespace().collect();
+        let mut seed = None;
+        let mut opts = SwarmOptions::default();
+        for pair in words.chunks(2) {
+            let [name, value] = pair else {
+                return Err(format!("line {}: {pair:?} has no value", n + 1));
+            };
+            if *name == "--seed" {
+                seed = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("line {}: bad seed", n + 1))?,
+                );
+            } else {
+                opts.set(name, value)
+                    .map_err(|e| format!("line {}: {e}", n + 1))?;
+            }
+        }
+        out.push(Regression {
+            seed: seed.ok_or_else(|| format!("line {}: no --seed", n + 1))?,
+            opts,
+            bug: bug.trim().to_string(),
+        });
+    }
+    Ok(out)
 }
 
 /// What one seed did.
@@ -149,10 +240,7 @@ pub struct Outcome {
 impl Outcome {
     /// The command that replays this seed with its trace.
     pub fn replay_command(&self) -> String {
-        format!(
-            "cargo run -p tandem-core --example sim -- --seed {}{} --trace",
-            self.seed, self.args
-        )
+        format!("cargo xtask sim --seed {}{} --trace", self.seed, self.args)
     }
 }
 
@@ -369,6 +457,14 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
             t += 100 + rng.below(3000);
         }
     }
+    if let Some(keep) = &opts.keep {
+        sched = sched
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i))
+            .map(|(_, f)| f)
+            .collect();
+    }
     sched.push((opts.fault_ms, Fault::Quiesce));
     let profile = format!(
         "nodes={} writers={} latency<={}ms bw={}B/ms diskless={diskless} tiny_backlog={tiny} repl-timeout={timeout}s faults=[{}] scheduled={}",
@@ -440,6 +536,97 @@ pub fn run_built(sim: &mut Sim, seed: u64, opts: &SwarmOptions) -> Outcome {
                 .as_ref()
                 .map(|f| format!(" --faults {}", f.join(",")))
                 .unwrap_or_default()
-        ),
+        ) + &opts
+            .keep
+            .as_ref()
+            .map(|k| {
+                let k: Vec<String> = k.iter().map(|i| i.to_string()).collect();
+                if k.is_empty() {
+                    " --keep none".to_string()
+                } else {
+                    format!(" --keep {}", k.join(","))
+                }
+            })
+            .unwrap_or_default(),
     }
+}
+
+/// A failing seed's fault schedule cut down to a minimal one that still
+/// breaks the same invariant.
+#[derive(Debug, Clone)]
+pub struct Shrunk {
+    /// The seed's schedule, in full (quiescence excluded).
+    pub original: Vec<(u64, Fault)>,
+    /// Indices into `original` of the faults kept.
+    pub keep: Vec<usize>,
+    /// The run with only those faults.
+    pub outcome: Outcome,
+    /// Runs tried.
+    pub runs: u64,
+}
+
+/// Shrink `seed`'s fault schedule (delta debugging: drop halves, quarters,
+/// ... single faults while the run still breaks the invariant it broke
+/// first). `None` if the seed does not fail.
+pub fn shrink(seed: u64, opts: &SwarmOptions) -> Option<Shrunk> {
+    let base = SwarmOptions {
+        keep: None,
+        ..opts.clone()
+    };
+    let first = run_seed(seed, &base);
+    let invariant = first.violations.first()?.invariant;
+    let (_, mut original, _) = plan(seed, &base);
+    original.pop(); // the quiescence
+    let mut keep: Vec<usize> = (0..original.len()).collect();
+    let mut best = first;
+    let mut runs = 1;
+    let mut chunk = keep.len().div_ceil(2).max(1);
+    loop {
+        let mut i = 0;
+        let mut removed = false;
+        while i < keep.len() {
+            let trial: Vec<usize> = keep
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j < i || *j >= i + chunk)
+                .map(|(_, k)| *k)
+                .collect();
+            let topts = SwarmOptions {
+                keep: Some(trial.clone()),
+                ..base.clone()
+            };
+            let out = run_seed(seed, &topts);
+            runs += 1;
+            if out.violations.iter().any(|v| v.invariant == invariant) {
+                keep = trial;
+                best = out;
+                removed = true;
+            } else {
+                i += chunk;
+            }
+        }
+        if chunk == 1 && !removed {
+            break;
+        }
+        if !removed {
+            chunk = chunk.div_ceil(2);
+        }
+    }
+    if best.args.is_empty() || !best.args.contains("--keep") {
+        // Nothing could go: replay with every fault, spelled out.
+        best = run_seed(
+            seed,
+            &SwarmOptions {
+                keep: Some(keep.clone()),
+                ..base.clone()
+            },
+        );
+        runs += 1;
+    }
+    Some(Shrunk {
+        original,
+        keep,
+        outcome: best,
+        runs,
+    })
 }
