@@ -43,7 +43,7 @@ commands:
   bench-repl  replication tandem->tandem vs redis->redis: full sync time and
            master peak RSS, partial resync time, lag under write load
            options: --keys N (100000)
-  sim      the deterministic simulator: --seeds A..B [--faults k1,k2] or --seed S --trace
+  sim      the deterministic simulator: --seeds A..B [--faults k1,k2] [--regressions FILE], --seed S --trace, --seed S --shrink
   fuzz rdb the RDB decoder fuzzer (stable Rust, seeded mutations of the golden files)
            options: --seconds N  --seed S
 ";

@@ -126,7 +126,7 @@ const CHECKS: &[(&str, &[&str])] = &[
     ("the binaries", &["build", "--workspace", "--bins"]),
     ("every test", &["test", "--workspace"]),
     (
-        "2,000 simulator seeds with faults and invariants",
+        "2,000 simulator seeds with faults and invariants, and the regression seeds",
         &[
             "run",
             "--release",
@@ -137,6 +137,8 @@ const CHECKS: &[(&str, &[&str])] = &[
             "--",
             "--seeds",
             "0..2000",
+            "--regressions",
+            "core/tests/sim_regressions.txt",
         ],
     ),
     (
