@@ -136,6 +136,9 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(l) => match clamp_range(start, end, l.len()) {
             None => out.array_len(0),
             Some((s, e)) => {
+                // Size the reply once: a bulk is its bytes plus at most 25.
+                let bytes: usize = l.range(s, e + 1).map(|v| v.len() + 25).sum();
+                out.reserve(bytes + 24);
                 out.array_len(e - s + 1);
                 for v in l.range(s, e + 1) {
                     out.bulk(v);

@@ -62,7 +62,13 @@ pub static COMMANDS: &[super::CommandSpec] = &[
 ];
 
 fn reply_score(out: &mut Vec<u8>, s: f64) {
-    out.bulk(format_g17(s).as_bytes());
+    // Integral scores (the common case) print as integers under %.17g:
+    // format them without building a string.
+    if s.abs() < 1e17 && s != 0.0 && (s as i64) as f64 == s {
+        out.bulk_int(s as i64);
+    } else {
+        out.bulk(format_g17(s).as_bytes());
+    }
 }
 
 const NAN_ERR: &str = "resulting score is not a number (NaN)";
@@ -463,6 +469,9 @@ fn zrange_generic(
         return Ok(());
     }
     let z = peek_zset(ctx.node, db, key);
+    // Size the reply once (a score's bulk takes at most 32 bytes).
+    let bytes: usize = z.range(lo, lo + n).map(|(m, _)| m.len() + 25).sum();
+    out.reserve(bytes + n * 32 * withscores as usize + 24);
     out.array_len(n * (1 + withscores as usize));
     let mut emit = |(m, s): (&[u8], f64)| {
         out.bulk(m);
