@@ -28,6 +28,9 @@ pub struct Db {
     expire_cursor: usize,
     /// Running estimate of the average TTL (INFO keyspace `avg_ttl`).
     pub avg_ttl: u64,
+    /// Lists and sorted sets added since the last [`Keyspace::take_created`],
+    /// recorded only while some client is blocked (`None` otherwise).
+    created: Option<Vec<Key>>,
 }
 
 fn hasher(seed: u64) -> RandomState {
@@ -46,6 +49,7 @@ impl Db {
             expires: IndexMap::with_hasher(hasher(seed ^ 0xabcdef)),
             expire_cursor: 0,
             avg_ttl: 0,
+            created: None,
         }
     }
 
@@ -88,6 +92,8 @@ impl Db {
     }
 
     /// Insert or overwrite a value. The old TTL is removed unless `keep_ttl`.
+    /// Adding a list or sorted set is logged for blocked clients (Redis's
+    /// `dbAdd` calls `signalKeyAsReady`; overwriting does not).
     pub fn insert(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         if let Some(slot) = self.map.get_mut(key) {
             *slot = value;
@@ -95,6 +101,11 @@ impl Db {
                 self.expires.swap_remove(key);
             }
         } else {
+            if let Some(log) = self.created.as_mut() {
+                if matches!(value, Value::List(_) | Value::ZSet(_)) {
+                    log.push(key.into());
+                }
+            }
             self.map.insert(key.into(), value);
         }
     }
@@ -202,6 +213,31 @@ impl Keyspace {
     /// Swap two databases (SWAPDB).
     pub fn swap(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
+    }
+
+    /// Whether added lists and sorted sets are being logged.
+    pub fn tracks_created(&self) -> bool {
+        self.dbs.first().is_some_and(|d| d.created.is_some())
+    }
+
+    /// Start (or stop, dropping the log) logging added lists and sorted sets.
+    pub fn track_created(&mut self, on: bool) {
+        for d in &mut self.dbs {
+            if on != d.created.is_some() {
+                d.created = on.then(Vec::new);
+            }
+        }
+    }
+
+    /// Lists and sorted sets added since the last call, in order, per database.
+    pub fn take_created(&mut self) -> Vec<(usize, Key)> {
+        let mut out = Vec::new();
+        for (i, d) in self.dbs.iter_mut().enumerate() {
+            if let Some(log) = d.created.as_mut() {
+                out.extend(log.drain(..).map(|k| (i, k)));
+            }
+        }
+        out
     }
 
     /// Delete a key if its TTL has passed (lazy expiry). True if the key is

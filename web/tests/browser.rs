@@ -121,7 +121,11 @@ fn every_preset_shows_its_verdict() {
             .last()
             .unwrap_or_else(|| panic!("{}: no decision", p.id));
         assert_eq!(card.verdict, p.expect.verdict, "{}: {card:?}", p.id);
-        assert!(card.reason.contains(&p.expect.reason_contains), "{}: {card:?}", p.id);
+        assert!(
+            card.reason.contains(&p.expect.reason_contains),
+            "{}: {card:?}",
+            p.id
+        );
         assert!(s.violations.is_empty(), "{}: {:?}", p.id, s.violations);
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! Tools (installed only when missing or at the wrong version; see
 //! `reference/toolchain.md` §1, §6, §7):
-//! * `chromium` and `chromium-driver` from Debian, in one apt transaction so
-//!   their versions match (wasm-pack would otherwise try to download a
-//!   chromedriver from the network);
+//! * `chromium` and `chromium-driver` from Debian (installed by
+//!   `setup::ensure_tools` with the other apt packages, in one transaction
+//!   so their versions match; wasm-pack finds `/usr/bin/chromedriver` and
+//!   never downloads one);
 //! * `wasm-pack` 0.15.1 (`cargo install --locked`);
 //! * `wasm-bindgen-cli` at exactly the `wasm-bindgen` version in
 //!   `Cargo.lock` (without `--locked`: its packaged lock file pins a crate
@@ -17,15 +18,12 @@
 //! and the build passes `--no-opt` too (Debian's wasm-opt 108 breaks
 //! wasm-bindgen 0.2.130's output).
 
-use crate::proc::{cargo, have, is_root, root, run};
+use crate::proc::{cargo, root, run};
 use crate::Result;
 use std::process::Command;
 
 /// The wasm-pack version the recipe was checked with.
 pub const WASM_PACK_VERSION: &str = "0.15.1";
-
-/// Where the page loads the package from (not committed).
-pub const PKG_DIR: &str = "www/pkg";
 
 fn version_of(program: &str) -> Option<String> {
     let out = Command::new(program).arg("--version").output().ok()?;
@@ -48,24 +46,20 @@ pub fn locked_wasm_bindgen() -> Result<String> {
     Err("Cargo.lock has no wasm-bindgen entry".into())
 }
 
-/// Install chromium + chromedriver, wasm-pack and wasm-bindgen-cli if missing.
+/// Install wasm-pack and wasm-bindgen-cli if missing or at another version
+/// (chromium and chromium-driver come from apt with the other system
+/// packages, see `setup.rs` and `e2e.rs`).
 pub fn ensure_web_tools() -> Result {
-    if !have("chromium") || !have("chromedriver") {
-        let install = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver";
-        if !is_root() {
-            return Err(format!(
-                "missing chromium/chromedriver; install with: sudo sh -c '{install}'"
-            ));
-        }
-        println!("==> installing chromium and chromium-driver (apt)");
-        let mut c = Command::new("sh");
-        c.args(["-c", install]);
-        run(c)?;
-    }
     if version_of("wasm-pack").as_deref() != Some(WASM_PACK_VERSION) {
         println!("==> installing wasm-pack {WASM_PACK_VERSION} (a few minutes, once)");
         let mut c = cargo();
-        c.args(["install", "--locked", "wasm-pack", "--version", WASM_PACK_VERSION]);
+        c.args([
+            "install",
+            "--locked",
+            "wasm-pack",
+            "--version",
+            WASM_PACK_VERSION,
+        ]);
         run(c)?;
     }
     let wbg = locked_wasm_bindgen()?;
@@ -89,6 +83,7 @@ fn wasm_pack() -> Command {
 /// wasm-opt, never downloading tools). The page and its browser tests load
 /// `www/pkg/tandem_web.js`.
 pub fn build_web_pkg() -> Result {
+    ensure_web_tools()?;
     let mut c = wasm_pack();
     c.args([
         "build",
@@ -129,7 +124,9 @@ pub fn native_determinism_hash() -> Result<String> {
     }
     let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if hash.len() != 16 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(format!("playground_hash printed {hash:?}, not 16 hex digits"));
+        return Err(format!(
+            "playground_hash printed {hash:?}, not 16 hex digits"
+        ));
     }
     Ok(hash)
 }
@@ -137,13 +134,21 @@ pub fn native_determinism_hash() -> Result<String> {
 /// The wasm-bindgen tests of `web/` in headless Chromium, with the native
 /// hash handed to the determinism test.
 pub fn test_web_in_chromium() -> Result {
+    ensure_web_tools()?;
     let hash = native_determinism_hash()?;
     println!("native playground trace hash: {hash}");
     let mut c = wasm_pack();
-    c.args(["test", "--headless", "--chrome", "--mode", "no-install", "web"])
-        .env("WASM_BINDGEN_USE_BROWSER", "1")
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "30")
-        .env("TANDEM_NATIVE_TRACE_HASH", hash);
+    c.args([
+        "test",
+        "--headless",
+        "--chrome",
+        "--mode",
+        "no-install",
+        "web",
+    ])
+    .env("WASM_BINDGEN_USE_BROWSER", "1")
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+    .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "30")
+    .env("TANDEM_NATIVE_TRACE_HASH", hash);
     run(c)
 }

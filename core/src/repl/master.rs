@@ -273,7 +273,10 @@ impl Node {
             link.state = ReplicaState::Online {
                 held: if diskless { Some(Vec::new()) } else { None },
             };
-            link.ack_off = offset;
+            // Nothing is acknowledged until the replica loaded the snapshot
+            // and says so with REPLCONF ACK (Redis sets repl_ack_off only
+            // there): WAIT must not count a replica still receiving its RDB.
+            link.ack_off = 0;
             if current_id == Some(id) {
                 // Keep the order: what this client was already owed goes first.
                 let mut owed = std::mem::take(&mut client.out);
@@ -370,7 +373,14 @@ impl Node {
         };
         client.cob_pending = bytes;
         let (limit, class) = if client.replica.as_ref().is_some_and(|l| l.attached()) {
-            (self.config.cob_replica, "replica")
+            // Redis 7 never lets a replica's hard limit fall below the
+            // backlog size: a replica must be able to hold what a PSYNC
+            // could send it.
+            let mut limit = self.config.cob_replica;
+            if limit.hard > 0 {
+                limit.hard = limit.hard.max(self.config.repl_backlog_size);
+            }
+            (limit, "replica")
         } else if client.is_master {
             return;
         } else {
@@ -519,6 +529,12 @@ impl Node {
 
     /// Online replicas that acknowledged at least `offset`.
     pub(crate) fn replicas_acked(&self, offset: i64, current: Option<&Client>) -> i64 {
+        #[cfg(feature = "planted-bugs")]
+        let offset = if self.repl.planted.wait_ignores_ack_offset {
+            i64::MIN
+        } else {
+            offset
+        };
         self.repl
             .replicas
             .iter()

@@ -73,7 +73,8 @@ fn number(word: Option<&str>, what: &str) -> Result<u64, String> {
 
 fn bytes(word: Option<&str>) -> Result<u64, String> {
     let w = word.ok_or_else(|| "missing backlog size in bytes".to_string())?;
-    crate::config::parse_memory(w).ok_or_else(|| format!("'{w}' is not a size (like 16384 or 16kb)"))
+    crate::config::parse_memory(w)
+        .ok_or_else(|| format!("'{w}' is not a size (like 16384 or 16kb)"))
 }
 
 impl std::str::FromStr for Action {
@@ -101,7 +102,9 @@ impl std::str::FromStr for Action {
                 let wipe = match w.next() {
                     None => false,
                     Some(x) if x.eq_ignore_ascii_case("wipe") => true,
-                    Some(x) => return Err(format!("'restart N' takes only 'wipe' after it, not '{x}'")),
+                    Some(x) => {
+                        return Err(format!("'restart N' takes only 'wipe' after it, not '{x}'"))
+                    }
                 };
                 Action::Restart { node: n, wipe }
             }
@@ -110,12 +113,10 @@ impl std::str::FromStr for Action {
                 let n = node(w.next(), verb)?;
                 match w.next() {
                     Some(x) if x.eq_ignore_ascii_case("no-one") => Action::ReplicaOf(n, None),
-                    Some(x) if x.eq_ignore_ascii_case("no") => {
-                        match w.next() {
-                            Some(y) if y.eq_ignore_ascii_case("one") => Action::ReplicaOf(n, None),
-                            _ => return Err("use 'replicaof N no-one'".into()),
-                        }
-                    }
+                    Some(x) if x.eq_ignore_ascii_case("no") => match w.next() {
+                        Some(y) if y.eq_ignore_ascii_case("one") => Action::ReplicaOf(n, None),
+                        _ => return Err("use 'replicaof N no-one'".into()),
+                    },
                     x => Action::ReplicaOf(n, Some(node(x, verb)?)),
                 }
             }
@@ -228,7 +229,10 @@ mod tests {
             assert_eq!(a.to_string(), line);
         }
         assert_eq!("CRASH n1".parse::<Action>(), Ok(Action::Crash(1)));
-        assert_eq!("replicaof 1 no one".parse::<Action>(), Ok(Action::ReplicaOf(1, None)));
+        assert_eq!(
+            "replicaof 1 no one".parse::<Action>(),
+            Ok(Action::ReplicaOf(1, None))
+        );
         assert_eq!("backlog 16kb".parse::<Action>(), Ok(Action::Backlog(16384)));
     }
 

@@ -36,8 +36,8 @@ pub use view::{Decision, EventPage, EventView, Snapshot};
 use std::collections::{BTreeMap, VecDeque};
 
 use super::{
-    Client, End, Link, NodeId, Packet, PsyncView, Sim, SimNode, SimOptions, TraceEntry,
-    Workload, BASE_PORT, HOST,
+    Client, End, Link, NodeId, Packet, PsyncView, Sim, SimNode, SimOptions, TraceEntry, Workload,
+    BASE_PORT, HOST,
 };
 use crate::config::Config;
 use crate::node::Event;
@@ -116,13 +116,15 @@ impl Tap {
         before: Option<&PsyncView>,
     ) {
         let (kind, text) = match e {
-            Event::Repl(r @ ReplEvent::PsyncDecision {
-                addr,
-                replid,
-                offset,
-                verdict,
-                ..
-            }) => {
+            Event::Repl(
+                r @ ReplEvent::PsyncDecision {
+                    addr,
+                    replid,
+                    offset,
+                    verdict,
+                    ..
+                },
+            ) => {
                 let (word, reason) = verdict.split_once(": ").unwrap_or((verdict, ""));
                 let replica = addr
                     .strip_prefix(&format!("{HOST}-"))
@@ -274,6 +276,9 @@ struct Logged {
     action: Action,
 }
 
+/// What a cached digest was computed at: incarnation, offset, dirty counter, keys.
+type DigestKey = (u32, i64, u64, u64);
+
 /// The simulator as the playground drives it.
 pub struct Playground {
     sim: Sim,
@@ -288,7 +293,7 @@ pub struct Playground {
     consoles: BTreeMap<NodeId, usize>,
     rate: u64,
     value_len: usize,
-    digests: BTreeMap<NodeId, ((u32, i64, u64, u64), String)>,
+    digests: BTreeMap<NodeId, (DigestKey, String)>,
     disks: BTreeMap<NodeId, ((usize, usize), view::DiskView)>,
 }
 
@@ -412,7 +417,10 @@ impl Playground {
     }
 
     fn tap_mut(&mut self) -> &mut Tap {
-        self.sim.tap.as_deref_mut().expect("the playground always taps")
+        self.sim
+            .tap
+            .as_deref_mut()
+            .expect("the playground always taps")
     }
 
     fn record(&mut self, what: String) {
@@ -447,7 +455,7 @@ impl Playground {
             }
         }
         let stepped = self.sim.step().is_some();
-        if stepped && self.sim.steps() % 4096 == 0 {
+        if stepped && self.sim.steps().is_multiple_of(4096) {
             let conns = &self.sim.conns;
             let tap = self.sim.tap.as_deref_mut().expect("tap");
             tap.readers.retain(|(k, _), _| conns.contains_key(k));
@@ -506,7 +514,7 @@ impl Playground {
             _ => "fault",
         };
         self.tap_mut()
-            .event(now.max(0), kind, None, format!("{text} → {result}"));
+            .event(now, kind, None, format!("{text} → {result}"));
         self.record(format!("action: {text} → {result}"));
         self.log.push(Logged {
             step,
@@ -566,9 +574,7 @@ impl Playground {
                     return Err(format!("n{n} cannot replicate from itself"));
                 }
                 if n == sim.master {
-                    return Err(format!(
-                        "n{n} is the master; promote another node first"
-                    ));
+                    return Err(format!("n{n} is the master; promote another node first"));
                 }
                 sim.replicaof(n, m);
                 format!("n{n} now replicates from n{m}")
@@ -653,8 +659,7 @@ impl Playground {
             for i in 0..self.sim.clients.len() {
                 if !self.sim.clients[i].console {
                     let at = self.sim.now;
-                    self.sim
-                        .schedule(at, super::Ev::ClientWake { client: i });
+                    self.sim.schedule(at, super::Ev::ClientWake { client: i });
                 }
             }
         }
@@ -682,14 +687,7 @@ impl Playground {
         let master = sim.master;
         let mut config = sim.nodes[master].config.clone();
         config.port = BASE_PORT + n as u16;
-        sim.nodes.push(SimNode {
-            node: None,
-            inc: 0,
-            config,
-            disk: None,
-            conns: BTreeMap::new(),
-            wake_at: None,
-        });
+        sim.nodes.push(SimNode::new(config, 0));
         sim.upstream.push(Some(master));
         sim.boot(n, false);
         self.removed.push(false);
@@ -701,13 +699,8 @@ impl Playground {
         let sim = &mut self.sim;
         let i = *self.consoles.entry(n).or_insert_with(|| {
             sim.clients.push(Client {
-                writer: false,
-                node: n,
-                conn: None,
-                buf: Vec::new(),
-                awaiting: 0,
-                first_cmd: String::new(),
                 console: true,
+                ..Client::new(false, n)
             });
             sim.clients.len() - 1
         });
@@ -764,8 +757,7 @@ impl Playground {
             }
             // Only the simulator moves while the console waits: scripted
             // actions due meanwhile are applied after the reply.
-            if !self.sim.next_event_time().is_some_and(|t| t <= deadline)
-                || self.sim.step().is_none()
+            if self.sim.next_event_time().is_none_or(|t| t > deadline) || self.sim.step().is_none()
             {
                 break;
             }

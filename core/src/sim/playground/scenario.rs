@@ -312,7 +312,11 @@ pub fn find(id: &str) -> Result<&'static Scenario, String> {
     SCENARIOS.iter().find(|s| s.id == id).ok_or_else(|| {
         format!(
             "unknown scenario '{id}'; scenarios: {}",
-            SCENARIOS.iter().map(|s| s.id).collect::<Vec<_>>().join(", ")
+            SCENARIOS
+                .iter()
+                .map(|s| s.id)
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }

@@ -11,7 +11,12 @@ fn verdict_of(sc: &Scenario, seed: u64) -> (Playground, Decision) {
         .filter(|d| d.master == e.master && d.replica == Some(e.replica))
         .last()
         .cloned()
-        .unwrap_or_else(|| panic!("{} seed {seed}: no decision by n{} for n{}", sc.id, e.master, e.replica));
+        .unwrap_or_else(|| {
+            panic!(
+                "{} seed {seed}: no decision by n{} for n{}",
+                sc.id, e.master, e.replica
+            )
+        });
     (pg, last)
 }
 
@@ -59,13 +64,20 @@ fn cold_start_replicas_end_equal_to_the_master() {
     assert_eq!(m.role, "master");
     for r in &snap.nodes[1..] {
         assert_eq!((r.role, r.link), ("replica", Some("up")), "{r:?}");
-        assert_eq!((r.offset, &r.replid, &r.digest), (m.offset, &m.replid, &m.digest));
+        assert_eq!(
+            (r.offset, &r.replid, &r.digest),
+            (m.offset, &m.replid, &m.digest)
+        );
     }
     assert!(m.backlog.as_ref().is_some_and(|b| b.last == m.offset));
     // Replicas ACK once a second; a stream PING may have followed the last ACK.
     assert_eq!(m.replicas.len(), 2);
     for r in &m.replicas {
-        assert!(r.state == "online" && r.offset <= m.offset && r.offset + 100 >= m.offset, "{r:?} vs {}", m.offset);
+        assert!(
+            r.state == "online" && r.offset <= m.offset && r.offset + 100 >= m.offset,
+            "{r:?} vs {}",
+            m.offset
+        );
     }
 }
 
@@ -88,7 +100,10 @@ fn writes_during_a_full_sync_are_buffered_then_streamed() {
             .any(|m| m.kind == "rdb" || (m.kind == "fullresync" && m.bytes > 1000));
         saw_buffered |= snap.nodes[0].replicas.iter().any(|r| r.buffered > 0);
     }
-    assert_eq!((saw_progress, saw_rdb_in_flight, saw_buffered), (true, true, true));
+    assert_eq!(
+        (saw_progress, saw_rdb_in_flight, saw_buffered),
+        (true, true, true)
+    );
     pg.act("writes 0").unwrap();
     pg.run_for(2_000);
     let snap = pg.snapshot();
@@ -122,9 +137,15 @@ fn console_formats_like_redis_cli_and_replicas_refuse_writes() {
     );
     pg.run_for(100);
     assert_eq!(pg.command(1, "GET a").unwrap(), "\"2\"");
-    assert_eq!(pg.command(2, "ROLE").unwrap().lines().next(), Some("1) \"slave\""));
+    assert_eq!(
+        pg.command(2, "ROLE").unwrap().lines().next(),
+        Some("1) \"slave\"")
+    );
     assert_eq!(pg.command(0, "WAIT 2 1000").unwrap(), "(integer) 2");
-    assert_eq!(pg.command(0, "SET \"unbalanced").unwrap(), "Invalid argument(s)");
+    assert_eq!(
+        pg.command(0, "SET \"unbalanced").unwrap(),
+        "Invalid argument(s)"
+    );
     pg.act("crash 2").unwrap();
     assert!(pg
         .command(2, "PING")
@@ -185,7 +206,9 @@ fn same_seed_same_hash_different_seed_different_hash() {
 
 #[test]
 fn bad_input_gives_errors_not_panics() {
-    assert!(Playground::new(1, "nope").unwrap_err().contains("unknown scenario"));
+    assert!(Playground::new(1, "nope")
+        .unwrap_err()
+        .contains("unknown scenario"));
     let mut pg = Playground::new(1, "chained").unwrap();
     for (line, want) in [
         ("crash 9", "no node n9"),
@@ -233,8 +256,17 @@ fn snapshot_shows_links_inflight_and_cards() {
     pg.act("heal 0 1").unwrap();
     pg.act("hold 1 2").unwrap();
     let snap = pg.snapshot();
-    let state = |a, b| snap.links.iter().find(|l| (l.a, l.b) == (a, b)).unwrap().state;
-    assert_eq!((state(0, 1), state(0, 2), state(1, 2)), ("up", "cut a→b", "held"));
+    let state = |a, b| {
+        snap.links
+            .iter()
+            .find(|l| (l.a, l.b) == (a, b))
+            .unwrap()
+            .state
+    };
+    assert_eq!(
+        (state(0, 1), state(0, 2), state(1, 2)),
+        ("up", "cut a→b", "held")
+    );
     // Messages in flight carry labels and move forward in time.
     let mut kinds = std::collections::BTreeSet::new();
     for _ in 0..200 {
@@ -244,13 +276,16 @@ fn snapshot_shows_links_inflight_and_cards() {
             kinds.insert(m.kind);
         }
     }
-    assert!(kinds.contains("stream") && kinds.contains("client"), "{kinds:?}");
+    assert!(
+        kinds.contains("stream") && kinds.contains("client"),
+        "{kinds:?}"
+    );
     let page = pg.events_since(0);
     assert!(page.events.iter().any(|e| e.kind == "decision"));
-    assert!(page.events.iter().any(|e| e.kind == "fault" && e.text.starts_with("scenario: cut 0 1")));
+    assert!(page
+        .events
+        .iter()
+        .any(|e| e.kind == "fault" && e.text.starts_with("scenario: cut 0 1")));
     let again = pg.events_since(page.next);
     assert!(again.events.iter().all(|e| e.i >= page.next));
 }
-
-
-

@@ -280,7 +280,11 @@ impl Playground {
                 id: n,
                 name: format!("n{n}"),
                 up: false,
-                role: if upstream.is_some() { "replica" } else { "master" },
+                role: if upstream.is_some() {
+                    "replica"
+                } else {
+                    "master"
+                },
                 replid: String::new(),
                 replid2: String::new(),
                 second_offset: -1,
@@ -413,12 +417,11 @@ impl Playground {
                 let (from_end, to_end) = (c.ends[dir], c.ends[1 - dir]);
                 let (from, to) = (from_end.node(), to_end.node());
                 let (lat, bw, stalled) = match (from, to) {
-                    (Some(f), Some(t)) => sim
-                        .links
-                        .get(&(f, t))
-                        .map_or((1, u64::MAX, false), |l| {
+                    (Some(f), Some(t)) => {
+                        sim.links.get(&(f, t)).map_or((1, u64::MAX, false), |l| {
                             (l.latency, l.bandwidth, l.blocked || l.held)
-                        }),
+                        })
+                    }
                     _ => (1, u64::MAX, false),
                 };
                 let mut reader = self

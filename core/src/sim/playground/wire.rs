@@ -649,8 +649,11 @@ mod tests {
     fn diskless_rdb_ends_at_its_mark_even_split() {
         let mut r = Reader::new(Side::Master);
         let mark = "m".repeat(40);
-        let mut all = format!("+FULLRESYNC {} 5\r\n$EOF:{mark}\r\nREDISxxxx", "b".repeat(40))
-            .into_bytes();
+        let mut all = format!(
+            "+FULLRESYNC {} 5\r\n$EOF:{mark}\r\nREDISxxxx",
+            "b".repeat(40)
+        )
+        .into_bytes();
         all.extend_from_slice(&mark.as_bytes()[..10]);
         let reading = r.read(&all);
         assert_eq!(reading.kind(), Some(Kind::Fullresync));
@@ -685,7 +688,12 @@ mod tests {
         assert_eq!(escape(b"abcdef", 3), "abc…(+3 bytes)");
         // Garbage never panics.
         let mut g = Reader::new(Side::Master);
-        for chunk in [&b"*2\r\n$3\r\nSE"[..], b"\xff\xfe", b"$5\r\nREDIS", b"+FULLRESYNC\r\n$x\r\n"] {
+        for chunk in [
+            &b"*2\r\n$3\r\nSE"[..],
+            b"\xff\xfe",
+            b"$5\r\nREDIS",
+            b"+FULLRESYNC\r\n$x\r\n",
+        ] {
             let _ = g.read(chunk);
         }
     }
