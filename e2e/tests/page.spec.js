@@ -111,6 +111,19 @@ test('keyboard help, the guided tour, and pausing when the tab is hidden', async
   await shot(page, 'tour');
   await page.locator('#tour-prev').click();
   await expect(page.locator('#tour-text')).toHaveText(first);
+  // Walk the whole tour: at every stop the real engine has run exactly to that moment;
+  // the full-sync flow shows a FULLRESYNC card, the partial-sync flow ends on CONTINUE.
+  const seen = new Set();
+  while (await page.locator('#tour-next').isEnabled()) {
+    await page.locator('#tour-next').click();
+    await expect(page.locator('body')).toHaveAttribute('data-playing', 'false');
+    const pos = await page.locator('#tour-pos').textContent();
+    const at = pos.match(/t = (\d+) ms/)[1];
+    await expect(page.locator('#now')).toHaveText(at);
+    for (const v of await page.locator('#decisions .decision .verdict').allTextContents()) seen.add(`${await page.locator('#tour-title').textContent()}:${v}`);
+  }
+  expect(seen.has('Full sync:FULLRESYNC')).toBe(true);
+  await expect(page.locator('#decisions .decision').first()).toHaveAttribute('data-verdict', 'CONTINUE');
   await page.locator('#tour-exit').click();
 
   await page.keyboard.press('Space');
@@ -125,5 +138,48 @@ test('keyboard help, the guided tour, and pausing when the tab is hidden', async
     document.dispatchEvent(new Event('visibilitychange'));
   });
   await expect(page.locator('body')).toHaveAttribute('data-playing', 'true');
+  expect(errors).toEqual([]);
+});
+
+test('clicking an event in the log goes back to that moment', async ({ page }) => {
+  const errors = await open(page);
+  await page.locator('#presets button[data-scenario="link-blip"]').click();
+  await speed(page, 0);
+  await expect.poll(async () => Number(await page.locator('#now').textContent())).toBeGreaterThan(600);
+  await pause(page);
+  const now = Number(await page.locator('#now').textContent());
+  // An older event, a few rows down (newest first).
+  const row = page.locator('#log .ev:not(.skipped)').nth(8);
+  const t = Number(await row.locator('.t').textContent());
+  expect(t).toBeLessThan(now);
+  await row.click();
+  await expect(page.locator('#now')).toHaveText(String(t));
+  await expect(page.locator('#toast')).toContainText(`t = ${t} ms`);
+  // The replayed run goes on from there like any other.
+  await page.locator('#step').click();
+  expect(Number(await page.locator('#now').textContent())).toBeGreaterThanOrEqual(t);
+  expect(errors).toEqual([]);
+});
+
+test('cut and heal a link from its menu; add and remove a replica', async ({ page }) => {
+  const errors = await open(page);
+  await page.locator('#presets button[data-scenario="link-blip"]').click();
+  await speed(page, 0);
+  await expect(page.locator('#cluster .node[data-node="2"]')).toHaveAttribute('data-link-state', 'up');
+  await page.locator('#cluster .edge[data-link="0-2"] .hit').click({ force: true });
+  await page.locator('#menu').getByRole('menuitem', { name: 'Cut (both ways)' }).click();
+  await expect(page.locator('#cluster .edge[data-link="0-2"]')).toHaveAttribute('data-state', /cut/);
+  await expect(page.locator('#cluster .node[data-node="2"]')).not.toHaveAttribute('data-link-state', 'up');
+  await shot(page, 'link-cut');
+  await page.locator('#cluster .edge[data-link="0-2"] .hit').click({ force: true });
+  await page.locator('#menu').getByRole('menuitem', { name: 'Heal' }).click();
+  await expect(page.locator('#cluster .node[data-node="2"]')).toHaveAttribute('data-link-state', 'up');
+
+  await page.locator('#add').click();
+  await expect(page.locator('#cluster .node')).toHaveCount(4);
+  await expect(page.locator('#cluster .node[data-node="3"]')).toHaveAttribute('data-link-state', 'up');
+  await nodeAction(page, 3, 'Remove from the cluster');
+  await expect(page.locator('#cluster .node')).toHaveCount(3);
+  await expect(page.locator('#cluster .node[data-node="3"]')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

@@ -52,7 +52,9 @@ export class BacklogView {
     const reached = replicas.map((x) => ({ x, off: x.up ? x.offset : x.disk?.offset ?? null }))
       .filter((m) => m.off != null);
     const hi = Math.max(n.offset, b.last);
-    const span = Math.max(b.size, hi - b.first + 1, 64);
+    // The axis spans what the window holds now (not its capacity), so a
+    // backlog that is not full yet still fills the picture.
+    const span = Math.max(hi - b.first + 1, 64);
     let lo = Math.min(b.first - 1, ...reached.map((m) => m.off));
     lo = Math.max(lo, hi - 3 * span);
     lo = Math.max(0, Math.min(lo, hi - 1.3 * span));
@@ -68,7 +70,7 @@ export class BacklogView {
     setAttr(r.gone, 'width', Math.max(0, wx0 - X0).toFixed(1));
     setAttr(r.winLabel, 'x', ((wx0 + wx1) / 2).toFixed(1));
     setText(r.winLabel, empty ? `backlog empty (size ${bytes(b.size)})`
-      : `backlog [${b.first}, ${b.last}] · size ${bytes(b.size)}`);
+      : `backlog [${b.first}, ${b.last}] · holds up to ${bytes(b.size)}`);
     setAttr(r.head, 'x1', sx(hi).toFixed(1)); setAttr(r.head, 'x2', sx(hi).toFixed(1));
     setText(r.lo, lo > 0 ? `… ${Math.round(lo)}` : '0');
 

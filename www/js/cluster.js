@@ -5,7 +5,7 @@
 
 import { svg, setText, setAttr, setClass, shortId, bytes } from './dom.js';
 
-const W = 900, H = 530, BOX_W = 196, BOX_H = 88;
+const W = 900, H = 530, BOX_W = 214, BOX_H = 88;
 const MAX_MESSAGES = 400;
 /** Kinds whose every message gets a label; the busy ones (stream, ack) get one per direction. */
 const QUIET = new Set(['stream', 'ack', 'ping', 'reply', 'client']);
@@ -35,7 +35,7 @@ export class ClusterView {
     ids.forEach((id, k) => {
       const a = -Math.PI / 2 + (2 * Math.PI * k) / n;
       const nd = this.nodes.get(id);
-      nd.x = W / 2 + (n === 1 ? 0 : 345 * Math.cos(a));
+      nd.x = W / 2 + (n === 1 ? 0 : 338 * Math.cos(a));
       nd.y = H / 2 + (n === 1 ? 0 : 212 * Math.sin(a));
       nd.g.setAttribute('transform', `translate(${nd.x - BOX_W / 2},${nd.y - BOX_H / 2})`);
     });
@@ -123,7 +123,7 @@ export class ClusterView {
     setClass(nd.g, 'down', !n.up);
     setClass(nd.g, 'main', snap.master === n.id);
     setText(nd.ids, `replid ${shortId(n.replid)} · replid2 ${shortId(n.replid2)}`);
-    setText(nd.off, `offset ${n.offset}`);
+    setText(nd.off, `offset ${n.offset} · #${n.digest}`);
     // Compared with its upstream: same offset and same digest means the same data.
     const up = n.up && n.upstream != null ? snap.nodes.find((x) => x.id === n.upstream) : null;
     let sync = '';
@@ -134,10 +134,10 @@ export class ClusterView {
     setAttr(nd.sync, 'data-sync', sync);
     setText(nd.sync, { same: '= upstream', behind: `${up ? up.offset - n.offset : 0} B behind`,
       ahead: `${up ? n.offset - up.offset : 0} B ahead`, differs: '≠ DATA DIFFERS', '': '' }[sync]);
-    const store = `${n.keys} keys · #${n.digest}`;
+    const store = `${n.keys} keys`;
     let state;
     if (!n.up) state = n.disk ? `disk: RDB${n.disk.offset == null ? '' : ` @${n.disk.offset}`}` : 'no RDB on disk';
-    else if (isMaster) state = `${n.replicas.length} repl. · ${store}`;
+    else if (isMaster) state = `${n.replicas.length} replica${n.replicas.length === 1 ? '' : 's'} · ${store}`;
     else state = `${n.link ?? '-'} · ${store}`;
     setText(nd.state, state);
     setAttr(nd.g, 'data-link-state', n.link ?? '');

@@ -9,6 +9,7 @@ import { el, setText } from './dom.js';
 import { ClusterView } from './cluster.js';
 import { BacklogView } from './backlog.js';
 import { DecisionsView, LogView, ConsoleView } from './panels.js';
+import { LaneView } from './lanes.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_SPEED = -1.3; // log10 of simulated ms per real ms
@@ -33,7 +34,7 @@ const app = {
   perf: { work: [], sim: [], draw: [], gaps: [], events: [], clock: [], last: 0 },
 };
 
-let cluster, backlog, decisions, log, consoles;
+let cluster, backlog, decisions, log, consoles, lanes;
 
 // ---------- running the simulation ----------
 
@@ -50,10 +51,13 @@ function setPlaying(on) {
 
 /** Make `pg` the current run and redraw everything from scratch. */
 function adopt(pg) {
+  const old = app.pg;
   app.pg = pg;
+  if (old && old !== pg) old.free?.(); // the WASM memory of the run we leave
   app.cursor = 0;
   decisions.reset();
   log.reset();
+  lanes.reset();
   $('seed').value = pg.seed;
   for (const b of $('presets').children) b.classList.toggle('active', b.dataset.scenario === pg.scenario);
   const sc = app.scenarios.find((s) => s.id === pg.scenario);
@@ -92,18 +96,22 @@ function replayTo(n) {
   n = Math.max(0, n);
   const base = rewind(app.pg.export(), ([step]) => step <= n, null);
   setPlaying(false);
-  const pg = Playground.import(base);
-  while (pg.steps() < n && pg.step()) { /* one event at a time up to step n */ }
-  adopt(pg);
+  try {
+    const pg = Playground.import(base);
+    while (pg.steps() < n && pg.step()) { /* one event at a time up to step n */ }
+    adopt(pg);
+  } catch (e) { toast(`Could not replay to step ${n}: ${e.message}`, true); }
 }
 
 /** Replay the current run up to simulated time `t` (jump to an event); later actions are dropped. */
 function replayToTime(t) {
   const base = rewind(app.pg.export(), ([, ms]) => ms <= t, null);
   setPlaying(false);
-  const pg = Playground.import(base);
-  if (t > pg.now()) pg.run_for(t - pg.now());
-  adopt(pg);
+  try {
+    const pg = Playground.import(base);
+    if (t > pg.now()) pg.run_for(t - pg.now());
+    adopt(pg);
+  } catch (e) { toast(`Could not replay to ${t} ms: ${e.message}`, true); }
 }
 
 function act(action) {
@@ -118,13 +126,27 @@ function act(action) {
 }
 
 function frame(ts) {
+  try {
+    tick(ts);
+  } catch (e) {
+    // A panic in the core (a bug): say so, stop playing, keep the page alive.
+    setPlaying(false);
+    toast(`The simulator failed: ${e.message}. The log and the shared link show how to get here.`, true);
+    console.warn(e);
+  }
+  requestAnimationFrame(frame);
+}
+
+function tick(ts) {
   const t0 = performance.now();
   const perf = app.perf;
   if (perf.last) push(perf.gaps, ts - perf.last);
   const dt = Math.min(100, perf.last ? ts - perf.last : 16);
   perf.last = ts;
   if (app.playing) {
-    app.acc += dt * speedFactor();
+    // On the way to a tour stop, go at least fast enough to get there in ~2.5 s.
+    const rate = app.tour?.pauseAt != null ? Math.max(speedFactor(), app.tour.rate ?? 0) : speedFactor();
+    app.acc += dt * rate;
     let whole = Math.floor(app.acc);
     const stop = app.tour?.pauseAt;
     if (stop != null) whole = Math.max(0, Math.min(whole, stop - app.pg.now()));
@@ -144,7 +166,11 @@ function frame(ts) {
       app.dirty = true;
     }
     push(perf.sim, performance.now() - t0);
-    if (stop != null && app.pg.now() >= stop) { app.tour.pauseAt = null; setPlaying(false); }
+    if (stop != null && app.pg.now() >= stop) {
+      app.tour.pauseAt = null;
+      setPlaying(false);
+      $('tour-card').classList.remove('travelling');
+    }
   }
   if (app.dirty) {
     const t1 = performance.now();
@@ -154,7 +180,6 @@ function frame(ts) {
   }
   if (app.playing && t0 - app.lastUrl > 1000) saveUrl();
   push(perf.work, performance.now() - t0);
-  requestAnimationFrame(frame);
 }
 
 function push(ring, v) { ring.push(v); if (ring.length > 600) ring.shift(); }
@@ -164,6 +189,8 @@ function render() {
   const snap = pg.snapshot();
   cluster.update(snap);
   backlog.update(snap);
+  // The lane diagram shows about ten seconds of wall time at the current speed.
+  lanes.update(snap, Math.min(4000, Math.max(100, 10_000 * speedFactor())));
   decisions.update(snap.decisions);
   consoles.update(snap.nodes);
   // The log and the status line at most ten times a second while playing:
@@ -325,7 +352,8 @@ function tourGo(idx) {
   if (sameRun && idx > t.idx && pg.now() <= s.at_ms) {
     // Forward: let the engine run there, at the chosen speed.
     t.pauseAt = s.at_ms;
-    if (pg.now() < s.at_ms) setPlaying(true);
+    t.rate = (s.at_ms - pg.now()) / 2500;
+    if (pg.now() < s.at_ms) { $('tour-card').classList.add('travelling'); setPlaying(true); }
   } else {
     // A new flow, or backwards: replay from the seed straight to that moment.
     t.pauseAt = null;
@@ -336,7 +364,7 @@ function tourGo(idx) {
   }
   t.idx = idx;
   setText($('tour-title'), `${s.flow}`);
-  setText($('tour-pos'), `step ${idx + 1} of ${t.steps.length}`);
+  setText($('tour-pos'), `step ${idx + 1} of ${t.steps.length} · t = ${s.at_ms} ms`);
   setText($('tour-text'), s.text);
   $('tour-prev').disabled = idx === 0;
   $('tour-next').disabled = idx === t.steps.length - 1;
@@ -402,6 +430,7 @@ function stepBack() {
 function wire() {
   cluster = new ClusterView($('cluster'), { onNode: nodeMenu, onLink: linkMenu, onMessage: messageMenu });
   backlog = new BacklogView($('backlog-view'));
+  lanes = new LaneView($('lanes'));
   decisions = new DecisionsView($('decisions'));
   log = new LogView($('log'), (ev) => {
     if (ev.step != null) replayTo(ev.step);
@@ -440,9 +469,17 @@ function wire() {
   $('tour-next').onclick = () => tourGo(app.tour.idx + 1);
   $('tour-exit').onclick = endTour;
   $('help').onclick = () => toggleHelp(true);
+  $('intro-tour').onclick = startTour;
   $('intro-link').onclick = () => { $('intro').open = true; $('intro').scrollIntoView({ behavior: 'smooth' }); };
   $('help-close').onclick = () => toggleHelp(false);
   document.addEventListener('keydown', onKey);
+  // A shared link pasted into this tab's address bar.
+  window.addEventListener('hashchange', () => {
+    const frag = location.hash.slice(1);
+    if (!frag.includes('seed=') || frag === app.pg.export()) return;
+    try { setPlaying(false); adopt(Playground.import(frag)); toast('Replayed the shared run.'); }
+    catch (e) { toast(`This link could not be replayed: ${e.message}`, true); }
+  });
   document.addEventListener('click', (e) => { if (!e.target.closest('#menu')) closeMenu(); });
   document.addEventListener('visibilitychange', () => {
     if (document.hidden && app.playing) { setPlaying(false); app.autoPaused = true; }

@@ -9,17 +9,28 @@ const MAX_ROWS = 300;
 const ROWS_PER_UPDATE = 40;
 
 export class DecisionsView {
-  constructor(root) { this.root = root; this.count = 0; }
+  constructor(root) { this.root = root; this.last = null; }
 
-  reset() { this.root.replaceChildren(); this.count = 0; }
+  reset() { this.root.replaceChildren(); this.last = null; }
 
+  /** Add the cards after the last one shown (the core keeps only the most recent ones). */
   update(decisions) {
-    if (decisions.length < this.count) this.reset();
-    const from = Math.max(this.count, decisions.length - MAX_CARDS);
+    let from = 0;
+    if (this.last != null) {
+      const at = decisions.findLastIndex((d) => key(d) === this.last);
+      if (at < 0) this.reset(); else from = at + 1;
+    }
+    from = Math.max(from, decisions.length - MAX_CARDS);
     for (let i = from; i < decisions.length; i++) this.root.prepend(card(decisions[i], i));
-    this.count = decisions.length;
+    if (decisions.length) this.last = key(decisions[decisions.length - 1]);
+    else if (this.last != null) this.reset();
     while (this.root.childElementCount > MAX_CARDS) this.root.lastElementChild.remove();
   }
+}
+
+/** What tells two decisions apart (time, who asked whom, what). */
+function key(d) {
+  return `${d.t}/${d.master}/${d.replica}/${d.asked_replid}/${d.asked_offset}/${d.verdict}`;
 }
 
 function card(d, i) {
