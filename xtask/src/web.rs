@@ -79,9 +79,10 @@ fn wasm_pack() -> Command {
     c
 }
 
-/// `wasm-pack build web --target web --out-dir ../www/pkg` (release, no
-/// wasm-opt, never downloading tools). The page and its browser tests load
-/// `www/pkg/tandem_web.js`.
+/// `wasm-pack build web --target web --out-dir ../www/pkg` with the
+/// `wasm-release` profile (LTO, size-optimized; see the workspace
+/// `Cargo.toml`), no wasm-opt, never downloading tools. The page and its
+/// browser tests load `www/pkg/tandem_web.js`.
 pub fn build_web_pkg() -> Result {
     ensure_web_tools()?;
     let mut c = wasm_pack();
@@ -95,7 +96,8 @@ pub fn build_web_pkg() -> Result {
         "--mode",
         "no-install",
         "--no-opt",
-        "--release",
+        "--profile",
+        "wasm-release",
     ]);
     run(c)
 }

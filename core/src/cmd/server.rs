@@ -702,6 +702,13 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .map(|p| (&p[0][..], &p[1][..]))
         .collect();
     ctx.node.config.set_many(&pairs).map_err(CmdError::err)?;
+    // `repl-backlog-size` applies to the backlog at once (`updateReplBacklogSize`).
+    let size = ctx.node.config.repl_backlog_size as usize;
+    if let Some(b) = ctx.node.repl.backlog.as_mut() {
+        if b.size() != size.max(crate::repl::backlog::MIN_BACKLOG_SIZE) {
+            b.resize(size);
+        }
+    }
     ctx.client.out.ok();
     Ok(())
 }

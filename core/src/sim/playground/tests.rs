@@ -289,3 +289,46 @@ fn snapshot_shows_links_inflight_and_cards() {
     let again = pg.events_since(page.next);
     assert!(again.events.iter().all(|e| e.i >= page.next));
 }
+
+#[test]
+fn add_remove_backlog_and_rate_change_the_deployment() {
+    let mut pg = Playground::new(4, "link-blip").unwrap();
+    pg.run_for(1_500);
+    assert_eq!(
+        pg.act("add-replica").unwrap(),
+        "n3 added as a replica of n0"
+    );
+    pg.act("backlog 32kb").unwrap();
+    pg.run_for(2_500);
+    let snap = pg.snapshot();
+    assert_eq!(snap.nodes.len(), 4);
+    let (m, n3) = (&snap.nodes[0], &snap.nodes[3]);
+    assert_eq!(
+        (n3.role, n3.link, n3.upstream),
+        ("replica", Some("up"), Some(0))
+    );
+    assert_eq!(m.backlog.as_ref().map(|b| b.size), Some(32 * 1024));
+    assert_eq!(snap.links.len(), 6);
+    pg.act("writes 0").unwrap();
+    pg.run_for(1_500);
+    let before = pg.snapshot().nodes[0].offset;
+    pg.run_for(1_000);
+    let after = pg.snapshot().nodes[0].offset;
+    // Only the stream's keepalive PINGs (14 bytes every 2 s) may move it now.
+    assert!(after - before <= 14, "{before} -> {after}");
+    assert_eq!(pg.snapshot().writes_per_sec, 0);
+    pg.act("writes 500").unwrap();
+    pg.run_for(1_000);
+    let moved = pg.snapshot().nodes[0].offset - after;
+    assert!(
+        moved > 10_000,
+        "500 writes/s moved the offset by only {moved}"
+    );
+    pg.act("remove 3").unwrap();
+    let snap = pg.snapshot();
+    assert_eq!(
+        snap.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert_eq!(snap.links.len(), 3);
+}
