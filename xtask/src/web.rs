@@ -110,8 +110,6 @@ pub fn native_determinism_hash() -> Result<String> {
             "--quiet",
             "-p",
             "tandem-core",
-            "--features",
-            "serde",
             "--example",
             "playground_hash",
         ])

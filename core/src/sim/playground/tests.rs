@@ -332,3 +332,28 @@ fn add_remove_backlog_and_rate_change_the_deployment() {
     );
     assert_eq!(snap.links.len(), 3);
 }
+
+#[test]
+fn tours_are_in_time_order_within_the_expected_window() {
+    for sc in SCENARIOS {
+        let times: Vec<u64> = sc.tour.iter().map(|s| s.at_ms).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] < w[1]),
+            "{}: {times:?}",
+            sc.id
+        );
+        assert!(
+            *times.last().unwrap() >= sc.expect.by_ms,
+            "{}: the tour ends before the verdict is due",
+            sc.id
+        );
+        let last = sc.tour.last().unwrap().text;
+        assert!(
+            last.contains(sc.expect.verdict)
+                || sc.id == "cold-start"
+                || sc.id == "writes-during-sync",
+            "{}: {last}",
+            sc.id
+        );
+    }
+}
