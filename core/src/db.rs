@@ -75,6 +75,9 @@ pub struct Db {
     expire_cursor: DbCursor,
     /// Running estimate of the average TTL (INFO keyspace `avg_ttl`).
     pub avg_ttl: u64,
+    /// Lists and sorted sets added since the last [`Keyspace::take_created`],
+    /// recorded only while some client is blocked (`None` otherwise).
+    created: Option<Vec<Key>>,
 }
 
 fn hasher(seed: u64) -> RandomState {
@@ -143,6 +146,7 @@ impl Db {
             expires_len: 0,
             expire_cursor: DbCursor::default(),
             avg_ttl: 0,
+            created: None,
         }
     }
 
@@ -248,10 +252,12 @@ impl Db {
     }
 
     /// Insert or overwrite a value. The old TTL is removed unless `keep_ttl`.
+    /// Adding a list or sorted set is logged for blocked clients (Redis's
+    /// `dbAdd` calls `signalKeyAsReady`; overwriting does not).
     pub fn insert(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         let slot = self.slot(key);
         let has_expires = self.expires_len > 0;
-        let shard = self.shard_mut(slot.shard);
+        let shard = Arc::make_mut(&mut self.shards[slot.shard]);
         match shard
             .map
             .raw_entry_mut_v1()
@@ -264,6 +270,11 @@ impl Db {
                 }
             }
             RawEntryMut::Vacant(e) => {
+                if let Some(log) = self.created.as_mut() {
+                    if matches!(value, Value::List(_) | Value::ZSet(_)) {
+                        log.push(key.into());
+                    }
+                }
                 e.insert_hashed_nocheck(slot.hash, key.into(), value);
                 self.len += 1;
             }
@@ -520,6 +531,31 @@ impl Keyspace {
         self.dbs.swap(a, b);
     }
 
+    /// Whether added lists and sorted sets are being logged.
+    pub fn tracks_created(&self) -> bool {
+        self.dbs.first().is_some_and(|d| d.created.is_some())
+    }
+
+    /// Start (or stop, dropping the log) logging added lists and sorted sets.
+    pub fn track_created(&mut self, on: bool) {
+        for d in &mut self.dbs {
+            if on != d.created.is_some() {
+                d.created = on.then(Vec::new);
+            }
+        }
+    }
+
+    /// Lists and sorted sets added since the last call, in order, per database.
+    pub fn take_created(&mut self) -> Vec<(usize, Key)> {
+        let mut out = Vec::new();
+        for (i, d) in self.dbs.iter_mut().enumerate() {
+            if let Some(log) = d.created.as_mut() {
+                out.extend(log.drain(..).map(|k| (i, k)));
+            }
+        }
+        out
+    }
+
     /// Delete a key if its TTL has passed (lazy expiry). True if the key is
     /// (logically) expired, whether or not it was deleted.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: u64) -> bool {
@@ -633,8 +669,12 @@ impl Keyspace {
     /// O(databases × [`SHARDS`]): it shares all data with the live
     /// keyspace, and later writes copy what they touch (see [`Db`]).
     pub fn snapshot(&self) -> Keyspace {
+        let mut dbs = self.dbs.clone();
+        for d in &mut dbs {
+            d.created = None;
+        }
         Keyspace {
-            dbs: self.dbs.clone(),
+            dbs,
             expired: Vec::new(),
             expired_total: 0,
             replica_mode: self.replica_mode,

@@ -328,24 +328,78 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// Two-digit decimal pairs, `00` to `99`.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Write the decimal digits of `u` so that they end just before `buf[end]`.
+/// Two digits per division (a reply holds many small numbers).
+fn write_digits(buf: &mut [u8], mut end: usize, mut u: u64) {
+    while u >= 100 {
+        let d = (u % 100) as usize * 2;
+        u /= 100;
+        end -= 2;
+        buf[end..end + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    }
+    if u >= 10 {
+        let d = u as usize * 2;
+        buf[end - 2..end].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    } else {
+        buf[end - 1] = b'0' + u as u8;
+    }
+}
+
+/// Number of decimal digits of `u`.
+fn digit_count(u: u64) -> usize {
+    u.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// Write the decimal text of `v` at the start of `buf`; returns its length.
+fn format_int(v: i64, buf: &mut [u8; 24]) -> usize {
+    let sign = usize::from(v < 0);
+    buf[0] = b'-';
+    let len = sign + digit_count(v.unsigned_abs());
+    write_digits(buf, len, v.unsigned_abs());
+    len
+}
+
 /// Append a decimal integer without allocating.
 pub fn push_int(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let neg = v < 0;
-    let mut u = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
+    let mut buf = [0u8; 24];
+    let len = format_int(v, &mut buf);
+    out.extend_from_slice(&buf[..len]);
+}
+
+/// Append `<prefix><n>\r\n` (an array, bulk or integer header). The text
+/// is built in a fixed-size buffer appended whole and cut back, so the copy
+/// has a constant size (no call to `memcpy` per header).
+#[inline]
+fn push_header(out: &mut Vec<u8>, prefix: u8, n: i64) {
+    if (0..100).contains(&n) {
+        // Most lengths and counts in replies.
+        let n = n as usize;
+        if n < 10 {
+            out.extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+        } else {
+            let (hi, lo) = (DIGIT_PAIRS[n * 2], DIGIT_PAIRS[n * 2 + 1]);
+            out.extend_from_slice(&[prefix, hi, lo, b'\r', b'\n']);
         }
+        return;
     }
-    if neg {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[i..]);
+    let mut buf = [0u8; 26];
+    buf[0] = prefix;
+    let mut text = [0u8; 24];
+    let len = format_int(n, &mut text);
+    buf[1..25].copy_from_slice(&text);
+    buf[1 + len] = b'\r';
+    buf[2 + len] = b'\n';
+    let used = out.len() + 3 + len;
+    out.extend_from_slice(&buf);
+    out.truncate(used);
 }
 
 /// RESP2 reply writers over an output buffer.
@@ -387,14 +441,11 @@ impl ReplyWriter for Vec<u8> {
         self.extend_from_slice(b"\r\n");
     }
     fn int(&mut self, n: i64) {
-        self.push(b':');
-        push_int(self, n);
-        self.extend_from_slice(b"\r\n");
+        push_header(self, b':', n);
     }
     fn bulk(&mut self, b: &[u8]) {
-        self.push(b'$');
-        push_int(self, b.len() as i64);
-        self.extend_from_slice(b"\r\n");
+        self.reserve(b.len() + 28);
+        push_header(self, b'$', b.len() as i64);
         self.extend_from_slice(b);
         self.extend_from_slice(b"\r\n");
     }
@@ -405,14 +456,28 @@ impl ReplyWriter for Vec<u8> {
         self.extend_from_slice(b"*-1\r\n");
     }
     fn array_len(&mut self, n: usize) {
-        self.push(b'*');
-        push_int(self, n as i64);
-        self.extend_from_slice(b"\r\n");
+        push_header(self, b'*', n as i64);
     }
     fn bulk_int(&mut self, n: i64) {
-        let mut tmp = Vec::with_capacity(20);
-        push_int(&mut tmp, n);
-        self.bulk(&tmp);
+        // `$<len>\r\n<digits>\r\n`, at most 26 bytes: built whole in a
+        // fixed-size buffer, appended whole and cut back.
+        let mut text = [0u8; 24];
+        let len = format_int(n, &mut text);
+        let mut buf = [0u8; 30];
+        buf[0] = b'$';
+        let at = if len < 10 {
+            buf[1] = b'0' + len as u8;
+            2
+        } else {
+            buf[1..3].copy_from_slice(&DIGIT_PAIRS[len * 2..len * 2 + 2]);
+            3
+        };
+        buf[at..at + 2].copy_from_slice(b"\r\n");
+        buf[at + 2..at + 26].copy_from_slice(&text);
+        buf[at + 2 + len..at + 4 + len].copy_from_slice(b"\r\n");
+        let used = self.len() + at + 4 + len;
+        self.extend_from_slice(&buf);
+        self.truncate(used);
     }
 }
 
@@ -432,6 +497,51 @@ mod tests {
         max_bulk_len: Some(512 * 1024 * 1024),
         authenticated: true,
     };
+
+    #[test]
+    fn integers_format_as_decimal_text() {
+        let mut cases = vec![
+            0,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            12345,
+            i64::MAX,
+            i64::MIN,
+            -1,
+            -10,
+            -99,
+            -100,
+        ];
+        let mut x: i64 = 1;
+        while let Some(n) = x.checked_mul(7) {
+            cases.extend([n, n - 1, -n]);
+            x = n;
+        }
+        for v in cases {
+            let mut out = Vec::new();
+            push_int(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
+            let mut out = Vec::new();
+            out.int(v);
+            out.bulk_int(v);
+            assert_eq!(
+                out,
+                format!(":{v}\r\n${}\r\n{v}\r\n", v.to_string().len()).into_bytes()
+            );
+        }
+        let mut out = Vec::new();
+        out.array_len(3);
+        out.bulk(b"");
+        out.bulk(&[b'x'; 100]);
+        assert_eq!(out[..11], *b"*3\r\n$0\r\n\r\n$");
+        assert_eq!(out[11..16], *b"100\r\n");
+        assert_eq!(out.len(), 16 + 102);
+    }
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
         let mut p = RequestParser::new();

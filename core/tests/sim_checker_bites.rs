@@ -5,7 +5,7 @@
 //! the switches off the same seeds are clean (`sim_swarm.rs`).
 
 use tandem_core::repl::Planted;
-use tandem_core::sim::{run_seed, SwarmOptions};
+use tandem_core::sim::{run_seed, shrink, SwarmOptions};
 
 /// The first seed in `0..limit` whose run breaks `invariant` (or any of them).
 fn first_failing(
@@ -76,4 +76,95 @@ fn promotion_without_a_new_replid_is_caught() {
     );
     let (seed, v) = found.expect("found within 30 seeds");
     eprintln!("planted promotion_keeps_replid: seed {seed}: {v}");
+}
+
+#[test]
+fn psync_that_repeats_the_last_command_is_caught_by_the_stream_check() {
+    let found = first_failing(
+        Planted {
+            psync_repeats_last_command: true,
+            ..Planted::default()
+        },
+        &["partition", "bounce"],
+        &["S2"],
+        30,
+    );
+    let (seed, v) = found.expect("S2 found within 30 seeds");
+    eprintln!("planted psync_repeats_last_command: seed {seed}: {v}");
+}
+
+#[test]
+fn wait_that_ignores_acknowledged_offsets_is_caught() {
+    let found = first_failing(
+        Planted {
+            wait_ignores_ack_offset: true,
+            ..Planted::default()
+        },
+        &["latency"],
+        &["S7"],
+        30,
+    );
+    let (seed, v) = found.expect("S7 found within 30 seeds");
+    eprintln!("planted wait_ignores_ack_offset: seed {seed}: {v}");
+}
+
+#[test]
+fn the_shrinker_cuts_a_failing_schedule_down_and_it_replays() {
+    let opts = SwarmOptions {
+        fault_ms: 5_000,
+        planted: Planted {
+            psync_repeats_last_command: true,
+            ..Planted::default()
+        },
+        faults: Some(vec!["partition".into(), "bounce".into(), "latency".into()]),
+        ..SwarmOptions::default()
+    };
+    let seed = (0..30)
+        .find(|&s| !run_seed(s, &opts).violations.is_empty())
+        .expect("a failing seed");
+    let s = shrink(seed, &opts).expect("it fails");
+    let invariant = run_seed(seed, &opts).violations[0].invariant;
+    assert!(
+        s.keep.len() < s.original.len(),
+        "nothing dropped from {} faults",
+        s.original.len()
+    );
+    assert!(s
+        .outcome
+        .violations
+        .iter()
+        .any(|v| v.invariant == invariant));
+    // The printed replay (`--keep ...`) runs the same schedule again.
+    assert!(s.outcome.replay_command().contains("--keep"));
+    let again = run_seed(
+        seed,
+        &SwarmOptions {
+            keep: Some(s.keep.clone()),
+            ..opts.clone()
+        },
+    );
+    assert_eq!(again.hash, s.outcome.hash);
+    // Minimal: dropping any one remaining fault loses the violation.
+    for i in 0..s.keep.len() {
+        let mut fewer = s.keep.clone();
+        fewer.remove(i);
+        let out = run_seed(
+            seed,
+            &SwarmOptions {
+                keep: Some(fewer),
+                ..opts.clone()
+            },
+        );
+        assert!(
+            !out.violations.iter().any(|v| v.invariant == invariant),
+            "fault {} was not needed",
+            s.keep[i]
+        );
+    }
+    eprintln!(
+        "seed {seed}: {} of {} faults kept: {:?}",
+        s.keep.len(),
+        s.original.len(),
+        s.keep
+    );
 }

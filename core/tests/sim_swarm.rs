@@ -88,12 +88,69 @@ fn the_swarm_exercises_the_protocol() {
         "FULLRESYNC: full resync requested",
         "fault: crash",
         "fault: partition",
-        "fault: failover",
         "link with sim:",
         "sees close (connection reset)",
         "disk: wrote",
         "probe: all replicas in sync",
     ] {
         assert!(text.contains(needle), "no {needle:?} in 8 seeds");
+    }
+}
+
+/// Each fault kind, alone, does what it is for, within a few seeds.
+#[test]
+fn every_fault_kind_has_its_effect() {
+    let effects: &[(&str, &[&str])] = &[
+        ("crash", &["fault: crash", "restart n"]),
+        ("bounce", &["fault: bounce"]),
+        ("partition", &["fault: partition", "fault: repair"]),
+        ("oneway", &["fault: partition_oneway"]),
+        ("hold", &["fault: hold", "fault: release"]),
+        ("latency", &["fault: latency"]),
+        (
+            "failover",
+            &["fault: failover", "new replication IDs", ": CONTINUE"],
+        ),
+        ("replicaof", &["REPLICAOF n"]),
+        ("backlog", &["CONFIG SET repl-backlog-size"]),
+        (
+            "slow",
+            &[
+                "fault: bandwidth",
+                "overcoming of output buffer limits",
+                "Full sync snapshot",
+            ],
+        ),
+        ("clock", &["fault: clock"]),
+        ("config", &["CONFIG SET"]),
+        ("detach", &["(detach)", "back to the master"]),
+    ];
+    for (kind, needles) in effects {
+        let opts = SwarmOptions {
+            record: true,
+            fault_ms: 8_000,
+            faults: Some(vec![kind.to_string()]),
+            ..SwarmOptions::default()
+        };
+        let mut missing = needles.to_vec();
+        for seed in 0..6 {
+            let mut sim = build(seed, &opts, Box::new(Strings::default()));
+            let out = run_built(&mut sim, seed, &opts);
+            assert!(
+                out.violations.is_empty() && out.converged_after.is_some(),
+                "{kind} seed {seed}: {:?}\nreplay: {}",
+                out.violations,
+                out.replay_command()
+            );
+            let text: String = sim.trace().iter().map(|e| e.to_string() + "\n").collect();
+            missing.retain(|n| !text.contains(n));
+            if missing.is_empty() {
+                break;
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{kind}: never saw {missing:?} in 6 seeds"
+        );
     }
 }

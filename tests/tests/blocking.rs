@@ -4,6 +4,9 @@
 //! `*-1`, several blocked clients are served first-come first-served, a
 //! woken BLMOVE's push wakes the next client, a transaction's pushes are
 //! served after EXEC, and a woken client's pipelined input runs after.
+//! Every way a list or sorted set can come into being wakes the clients
+//! blocked on its key (RENAME, RENAMENX, COPY, MOVE, SWAPDB, LMOVE and
+//! RPOPLPUSH targets, the `*STORE` destinations, inside EXEC).
 
 use std::time::{Duration, Instant};
 use tandem_tests::{have_redis, Conn, Reply, Server};
@@ -162,6 +165,162 @@ fn inside_multi_blocking_answers_at_once() {
     }
     let (t, r) = both(script);
     assert_eq!(t, r);
+}
+
+/// One way of creating a key, and the clients it must (or must not) wake.
+#[test]
+fn every_way_a_key_comes_into_being_wakes_blocked_clients() {
+    // (database of the blocked client, its command, commands of the
+    // creating client (which starts in db 0), whether it is served).
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static [&'static str]],
+        bool,
+    );
+    const CASES: &[Case] = &[
+        (
+            "0",
+            &["BLPOP", "l", "5"],
+            &[&["RPUSH", "t", "x", "y"], &["RENAME", "t", "l"]],
+            true,
+        ),
+        (
+            "0",
+            &["BZPOPMIN", "z", "5"],
+            &[&["ZADD", "t", "1", "m"], &["RENAMENX", "t", "z"]],
+            true,
+        ),
+        (
+            "0",
+            &["BRPOP", "l", "5"],
+            &[&["RPUSH", "t", "x"], &["COPY", "t", "l"]],
+            true,
+        ),
+        (
+            "4",
+            &["BLPOP", "l", "5"],
+            &[&["RPUSH", "t", "x"], &["COPY", "t", "l", "DB", "4"]],
+            true,
+        ),
+        (
+            "1",
+            &["BLPOP", "l", "5"],
+            &[&["RPUSH", "l", "x"], &["MOVE", "l", "1"]],
+            true,
+        ),
+        (
+            "2",
+            &["BZPOPMAX", "z", "5"],
+            &[
+                &["SELECT", "3"],
+                &["ZADD", "z", "1", "a", "2", "b"],
+                &["SWAPDB", "2", "3"],
+            ],
+            true,
+        ),
+        (
+            "0",
+            &["BLPOP", "d", "5"],
+            &[
+                &["RPUSH", "s", "x", "y"],
+                &["LMOVE", "s", "d", "LEFT", "RIGHT"],
+            ],
+            true,
+        ),
+        (
+            "0",
+            &["BLPOP", "d", "5"],
+            &[&["RPUSH", "s", "x", "y"], &["RPOPLPUSH", "s", "d"]],
+            true,
+        ),
+        (
+            "0",
+            &["BZPOPMIN", "d", "5"],
+            &[&["ZADD", "s", "1", "a"], &["ZUNIONSTORE", "d", "1", "s"]],
+            true,
+        ),
+        (
+            "0",
+            &["BZPOPMIN", "d", "5"],
+            &[&["ZADD", "s", "1", "a"], &["ZINTERSTORE", "d", "1", "s"]],
+            true,
+        ),
+        (
+            "0",
+            &["BZPOPMIN", "d", "5"],
+            &[&["ZADD", "s", "1", "a"], &["ZDIFFSTORE", "d", "1", "s"]],
+            true,
+        ),
+        (
+            "0",
+            &["BZPOPMAX", "d", "5"],
+            &[
+                &["ZADD", "s", "1", "a", "2", "b"],
+                &["ZRANGESTORE", "d", "s", "0", "-1"],
+            ],
+            true,
+        ),
+        (
+            "0",
+            &["BLMPOP", "5", "2", "a", "d", "RIGHT"],
+            &[
+                &["MULTI"],
+                &["RPUSH", "t", "x"],
+                &["RENAME", "t", "d"],
+                &["EXEC"],
+            ],
+            true,
+        ),
+        // A sorted set does not serve a client waiting for a list.
+        (
+            "0",
+            &["BLPOP", "z", "1"],
+            &[&["ZADD", "t", "1", "m"], &["RENAME", "t", "z"]],
+            false,
+        ),
+        // A set or hash never serves anyone.
+        (
+            "0",
+            &["BLPOP", "d", "1"],
+            &[
+                &["SADD", "s", "x"],
+                &["SUNIONSTORE", "d", "s"],
+                &["RENAME", "d", "d2"],
+                &["HSET", "h", "f", "v"],
+                &["RENAME", "h", "d"],
+            ],
+            false,
+        ),
+    ];
+    fn script(s: &Server) -> Vec<Reply> {
+        let mut out = Vec::new();
+        for (db, blocking, creating, _) in CASES {
+            let (mut b, mut p) = (s.conn(), s.conn());
+            out.push(p.cmd(&["FLUSHALL"]));
+            out.push(b.cmd(&["SELECT", db]));
+            block(&mut b, &mut p, blocking);
+            for c in creating.iter() {
+                out.push(p.cmd(c));
+            }
+            out.push(b.read_reply().unwrap());
+        }
+        out
+    }
+    let (t, r) = both(script);
+    assert_eq!(t, r);
+    // The blocked client's reply follows each case's creating commands.
+    let mut at = 0;
+    for (_, blocking, creating, served) in CASES {
+        at += 2 + creating.len();
+        assert_eq!(
+            t[at] != Reply::Array(None),
+            *served,
+            "{blocking:?} after {creating:?}: {:?}",
+            t[at]
+        );
+        at += 1;
+    }
 }
 
 fn encode(args: &[&str]) -> Vec<u8> {

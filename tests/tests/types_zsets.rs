@@ -4,14 +4,25 @@
 //! scores with ties, infinities, -0 and fractions, members growing past
 //! `zset-max-listpack-entries` (lowered to 16 on both servers) and long
 //! members. Replies compare byte for byte (sorted-set order is defined),
-//! ZRANDMEMBER by shape or where determined. One key holds equal scores
-//! only, for the lexicographic commands. DEBUG DIGEST must be equal.
+//! ZRANDMEMBER by shape or where determined. The lexicographic commands
+//! run on two keys: one holds equal scores only (and grows into a
+//! skiplist), the other mixed scores over at most 11 members, so it stays a
+//! listpack, where Redis's answer to a lex range over unordered members is
+//! "undefined" but deterministic (a skiplist's depends on its random
+//! levels); tandem must match it byte for byte. DEBUG DIGEST must be equal.
 
 mod types_common;
 use types_common::{differential, Cmp, Gen};
 
 const KEYS: &[&str] = &["z1", "z2", "z3", "str", "set", "lst"];
 const LEXKEY: &str = "zlex";
+const MIXKEY: &str = "zmix";
+const MIX_MEMBERS: &[&str] = &["a", "b", "c", "d", "e", "f", "g", "h", "", "aa", "ba"];
+
+/// A key for the lexicographic commands: equal scores or mixed scores.
+fn lexkey(g: &mut Gen) -> String {
+    if g.chance(50) { LEXKEY } else { MIXKEY }.into()
+}
 
 fn member(g: &mut Gen) -> String {
     match g.below(10) {
@@ -45,8 +56,16 @@ fn bound(g: &mut Gen) -> String {
 fn lex(g: &mut Gen) -> String {
     match g.below(6) {
         0 => g.pick(&["-", "+", "x", "", "[", "("]).into(),
-        1 | 2 => format!("({}", member(g)),
-        _ => format!("[{}", member(g)),
+        1 | 2 => format!("({}", lex_member(g)),
+        _ => format!("[{}", lex_member(g)),
+    }
+}
+
+fn lex_member(g: &mut Gen) -> String {
+    if g.chance(50) {
+        g.pick(MIX_MEMBERS).into()
+    } else {
+        member(g)
     }
 }
 
@@ -54,7 +73,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
     let k = |g: &mut Gen| g.pick(KEYS).to_string();
     let mut c: Vec<String> = Vec::new();
     let mut cmp = Cmp::Exact;
-    match g.below(38) {
+    match g.below(41) {
         0..=4 => {
             c.extend(["ZADD".into(), k(g)]);
             for _ in 0..g.below(3) {
@@ -86,11 +105,11 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
         10 => c.extend(["ZMSCORE".into(), k(g), member(g), member(g)]),
         11 => c.extend(["ZCARD".into(), k(g)]),
         12 => c.extend(["ZCOUNT".into(), k(g), bound(g), bound(g)]),
-        13 => c.extend(["ZLEXCOUNT".into(), LEXKEY.into(), lex(g), lex(g)]),
+        13 => c.extend(["ZLEXCOUNT".into(), lexkey(g), lex(g), lex(g)]),
         14..=16 => {
             let lexy = g.chance(25);
             c.push("ZRANGE".into());
-            c.push(if lexy { LEXKEY.into() } else { k(g) });
+            c.push(if lexy { lexkey(g) } else { k(g) });
             match g.below(3) {
                 0 => {
                     c.extend([bound(g), bound(g), "BYSCORE".into()]);
@@ -156,7 +175,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
             } else {
                 "ZRANGEBYLEX".into()
             });
-            c.extend([LEXKEY.into(), lex(g), lex(g)]);
+            c.extend([lexkey(g), lex(g), lex(g)]);
             if g.chance(40) {
                 c.extend([
                     "LIMIT".into(),
@@ -185,7 +204,7 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
             g.range(-5, 5).to_string(),
             g.range(-5, 5).to_string(),
         ]),
-        28 => c.extend(["ZREMRANGEBYLEX".into(), LEXKEY.into(), lex(g), lex(g)]),
+        28 => c.extend(["ZREMRANGEBYLEX".into(), lexkey(g), lex(g), lex(g)]),
         29..=31 => {
             let op = g.pick(&[
                 "ZUNION",
@@ -258,8 +277,32 @@ fn gen(g: &mut Gen) -> (Vec<String>, Cmp) {
             }
             cmp = Cmp::Scan { pairs: true };
         }
+        38 | 39 => {
+            c.extend(["ZADD".into(), MIXKEY.into()]);
+            for _ in 0..g.range(1, 3) {
+                c.push(g.range(-3, 3).to_string());
+                c.push(g.pick(MIX_MEMBERS).into());
+            }
+        }
+        40 => {
+            let rev = g.chance(40);
+            let (lo, hi) = (lex(g), lex(g));
+            let dst = g.pick(&["z3", "str"]);
+            c.extend(["ZRANGESTORE".into(), dst.into(), lexkey(g), lo, hi]);
+            c.push("BYLEX".into());
+            if rev {
+                c.push("REV".into());
+            }
+            if g.chance(40) {
+                c.extend([
+                    "LIMIT".into(),
+                    g.range(0, 3).to_string(),
+                    g.range(-1, 4).to_string(),
+                ]);
+            }
+        }
         _ => {
-            c.extend(["ZSCORE".into(), LEXKEY.into(), member(g)]);
+            c.extend(["ZSCORE".into(), lexkey(g), member(g)]);
         }
     }
     (c, cmp)

@@ -6,12 +6,60 @@
 //! against tandem, then against redis (A B A B ...), so slow drifts of the
 //! machine hit both alike; the table shows per-row medians and the ratio
 //! tandem/redis. The tests (rows) and pipeline depths are parameters:
-//! `--tests set,get,incr,lpush,lrange_100` adds rows without code changes.
+//! `--tests set,get,lpush,lrange_100` picks rows without code changes.
+//! Besides `redis-benchmark`'s own tests there are rows it has no test for,
+//! run as a custom command on a key filled the same way in both servers:
+//! `zrange_100` (`ZRANGE` of 100 members, `WITHSCORES`, from a 200-member
+//! sorted set: the skiplist encoding in both).
 
 use crate::proc::{build_tandem_release, free_port, show, Server};
 use crate::Result;
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::process::Command;
+
+/// A row `redis-benchmark` has no built-in test for: its name in `--tests`,
+/// the name it gets in the table, the setup command, and the command timed.
+struct CustomTest {
+    name: &'static str,
+    row: &'static str,
+    setup: fn() -> Vec<String>,
+    command: &'static [&'static str],
+}
+
+const CUSTOM_TESTS: &[CustomTest] = &[CustomTest {
+    name: "zrange_100",
+    row: "ZRANGE_100 (WITHSCORES)",
+    setup: || {
+        let mut cmd = vec!["ZADD".to_string(), "bench:zset".to_string()];
+        for i in 0..200 {
+            cmd.push(i.to_string());
+            cmd.push(format!("member:{i:04}"));
+        }
+        cmd
+    },
+    command: &["ZRANGE", "bench:zset", "0", "99", "WITHSCORES"],
+}];
+
+fn custom_test(name: &str) -> Option<&'static CustomTest> {
+    CUSTOM_TESTS.iter().find(|t| t.name == name)
+}
+
+/// Send one command and return its reply's first line (setup of custom rows).
+fn send_command(port: u16, args: &[String]) -> Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let mut req = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    s.write_all(&req).map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(s)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(line.trim_end().to_string())
+}
 
 /// What to measure; the defaults are the issue's.
 struct Plan {
@@ -29,7 +77,19 @@ impl Default for Plan {
             rounds: 3,
             requests: 200_000,
             clients: 50,
-            tests: ["set", "get", "incr"].map(String::from).to_vec(),
+            tests: [
+                "set",
+                "get",
+                "incr",
+                "lpush",
+                "lrange_100",
+                "hset",
+                "sadd",
+                "zadd",
+                "zrange_100",
+            ]
+            .map(String::from)
+            .to_vec(),
             pipelines: vec![1, 16],
         }
     }
@@ -103,6 +163,17 @@ pub fn run(args: &[String]) -> Result {
     ]);
     let redis = Server::start("redis", rcmd, rport, true)?;
     let targets = [&tandem, &redis];
+    for test in plan.tests.iter().filter_map(|t| custom_test(t)) {
+        for server in targets {
+            let reply = send_command(server.port, &(test.setup)())?;
+            if reply.starts_with('-') {
+                return Err(format!(
+                    "{}: setup of {} failed: {reply}",
+                    server.name, test.name
+                ));
+            }
+        }
+    }
 
     // (pipeline, test name as redis-benchmark prints it) -> rps per target.
     let mut samples: BTreeMap<(u32, String), [Vec<f64>; 2]> = BTreeMap::new();
@@ -161,16 +232,45 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-/// One `redis-benchmark` run; returns (test name, requests per second) rows.
+/// The `redis-benchmark` runs of one round on one server: the built-in
+/// tests together, then each custom row; (test name, requests per second).
 fn bench_once(plan: &Plan, port: u16, pipeline: u32) -> Result<Vec<(String, f64)>> {
+    let builtin: Vec<&str> = plan
+        .tests
+        .iter()
+        .map(String::as_str)
+        .filter(|t| custom_test(t).is_none())
+        .collect();
+    let mut rows = Vec::new();
+    if !builtin.is_empty() {
+        rows.extend(run_benchmark(
+            plan,
+            port,
+            pipeline,
+            &["-t", &builtin.join(",")],
+        )?);
+    }
+    for test in plan.tests.iter().filter_map(|t| custom_test(t)) {
+        let found = run_benchmark(plan, port, pipeline, test.command)?;
+        rows.extend(
+            found
+                .into_iter()
+                .map(|(_, rps)| (test.row.to_string(), rps)),
+        );
+    }
+    Ok(rows)
+}
+
+/// One `redis-benchmark` run with `extra` arguments (`-t tests`, or a command).
+fn run_benchmark(
+    plan: &Plan,
+    port: u16,
+    pipeline: u32,
+    extra: &[&str],
+) -> Result<Vec<(String, f64)>> {
     let mut c = Command::new("redis-benchmark");
+    c.args(["-h", "127.0.0.1", "-p", &port.to_string()]);
     c.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-        "-t",
-        &plan.tests.join(","),
         "-n",
         &plan.requests.to_string(),
         "-c",
@@ -180,6 +280,8 @@ fn bench_once(plan: &Plan, port: u16, pipeline: u32) -> Result<Vec<(String, f64)
         "-q",
         "--csv",
     ]);
+    // A custom command goes last, after the options.
+    c.args(extra);
     let line = show(&c);
     let out = c
         .output()

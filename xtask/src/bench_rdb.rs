@@ -208,7 +208,7 @@ fn pipeline(port: u16, commands: impl Iterator<Item = Vec<Vec<u8>>>) -> Result {
     let mut c = Client::connect(port)?;
     let mut out = Vec::new();
     let mut pending = 0;
-    let mut flush = |c: &mut Client, out: &mut Vec<u8>, pending: &mut usize| -> Result {
+    let flush = |c: &mut Client, out: &mut Vec<u8>, pending: &mut usize| -> Result {
         c.w.write_all(out).map_err(|e| e.to_string())?;
         out.clear();
         for _ in 0..*pending {

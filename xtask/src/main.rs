@@ -1,8 +1,10 @@
 //! `cargo xtask`: Tandem's task runner, the two commands of the README and
 //! the benchmark.
 //!
-//! * `cargo xtask play`: build `tandem` (release) and run a node on
-//!   127.0.0.1:6379 until Ctrl-C.
+//! * `cargo xtask play`: the browser playground at http://127.0.0.1:8080
+//!   and a local cluster (master on 6379, replicas on 6380 and 6381) until
+//!   Ctrl-C.
+//! * `cargo xtask e2e`: the playground page's browser tests (Playwright).
 //! * `cargo xtask test`: install what is missing, then every check CI runs
 //!   (fmt, clippy `-D warnings`, the core's wasm32 build, all tests including
 //!   the differential tests against a real `redis-server`).
@@ -16,6 +18,7 @@
 mod bench;
 mod bench_rdb;
 mod bench_repl;
+mod e2e;
 mod fuzz;
 mod play;
 mod proc;
@@ -28,8 +31,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  play     build tandem (release) and run a node on 127.0.0.1:6379 until Ctrl-C
-           options: --port N
+  play     the browser playground (WASM) at http://127.0.0.1:8080, and a local
+           cluster: master on 6379, replicas on 6380 and 6381, until Ctrl-C
+           options: --port N (master; replicas N+1, N+2)  --web-port W (8080)
+  e2e      build the WASM package and run the page's Playwright tests in
+           Chromium (screenshots in target/e2e-artifacts)
   test     install what is missing, then fmt, clippy -D warnings, the core's
            wasm32 build and every test (cargo test --workspace)
   bench    redis-benchmark against tandem and redis-server, alternating rounds
@@ -42,7 +48,7 @@ commands:
            at BGSAVE start, SAVE time and file size (strings, mixed types),
            startup load time, RSS
            options: --keys N (1000000)  --tandem-bin PATH (instead of building)
-  sim      the deterministic simulator: --seeds A..B [--faults k1,k2] or --seed S --trace
+  sim      the deterministic simulator: --seeds A..B [--faults k1,k2] [--regressions FILE], --seed S --trace, --seed S --shrink
   fuzz rdb the RDB decoder fuzzer (stable Rust, seeded mutations of the golden files)
            options: --seconds N  --seed S
 ";
@@ -52,6 +58,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("play") => play::run(&args[1..]),
         Some("test") => setup::test(&args[1..]),
+        Some("e2e") => crate::options(&args[1..], &[]).and_then(|_| e2e::run_e2e()),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-repl") => bench_repl::run(&args[1..]),
         Some("bench-rdb") => bench_rdb::run(&args[1..]),

@@ -4,7 +4,9 @@
 //! Installs: `redis-server`/`redis-tools` (the differential and interop tests
 //! compare Tandem with a real redis-server 7.0.15) through apt when running
 //! as root, the rustup components `rustfmt` and `clippy`, and the rustup
-//! target `wasm32-unknown-unknown` (the core must build for the browser).
+//! target `wasm32-unknown-unknown` (the core must build for the browser),
+//! and for the playground's browser tests `chromium`, `chromium-driver`,
+//! `nodejs` and `npm` (see `e2e.rs`).
 //! When something cannot be installed, it prints the exact command to run.
 
 use crate::proc::{cargo, have, is_root, run};
@@ -25,6 +27,7 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub fn ensure_tools() -> Result {
     let mut missing: Vec<&str> = APT_PACKAGES
         .iter()
+        .chain(crate::e2e::APT_PACKAGES)
         .filter(|(_, program)| !have(program))
         .map(|(pkg, _)| *pkg)
         .collect();
@@ -123,7 +126,7 @@ const CHECKS: &[(&str, &[&str])] = &[
     ("the binaries", &["build", "--workspace", "--bins"]),
     ("every test", &["test", "--workspace"]),
     (
-        "2,000 simulator seeds with faults and invariants",
+        "2,000 simulator seeds with faults and invariants, and the regression seeds",
         &[
             "run",
             "--release",
@@ -134,6 +137,8 @@ const CHECKS: &[(&str, &[&str])] = &[
             "--",
             "--seeds",
             "0..2000",
+            "--regressions",
+            "core/tests/sim_regressions.txt",
         ],
     ),
     (
@@ -161,6 +166,8 @@ pub fn test(args: &[String]) -> Result {
         c.args(*cargo_args);
         run(c)?;
     }
-    println!("\nxtask test: all {} steps passed", CHECKS.len());
+    println!("\n### last step: the playground in a real browser (Playwright + Chromium)");
+    crate::e2e::run_e2e()?;
+    println!("\nxtask test: all {} steps passed", CHECKS.len() + 1);
     Ok(())
 }

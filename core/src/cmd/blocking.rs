@@ -6,8 +6,14 @@
 //!   client: no reply, no further input processed, an entry in a per-key FIFO
 //!   queue and, unless the timeout is 0, in the deadline index that
 //!   [`Node::next_deadline`](crate::node::Node::next_deadline) consults.
-//! * A command that creates a list or sorted set calls [`signal_key_ready`];
-//!   after the whole command (after EXEC for a transaction) the ready keys
+//! * Every way a list or sorted set comes into being (a push, a `*STORE`
+//!   destination, RENAME, COPY, MOVE, LMOVE's target, a master's stream...)
+//!   signals its key as ready, because Redis calls `signalKeyAsReady` from
+//!   `dbAdd`: here the keyspace logs the lists and sorted sets it adds while
+//!   some client is blocked, and [`signal_created_keys`] turns that log into
+//!   ready keys after each command call. SWAPDB rescans the blocked keys of
+//!   both databases (`scanDatabaseForReadyKeys`).
+//!   After the whole command (after EXEC for a transaction) the ready keys
 //!   are handled in the order they were signalled, and for each key the
 //!   clients blocked on it are served first-come first-served while the key
 //!   holds data. A served client gets its reply as if its command had just
@@ -118,6 +124,44 @@ pub fn signal_key_ready(node: &mut Node, db: usize, key: &[u8]) {
     }
 }
 
+/// Keep the keyspace's log of added lists and sorted sets on exactly while
+/// some client is blocked, and signal each logged key (`dbAdd`'s call to
+/// `signalKeyAsReady`). Runs around every command call and after every
+/// served client, so a keyspace replaced by a load is logged again too.
+pub(crate) fn signal_created_keys(node: &mut Node) {
+    let blocked = !node.blocking.waiting.is_empty();
+    if blocked != node.ks.tracks_created() {
+        node.ks.track_created(blocked);
+    }
+    if blocked {
+        for (db, key) in node.ks.take_created() {
+            signal_key_ready(node, db, &key);
+        }
+    }
+}
+
+/// Signal every key of `db` that a client is blocked on and that now holds
+/// a list or sorted set (`scanDatabaseForReadyKeys`, after SWAPDB), in the
+/// order the clients blocked.
+pub fn signal_ready_keys_in_db(node: &mut Node, db: usize) {
+    let mut keys: Vec<(u64, Vec<u8>)> = node
+        .blocking
+        .waiting
+        .iter()
+        .filter(|((d, _), _)| *d == db)
+        .map(|((_, k), q)| (q.front().map_or(0, |e| e.0), k.clone()))
+        .collect();
+    keys.sort();
+    for (_, key) in keys {
+        if matches!(
+            node.ks.db(db).peek(&key),
+            Some(crate::value::Value::List(_) | crate::value::Value::ZSet(_))
+        ) {
+            signal_key_ready(node, db, &key);
+        }
+    }
+}
+
 /// Serve clients blocked on keys signalled ready (`handleClientsBlockedOnKeys`).
 pub(crate) fn handle_ready_keys(node: &mut Node) {
     if node.blocking.ready.is_empty() {
@@ -186,6 +230,8 @@ pub(crate) fn handle_ready_keys(node: &mut Node) {
                     }
                 };
                 node.blocking.serving = false;
+                // A served BLMOVE may have created its destination.
+                signal_created_keys(node);
                 if served {
                     unblock(&mut node.blocking, &mut c);
                     woken.push(id);

@@ -47,13 +47,13 @@ macro_rules! typed_access {
         }
 
         /// Write access creating an empty value if missing (the caller must
-        /// fill it or delete it); `true` when it was created.
+        /// fill it or delete it).
         pub fn $create<'a>(
             node: &'a mut Node,
             db: usize,
             key: &[u8],
             make: impl FnOnce() -> $ty,
-        ) -> Result<(&'a mut $ty, bool), CmdError> {
+        ) -> Result<&'a mut $ty, CmdError> {
             let now = node.now;
             let created = match node.ks.get_mut(db, key, now) {
                 None => true,
@@ -66,7 +66,7 @@ macro_rules! typed_access {
                     .insert(key, Value::$variant(std::sync::Arc::new(make())), false);
             }
             match node.ks.db_mut(db).peek_mut(key) {
-                Some(Value::$variant(v)) => Ok((std::sync::Arc::make_mut(v), created)),
+                Some(Value::$variant(v)) => Ok(std::sync::Arc::make_mut(v)),
                 _ => unreachable!("just checked or inserted"),
             }
         }
@@ -230,17 +230,13 @@ pub fn finish_removal(ctx: &mut super::Ctx, key: &[u8], n: i64) {
 }
 
 /// Store a computed collection of `len` members at `dst` (replacing it,
-/// TTL dropped, clients blocked on it signalled), or delete `dst` when
-/// empty; reply the size (the `*STORE` commands).
+/// TTL dropped), or delete `dst` when empty; reply the size (the `*STORE`
+/// commands).
 pub fn store_or_delete(ctx: &mut super::Ctx, dst: &[u8], value: Value, len: usize) {
     use crate::resp::ReplyWriter;
     let db = ctx.db();
     if len > 0 {
-        let created = !ctx.node.ks.db(db).contains(dst);
         ctx.node.ks.db_mut(db).insert(dst, value, false);
-        if created {
-            super::signal_key_ready(ctx.node, db, dst);
-        }
         ctx.modified(dst);
     } else if ctx.node.ks.db_mut(db).remove(dst).is_some() {
         ctx.modified(dst);

@@ -41,7 +41,7 @@ fn set_pairs(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, CmdError> {
     }
     let (db, key) = (ctx.db(), &args[1]);
     let limits = ctx.node.config.encoding.clone();
-    let (h, _) = hash_or_create(ctx.node, db, key, Hash::new)?;
+    let h = hash_or_create(ctx.node, db, key, Hash::new)?;
     h.convert_for_lengths(args[2..].iter().map(|a| a.len()), &limits);
     let mut created = 0;
     for pair in args[2..].chunks(2) {
@@ -69,7 +69,7 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (db, key) = (ctx.db(), &args[1]);
     let limits = ctx.node.config.encoding.clone();
-    let (h, _) = hash_or_create(ctx.node, db, key, Hash::new)?;
+    let h = hash_or_create(ctx.node, db, key, Hash::new)?;
     if h.contains(&args[2]) {
         ctx.client.out.int(0);
         return Ok(());
@@ -175,7 +175,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let incr = parse_int(&args[3])?;
     let (db, key) = (ctx.db(), &args[1]);
     let limits = ctx.node.config.encoding.clone();
-    let (h, _) = hash_or_create(ctx.node, db, key, Hash::new)?;
+    let h = hash_or_create(ctx.node, db, key, Hash::new)?;
     let cur = match h.get(&args[2]) {
         None => 0,
         Some(v) => crate::util::parse_i64(v)
@@ -204,7 +204,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let (db, key) = (ctx.db(), &args[1]);
     let limits = ctx.node.config.encoding.clone();
-    let (h, _) = hash_or_create(ctx.node, db, key, Hash::new)?;
+    let h = hash_or_create(ctx.node, db, key, Hash::new)?;
     let cur = match h.get(&args[2]) {
         None => LongDouble::ZERO,
         Some(v) => {

@@ -852,6 +852,10 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         touch_all_watched_in_db(ctx.node, ctx.client, a, Some(b));
         touch_all_watched_in_db(ctx.node, ctx.client, b, Some(a));
         ctx.node.ks.swap(a, b);
+        // Blocked clients stay with their database number: its new
+        // contents may serve them.
+        super::blocking::signal_ready_keys_in_db(ctx.node, a);
+        super::blocking::signal_ready_keys_in_db(ctx.node, b);
     }
     ctx.node.dirty += 1;
     ctx.client.out.ok();

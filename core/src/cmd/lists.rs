@@ -9,7 +9,7 @@ use super::blocking::{block, may_block, parse_timeout, propagate_as};
 use super::collections::{
     clamp_range, list, list_mut, list_or_create, optional_count, remove_if_empty,
 };
-use super::{flags::*, is_opt, parse_int, signal_key_ready, CmdError, CmdResult, Ctx};
+use super::{flags::*, is_opt, parse_int, CmdError, CmdResult, Ctx};
 use crate::command;
 use crate::resp::ReplyWriter;
 use crate::value::List;
@@ -47,14 +47,11 @@ fn push_generic(ctx: &mut Ctx, args: &[Bytes], head: bool, only_existing: bool) 
         ctx.client.out.int(0);
         return Ok(());
     }
-    let (l, created) = list_or_create(ctx.node, db, key, List::new)?;
+    let l = list_or_create(ctx.node, db, key, List::new)?;
     for v in &args[2..] {
         l.push(v.to_vec(), head);
     }
     let len = l.len();
-    if created {
-        signal_key_ready(ctx.node, db, key);
-    }
     ctx.modified(key);
     ctx.client.out.int(len as i64);
     Ok(())
@@ -139,6 +136,9 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(l) => match clamp_range(start, end, l.len()) {
             None => out.array_len(0),
             Some((s, e)) => {
+                // Size the reply once: a bulk is its bytes plus at most 25.
+                let bytes: usize = l.range(s, e + 1).map(|v| v.len() + 25).sum();
+                out.reserve(bytes + 24);
                 out.array_len(e - s + 1);
                 for v in l.range(s, e + 1) {
                     out.bulk(v);
@@ -361,11 +361,8 @@ fn move_one(
         l.push(v.clone(), to_head);
     } else {
         remove_if_empty(ctx.node, db, src);
-        let (d, created) = list_or_create(ctx.node, db, dst, List::new)?;
+        let d = list_or_create(ctx.node, db, dst, List::new)?;
         d.push(v.clone(), to_head);
-        if created {
-            signal_key_ready(ctx.node, db, dst);
-        }
     }
     ctx.modified(src);
     if src != dst {

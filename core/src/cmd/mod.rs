@@ -604,10 +604,12 @@ pub fn call(
     let saved = node.repl.propagation.begin_command();
     node.repl.propagation.depth += 1;
     node.blocking.depth += 1;
+    blocking::signal_created_keys(node);
     let result = {
         let mut ctx = Ctx { node, client };
         (spec.handler)(&mut ctx, args)
     };
+    blocking::signal_created_keys(node);
     node.blocking.depth -= 1;
     node.repl.propagation.depth -= 1;
     if let Err(e) = result {

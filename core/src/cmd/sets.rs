@@ -43,7 +43,7 @@ pub static COMMANDS: &[super::CommandSpec] = &[
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (db, key) = (ctx.db(), &args[1]);
     let limits = ctx.node.config.encoding.clone();
-    let (s, _) = set_or_create(ctx.node, db, key, Set::new)?;
+    let s = set_or_create(ctx.node, db, key, Set::new)?;
     let mut added = 0;
     for m in &args[2..] {
         if s.insert(m.to_vec()) {
@@ -233,7 +233,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     remove_if_empty(ctx.node, db, src);
     ctx.modified(src);
-    let (d, _) = set_or_create(ctx.node, db, dst, Set::new)?;
+    let d = set_or_create(ctx.node, db, dst, Set::new)?;
     if d.insert(m.to_vec()) {
         d.update_encoding(&limits);
     }

@@ -17,7 +17,7 @@ use super::collections::{
     store_or_delete, zset, zset_mut, ScanOpts,
 };
 use super::hashes::{parse_rand_count, random_positions};
-use super::{flags::*, is_opt, parse_int, signal_key_ready, CmdError, CmdResult, Ctx};
+use super::{flags::*, is_opt, parse_int, CmdError, CmdResult, Ctx};
 use crate::command;
 use crate::resp::ReplyWriter;
 use crate::types::score::{format_g17, parse_range_bound, parse_score};
@@ -62,7 +62,13 @@ pub static COMMANDS: &[super::CommandSpec] = &[
 ];
 
 fn reply_score(out: &mut Vec<u8>, s: f64) {
-    out.bulk(format_g17(s).as_bytes());
+    // Integral scores (the common case) print as integers under %.17g:
+    // format them without building a string.
+    if s.abs() < 1e17 && s != 0.0 && (s as i64) as f64 == s {
+        out.bulk_int(s as i64);
+    } else {
+        out.bulk(format_g17(s).as_bytes());
+    }
 }
 
 const NAN_ERR: &str = "resulting score is not a number (NaN)";
@@ -88,7 +94,6 @@ fn create_zset(ctx: &mut Ctx, key: &[u8], first_member_len: usize) {
     };
     let db = ctx.db();
     ctx.node.ks.db_mut(db).insert(key, z.into(), false);
-    signal_key_ready(ctx.node, db, key);
 }
 
 fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> CmdResult {
@@ -298,8 +303,15 @@ fn parse_lex_interval(min: &[u8], max: &[u8]) -> Result<Interval, CmdError> {
     })
 }
 
-/// The ranks `lo..hi` of the members inside an interval.
-fn interval_ranks(z: &ZSet, iv: &Interval) -> (usize, usize) {
+/// The members an interval selects, skipping `offset` and taking at most
+/// `limit` (from the top when `rev`), as `(first rank, count)`.
+fn interval_ranks(
+    z: &ZSet,
+    iv: &Interval,
+    rev: bool,
+    offset: usize,
+    limit: Option<usize>,
+) -> (usize, usize) {
     let (lo, hi) = match iv {
         Interval::Score {
             min,
@@ -310,12 +322,18 @@ fn interval_ranks(z: &ZSet, iv: &Interval) -> (usize, usize) {
             z.count_prefix(|s, _| s < *min || (*minex && s <= *min)),
             z.count_prefix(|s, _| s < *max || (!*maxex && s <= *max)),
         ),
-        Interval::Lex { min, max } => (
-            z.count_prefix(|_, m| min.below_min(m)),
-            z.count_prefix(|_, m| max.within_max(m)),
-        ),
+        Interval::Lex { min, max } => return z.lex_range(min, max, rev, offset, limit),
     };
-    (lo, hi.max(lo))
+    let total = hi.saturating_sub(lo);
+    if offset >= total {
+        return (lo, 0);
+    }
+    let take = limit.unwrap_or(usize::MAX).min(total - offset);
+    if rev {
+        (hi - offset - take, take)
+    } else {
+        (lo + offset, take)
+    }
 }
 
 fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -330,10 +348,7 @@ fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn count_in(ctx: &mut Ctx, args: &[Bytes], iv: Interval) -> CmdResult {
     let n = match zset(ctx.node, ctx.client.db, &args[1])? {
-        Some(z) => {
-            let (lo, hi) = interval_ranks(z, &iv);
-            hi - lo
-        }
+        Some(z) => interval_ranks(z, &iv, false, 0, None).1,
         None => 0,
     };
     ctx.client.out.int(n as i64);
@@ -423,21 +438,11 @@ fn zrange_generic(
                 }
             },
             (None, Some(iv)) => {
-                let (lo, hi) = interval_ranks(z, &iv);
-                let total = hi - lo;
-                if offset < 0 || limit == 0 || offset as usize >= total {
-                    (lo, 0)
+                if offset < 0 || limit == 0 {
+                    (0, 0)
                 } else {
-                    let take = if limit < 0 {
-                        total - offset as usize
-                    } else {
-                        (limit as usize).min(total - offset as usize)
-                    };
-                    if rev {
-                        (hi - offset as usize - take, take)
-                    } else {
-                        (lo + offset as usize, take)
-                    }
+                    let limit = usize::try_from(limit).ok();
+                    interval_ranks(z, &iv, rev, offset as usize, limit)
                 }
             }
             _ => unreachable!("one of the two is parsed"),
@@ -464,6 +469,9 @@ fn zrange_generic(
         return Ok(());
     }
     let z = peek_zset(ctx.node, db, key);
+    // Size the reply once (a score's bulk takes at most 32 bytes).
+    let bytes: usize = z.range(lo, lo + n).map(|(m, _)| m.len() + 25).sum();
+    out.reserve(bytes + n * 32 * withscores as usize + 24);
     out.array_len(n * (1 + withscores as usize));
     let mut emit = |(m, s): (&[u8], f64)| {
         out.bulk(m);
@@ -654,7 +662,10 @@ fn zremrange_generic(ctx: &mut Ctx, args: &[Bytes], rtype: RangeType) -> CmdResu
             Some((s, e)) => (s, e + 1),
             None => (0, 0),
         },
-        (None, Some(iv)) => interval_ranks(z, &iv),
+        (None, Some(iv)) => {
+            let (lo, n) = interval_ranks(z, &iv, false, 0, None);
+            (lo, lo + n)
+        }
         _ => unreachable!("one of the two is parsed"),
     };
     let n = z.remove_rank_range(lo, hi);
@@ -948,9 +959,9 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let opts = ScanOpts::parse(args, 3)?;
-    let (range, next) = opts.step(cursor, z.len(), z.encoding_name() == "listpack");
+    let (range, next) = opts.step(cursor, z.scan_len(), z.encoding_name() == "listpack");
     let mut items: Vec<Vec<u8>> = Vec::new();
-    for (m, s) in z.range(range.start, range.end) {
+    for (m, s) in range.filter_map(|p| z.scan_at(p)) {
         if opts.matches(m) {
             items.push(m.to_vec());
             items.push(format_g17(s).into_bytes());

@@ -308,7 +308,10 @@ impl Node {
                 held: Vec::new(),
                 diskless,
             };
-            link.ack_off = offset;
+            // Nothing is acknowledged until the replica loaded the snapshot
+            // and says so with REPLCONF ACK (Redis sets repl_ack_off only
+            // there): WAIT must not count a replica still receiving its RDB.
+            link.ack_off = 0;
             if current_id == Some(id) {
                 // Keep the order: what this client was already owed goes first.
                 let mut owed = std::mem::take(&mut client.out);
@@ -645,6 +648,12 @@ impl Node {
 
     /// Online replicas that acknowledged at least `offset`.
     pub(crate) fn replicas_acked(&self, offset: i64, current: Option<&Client>) -> i64 {
+        #[cfg(feature = "planted-bugs")]
+        let offset = if self.repl.planted.wait_ignores_ack_offset {
+            i64::MIN
+        } else {
+            offset
+        };
         self.repl
             .replicas
             .iter()

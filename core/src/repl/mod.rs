@@ -36,6 +36,12 @@ pub struct Planted {
     pub replica_counts_queued: bool,
     /// Promotion keeps the replid instead of rotating it into `replid2`.
     pub promotion_keeps_replid: bool,
+    /// A replica resuming with PSYNC asks for the start of the last command
+    /// it applied instead of the byte after it (its offset is taken before
+    /// that command counted): the master sends it again and it is applied twice.
+    pub psync_repeats_last_command: bool,
+    /// WAIT counts every online replica, whatever offset it acknowledged.
+    pub wait_ignores_ack_offset: bool,
 }
 
 #[cfg(feature = "planted-bugs")]
@@ -72,6 +78,11 @@ pub struct ReplState {
     #[cfg(feature = "planted-bugs")]
     #[doc(hidden)]
     pub planted: Planted,
+    /// Stream bytes of the last command batch applied from the master
+    /// (for [`Planted::psync_repeats_last_command`]).
+    #[cfg(feature = "planted-bugs")]
+    #[doc(hidden)]
+    pub last_applied_len: i64,
 }
 
 /// A replication decision or happening, for logs and the playground.
@@ -165,6 +176,8 @@ impl ReplState {
             sync: None,
             #[cfg(feature = "planted-bugs")]
             planted: Planted::default(),
+            #[cfg(feature = "planted-bugs")]
+            last_applied_len: 0,
         }
     }
 

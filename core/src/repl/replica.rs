@@ -487,12 +487,18 @@ impl Node {
     }
 
     fn send_psync(&mut self, conn: ConnId) {
+        #[cfg(not(feature = "planted-bugs"))]
+        let resume = self.repl.identity.master_repl_offset + 1;
+        #[cfg(feature = "planted-bugs")]
+        let resume = self.repl.identity.master_repl_offset + 1
+            - if self.repl.planted.psync_repeats_last_command {
+                self.repl.last_applied_len
+            } else {
+                0
+            };
         let side = self.repl.replica.as_mut().expect("replica side");
         let (id, off) = if side.cached {
-            (
-                self.repl.identity.replid.clone(),
-                (self.repl.identity.master_repl_offset + 1).to_string(),
-            )
+            (self.repl.identity.replid.clone(), resume.to_string())
         } else {
             ("?".to_string(), "-1".to_string())
         };
@@ -755,6 +761,10 @@ impl Node {
             b.append(&pending);
         }
         self.repl.identity.master_repl_offset += len;
+        #[cfg(feature = "planted-bugs")]
+        {
+            self.repl.last_applied_len = len;
+        }
         self.feed_replicas(&pending, Some(client));
     }
 

@@ -5,18 +5,85 @@
 //! * **S1** offsets never go backwards (one node, one incarnation, one
 //!   replid) and a replica's offset never passes the highest offset any
 //!   master reached in that history.
+//! * **S2** a node never applies a stream byte twice nor skips one. Every
+//!   node feeds its own backlog with exactly the stream it produced (a
+//!   master) or applied (a replica, which re-encodes what it ran), and its
+//!   offset counts those bytes. So (a) a node's backlog must end exactly at
+//!   its `master_repl_offset` (an offset bumped without the bytes, or bytes
+//!   without the offset, breaks this), and (b) the bytes any node appended
+//!   at `(replid, offset)` must equal the bytes every other node appended
+//!   there: the checker keeps the canonical stream of each history (the
+//!   first bytes seen at each offset, i.e. the master's) and compares each
+//!   newly appended range with it. A byte applied twice shifts everything
+//!   after it; a skipped byte does the same the other way; both differ from
+//!   the canonical stream at the first displaced byte. A change of replid
+//!   at the node's `second_replid_offset` (promotion, `+CONTINUE <newid>`)
+//!   splits the range between the two histories.
 //! * **S3** a `(replid, offset)` pair names one dataset: every node seen at
 //!   that pair (with a backlog, not loading) has the same digest.
 //! * **S4** a PSYNC verdict is CONTINUE exactly when the spec's rule (§2 of
 //!   `reference/replication.md`), evaluated here on the master's state just
 //!   before the request, says so.
+//! * **S7** WAIT. The workload writes a key nobody else writes
+//!   (`SET wait:<n> v`) and then `WAIT k t`. (a) When the master answers
+//!   `:c`, at least `c` nodes other than it held `wait:<n> = v` at some point
+//!   between the write and the answer (ground truth read from the nodes,
+//!   not the master's bookkeeping). (b) Durability, as far as Redis's
+//!   asynchronous replication promises it: an acknowledged write (`c >= 1`)
+//!   stays in the dataset of the deployment's master lineage unless it was
+//!   legitimately lost, which happens in exactly two ways: the master
+//!   restarts (crash or bounce) and comes back without it (its disk was
+//!   saved before the write, or wiped), or a failover promotes a node that
+//!   does not hold it (asynchronous replication promotes whoever is chosen;
+//!   WAIT does not make the write durable on a majority). The checker looks
+//!   at the new master at each of those moments and excuses the writes it
+//!   lacks; every other acknowledged write must be in the master's dataset
+//!   when the deployment converges (so, by L1, on every replica too).
 //! * **L1** (in the simulator) once faults stop, every replica is linked up
 //!   with its master's replid, offset and digest within a bounded time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::node::Node;
 use crate::repl::identity::NULL_REPLID;
+use crate::value::Value;
+
+/// How much of each history's stream the checker keeps (bytes).
+const STREAM_WINDOW: usize = 4 << 20;
+
+/// The canonical bytes of one history: `bytes[i]` is the byte at offset `base + i`.
+#[derive(Debug, Default)]
+struct Stream {
+    base: i64,
+    bytes: Vec<u8>,
+}
+
+/// A `SET wait:<n> v` + `WAIT` in flight.
+#[derive(Debug, Clone)]
+struct PendingWait {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    /// The node the write went to.
+    writer: usize,
+    /// The simulator's master epoch when the write was sent.
+    epoch: u64,
+    /// Nodes (other than the writer) seen holding the write since.
+    holders: BTreeSet<usize>,
+}
+
+/// A write WAIT acknowledged on at least one replica.
+#[derive(Debug, Clone)]
+struct AckedWrite {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    acked: i64,
+    t: u64,
+}
+
+/// Whether `node` holds `key = value` in database 0.
+fn holds(node: &Node, key: &[u8], value: &[u8]) -> bool {
+    matches!(node.keyspace().db(0).peek(key), Some(Value::Str(s)) if s.bytes[..] == value[..])
+}
 
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +102,13 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// A master's replication state just before it handles a request, as the
-/// oracle needs it.
+/// A `PSYNC` request as the simulator read it off the wire, and the
+/// master's replication state just before it handles it, as the oracle
+/// needs them.
 #[derive(Debug, Clone)]
 pub struct PsyncView {
+    /// The request's `(replid, offset)`.
+    request: (String, i64),
     replid: String,
     replid2: String,
     second_offset: i64,
@@ -47,10 +117,11 @@ pub struct PsyncView {
 }
 
 impl PsyncView {
-    /// Read it from a node.
-    pub fn of(node: &Node) -> Self {
+    /// Read the state from a node about to handle `request`.
+    pub fn of(node: &Node, request: (String, i64)) -> Self {
         let r = node.repl();
         PsyncView {
+            request,
             replid: r.identity.replid.clone(),
             replid2: r.identity.replid2.clone(),
             second_offset: r.identity.second_replid_offset,
@@ -96,6 +167,18 @@ pub struct Checker {
     master_max: BTreeMap<String, i64>,
     /// Digest per `(replid, offset)`, first seen.
     datasets: BTreeMap<(String, i64), (usize, String)>,
+    /// Canonical stream per replid (S2).
+    streams: BTreeMap<String, Stream>,
+    /// Stream bytes compared against the canonical stream (S2).
+    pub stream_bytes_checked: u64,
+    /// WAITs in flight, by client (S7).
+    waits: BTreeMap<usize, PendingWait>,
+    /// Acknowledged writes still expected in the master lineage (S7).
+    acked: Vec<AckedWrite>,
+    /// Acknowledged writes lost legitimately (S7), with the reason.
+    pub excused: Vec<String>,
+    /// WAIT answers checked (S7).
+    pub waits_checked: u64,
     /// Violations found so far.
     pub violations: Vec<Violation>,
     /// Check S3 at one `(replid, offset)` in this many (chosen by a hash of
@@ -136,6 +219,13 @@ impl Checker {
 
     /// Look at node `n` (incarnation `inc`) after it handled an input.
     pub fn observe(&mut self, t: u64, n: usize, inc: u32, node: &Node) {
+        if !self.waits.is_empty() {
+            for w in self.waits.values_mut() {
+                if w.writer != n && holds(node, &w.key, &w.value) {
+                    w.holders.insert(n);
+                }
+            }
+        }
         let id = &node.repl().identity;
         let (replid, offset) = (id.replid.clone(), id.master_repl_offset);
         let prev = self.last.get(&n).cloned();
@@ -159,6 +249,11 @@ impl Checker {
                         p.offset
                     ),
                 );
+            }
+        }
+        if let Some(p) = &prev {
+            if p.inc == inc && !reset {
+                self.check_stream(t, n, node, p);
             }
         }
         if node.is_replica() {
@@ -207,6 +302,248 @@ impl Checker {
         );
     }
 
+    /// S2 for node `n`, which moved from `prev` to its current `(replid,
+    /// offset)` in the same incarnation, not by a full sync.
+    fn check_stream(&mut self, t: u64, n: usize, node: &Node, prev: &Seen) {
+        let r = node.repl();
+        let id = &r.identity;
+        let offset = id.master_repl_offset;
+        let Some(b) = r.backlog.as_ref() else {
+            if offset != prev.offset {
+                self.fail(
+                    "S2",
+                    t,
+                    format!(
+                        "n{n}: offset moved from {} to {offset} without a backlog",
+                        prev.offset
+                    ),
+                );
+            }
+            return;
+        };
+        if b.end_offset() != offset {
+            self.fail(
+                "S2",
+                t,
+                format!(
+                    "n{n}: backlog ends at {} but master_repl_offset is {offset} (history {})",
+                    b.end_offset(),
+                    id.replid
+                ),
+            );
+            return;
+        }
+        if offset <= prev.offset {
+            return;
+        }
+        // The ranges appended since `prev`, per history.
+        let mut ranges: Vec<(String, i64, i64)> = Vec::with_capacity(2);
+        if prev.replid == id.replid {
+            ranges.push((id.replid.clone(), prev.offset + 1, offset));
+        } else if id.replid2 == prev.replid && id.second_replid_offset > 0 {
+            let switch = id.second_replid_offset - 1;
+            if prev.offset <= switch && switch <= offset {
+                ranges.push((prev.replid.clone(), prev.offset + 1, switch));
+                ranges.push((id.replid.clone(), switch + 1, offset));
+            }
+        }
+        for (replid, lo, hi) in ranges {
+            let lo = lo.max(b.first_byte_offset());
+            if lo > hi {
+                continue;
+            }
+            let Some(bytes) = b.read_from(lo) else {
+                continue;
+            };
+            let len = (hi - lo + 1) as usize;
+            self.compare_stream(t, n, &replid, lo, &bytes[..len.min(bytes.len())]);
+        }
+    }
+
+    /// Hold `data`, appended by node `n` at `replid:lo..`, against the
+    /// canonical stream of `replid`, and extend that stream with it.
+    fn compare_stream(&mut self, t: u64, n: usize, replid: &str, lo: i64, data: &[u8]) {
+        self.stream_bytes_checked += data.len() as u64;
+        let s = match self.streams.get_mut(replid) {
+            Some(s) => s,
+            None => self.streams.entry(replid.to_string()).or_insert(Stream {
+                base: lo,
+                bytes: Vec::new(),
+            }),
+        };
+        let end = s.base + s.bytes.len() as i64;
+        if lo > end {
+            if !s.bytes.is_empty() {
+                // A hole in what the checker saw: nothing to compare with.
+                return;
+            }
+            s.base = lo;
+        }
+        let end = s.base + s.bytes.len() as i64;
+        let from = lo.max(s.base);
+        let upto = (lo + data.len() as i64).min(end);
+        if from < upto {
+            let mine = &data[(from - lo) as usize..(upto - lo) as usize];
+            let theirs = &s.bytes[(from - s.base) as usize..(upto - s.base) as usize];
+            if mine != theirs {
+                let i = mine
+                    .iter()
+                    .zip(theirs)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                let show = |x: &[u8]| {
+                    let a = i.saturating_sub(16);
+                    let z = (i + 24).min(x.len());
+                    format!("{:?}", String::from_utf8_lossy(&x[a..z]))
+                };
+                let detail = format!(
+                    "n{n} applied a different stream byte at {replid}:{}: {} where the history has {}",
+                    from + i as i64,
+                    show(mine),
+                    show(theirs)
+                );
+                self.fail("S2", t, detail);
+                return;
+            }
+        }
+        let next = lo + data.len() as i64;
+        if next > end {
+            s.bytes.extend_from_slice(&data[(end - lo) as usize..]);
+            if s.bytes.len() > 2 * STREAM_WINDOW {
+                let cut = s.bytes.len() - STREAM_WINDOW;
+                s.bytes.drain(..cut);
+                s.base += cut as i64;
+            }
+        }
+    }
+
+    /// A client sent `SET key value` then `WAIT` to node `writer`.
+    pub fn wait_sent(
+        &mut self,
+        client: usize,
+        key: &[u8],
+        value: &[u8],
+        writer: usize,
+        epoch: u64,
+    ) {
+        self.waits.insert(
+            client,
+            PendingWait {
+                key: key.to_vec(),
+                value: value.to_vec(),
+                writer,
+                epoch,
+                holders: BTreeSet::new(),
+            },
+        );
+    }
+
+    /// The client's write or its WAIT failed, or its connection went away.
+    pub fn wait_dropped(&mut self, client: usize) {
+        self.waits.remove(&client);
+    }
+
+    /// The writer answered the client's WAIT with `count` (S7a); `master`
+    /// is the deployment's master now and `epoch` its epoch.
+    pub fn wait_answered(
+        &mut self,
+        t: u64,
+        client: usize,
+        count: i64,
+        master: Option<(usize, &Node)>,
+        epoch: u64,
+    ) {
+        let Some(w) = self.waits.remove(&client) else {
+            return;
+        };
+        self.waits_checked += 1;
+        let key = String::from_utf8_lossy(&w.key).into_owned();
+        if (w.holders.len() as i64) < count {
+            self.fail(
+                "S7",
+                t,
+                format!(
+                    "n{}: WAIT answered {count} for {key} but only {:?} ever held it",
+                    w.writer, w.holders
+                ),
+            );
+            return;
+        }
+        if count < 1 {
+            return;
+        }
+        if w.epoch != epoch {
+            // The master changed while the WAIT ran: the new one is checked now.
+            if let Some((m, node)) = master {
+                if !holds(node, &w.key, &w.value) {
+                    self.excused.push(format!(
+                        "{key}: acknowledged by {count} after n{m} took over without it"
+                    ));
+                    return;
+                }
+            }
+        }
+        self.acked.push(AckedWrite {
+            key: w.key,
+            value: w.value,
+            acked: count,
+            t,
+        });
+    }
+
+    /// Node `n` became the master lineage's head (a promotion, or the
+    /// master came back from a restart): acknowledged writes it lacks were
+    /// lost the way asynchronous replication allows (S7b).
+    pub fn master_changed(&mut self, n: usize, node: &Node, why: &str) {
+        let mut excused = Vec::new();
+        self.acked.retain(|a| {
+            let keep = holds(node, &a.key, &a.value);
+            if !keep {
+                excused.push(format!(
+                    "{}: acknowledged by {} at t={}ms, lost at {why} of n{n}",
+                    String::from_utf8_lossy(&a.key),
+                    a.acked,
+                    a.t
+                ));
+            }
+            keep
+        });
+        self.excused.extend(excused);
+    }
+
+    /// The deployment converged with `node` (`n`) as its master: every
+    /// acknowledged write not excused is there (S7b).
+    pub fn final_check(&mut self, t: u64, n: usize, node: &Node) {
+        let missing: Vec<String> = self
+            .acked
+            .iter()
+            .filter(|a| !holds(node, &a.key, &a.value))
+            .map(|a| {
+                format!(
+                    "{} (acknowledged by {} at t={}ms)",
+                    String::from_utf8_lossy(&a.key),
+                    a.acked,
+                    a.t
+                )
+            })
+            .collect();
+        if !missing.is_empty() {
+            self.fail(
+                "S7",
+                t,
+                format!(
+                    "master n{n} lost acknowledged writes without a crash or failover that excuses it: {}",
+                    missing.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// Acknowledged writes still tracked.
+    pub fn acked_writes(&self) -> usize {
+        self.acked.len()
+    }
+
     /// Node `n` accepted a full sync of `replid` at `offset` (its narration
     /// says so): its offset may move there, backwards included.
     pub fn full_sync(&mut self, n: usize, replid: &str, offset: i64) {
@@ -225,6 +562,17 @@ impl Checker {
         offset: i64,
         partial: bool,
     ) {
+        if before.request.1 != offset || !before.request.0.eq_ignore_ascii_case(id) {
+            self.fail(
+                "S4",
+                t,
+                format!(
+                    "n{n}: decided PSYNC {id} {offset} but the request was PSYNC {} {}",
+                    before.request.0, before.request.1
+                ),
+            );
+            return;
+        }
         let expected = before.may_continue(id, offset);
         if expected != partial {
             self.fail(

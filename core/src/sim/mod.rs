@@ -12,8 +12,13 @@
 //! The verbs follow turmoil: [`Sim::crash`], [`Sim::restart`],
 //! [`Sim::bounce`], [`Sim::partition`], [`Sim::partition_oneway`],
 //! [`Sim::repair`], [`Sim::repair_oneway`], [`Sim::hold`], [`Sim::release`],
-//! [`Sim::set_link_latency`], plus replication ones: [`Sim::failover`],
-//! [`Sim::replicaof`], [`Sim::config_set`], [`Sim::save`].
+//! [`Sim::set_link_latency`], plus [`Sim::set_link_bandwidth`] (a slow
+//! reader: the sender's unsent bytes beyond a TCP window are reported to it
+//! as [`Input::OutputPending`], so `client-output-buffer-limit` applies),
+//! [`Sim::jump_clock`] (each node reads its own clock: the simulated time
+//! plus a per-node offset that faults move), and replication ones:
+//! [`Sim::failover`], [`Sim::replicaof`], [`Sim::detach`],
+//! [`Sim::config_set`], [`Sim::save`].
 //!
 //! Node `i` listens on port `7000 + i` of host `sim`; a node's
 //! `Output::Connect` to `sim:700i` reaches node `i`. A [`Checker`] looks at
@@ -28,7 +33,7 @@ pub mod workload;
 
 pub use check::{Checker, PsyncView, Violation};
 pub use net::{Conn, End, Link, Packet};
-pub use swarm::{run_seed, Fault, Outcome, SwarmOptions};
+pub use swarm::{run_seed, shrink, Fault, Outcome, Shrunk, SwarmOptions};
 pub use trace::{TraceEntry, TraceHash};
 pub use workload::{Mix, Strings, Workload};
 
@@ -47,6 +52,9 @@ pub const BASE_PORT: u16 = 7000;
 pub const HOST: &str = "sim";
 /// A stalled direction breaks its connection after this long (TCP's retransmission timeout).
 pub const RTO_MS: u64 = 8_000;
+/// Bytes in flight one way that the kernel buffers; beyond that the sender
+/// holds them (its output buffer, which `client-output-buffer-limit` limits).
+pub const TCP_WINDOW: u64 = 8 * 1024;
 
 /// A node's index.
 pub type NodeId = usize;
@@ -70,6 +78,8 @@ pub struct SimOptions {
     pub record: bool,
     /// Check S3 at one `(replid, offset)` point in this many (1: all).
     pub s3_sample: u64,
+    /// Each node's clock starts off by up to this many ms either way.
+    pub clock_skew_ms: u64,
     /// Bugs planted in every node (test builds only).
     #[cfg(feature = "planted-bugs")]
     #[doc(hidden)]
@@ -87,6 +97,7 @@ impl Default for SimOptions {
             config: Vec::new(),
             record: false,
             s3_sample: 4,
+            clock_skew_ms: 0,
             #[cfg(feature = "planted-bugs")]
             planted: Default::default(),
         }
@@ -101,6 +112,10 @@ struct SimNode {
     /// The node's connection ids -> simulated connections.
     conns: BTreeMap<ConnId, u64>,
     wake_at: Option<u64>,
+    /// The node's clock minus the simulated time (ms).
+    skew: i64,
+    /// Output-buffer reports waiting to be fed (connection, unsent bytes).
+    cob_reports: Vec<(ConnId, u64)>,
 }
 
 #[derive(Debug)]
@@ -112,6 +127,10 @@ struct Client {
     buf: Vec<u8>,
     awaiting: usize,
     first_cmd: String,
+    /// Replies still expected for a `SET wait:..` + `WAIT` batch (S7), as
+    /// the node sends them.
+    wait_frames: usize,
+    wait_buf: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -181,6 +200,9 @@ pub struct Sim {
     quiet_since: Option<u64>,
     /// When all replicas were seen in sync after quiescing.
     pub converged_at: Option<u64>,
+    /// Bumped whenever the master lineage may have lost data (a failover,
+    /// the master restarting).
+    master_epoch: u64,
 }
 
 fn cmd_bytes(args: &[&[u8]]) -> Vec<u8> {
@@ -196,6 +218,7 @@ impl Sim {
         let mut root = Rng::new(seed);
         let mut rng = Rng::new(root.next_u64());
         let wl_rng = Rng::new(root.next_u64());
+        let mut clock_rng = Rng::new(root.next_u64());
         let mut links = BTreeMap::new();
         for a in 0..opts.nodes {
             for b in 0..opts.nodes {
@@ -238,6 +261,7 @@ impl Sim {
             notes: Vec::new(),
             quiet_since: None,
             converged_at: None,
+            master_epoch: 0,
             opts,
         };
         for i in 0..sim.opts.nodes {
@@ -249,6 +273,10 @@ impl Sim {
             for (k, v) in &sim.opts.config {
                 config.set(k, v).expect("valid sim config");
             }
+            let skew = match sim.opts.clock_skew_ms {
+                0 => 0,
+                k => clock_rng.below(2 * k + 1) as i64 - k as i64,
+            };
             sim.nodes.push(SimNode {
                 node: None,
                 inc: 0,
@@ -256,6 +284,8 @@ impl Sim {
                 disk: None,
                 conns: BTreeMap::new(),
                 wake_at: None,
+                skew,
+                cob_reports: Vec::new(),
             });
             sim.boot(i, false);
         }
@@ -268,6 +298,8 @@ impl Sim {
                 buf: Vec::new(),
                 awaiting: 0,
                 first_cmd: String::new(),
+                wait_frames: 0,
+                wait_buf: Vec::new(),
             });
             let at = sim.rng.below(20);
             sim.schedule(at, Ev::ClientWake { client: c });
@@ -287,6 +319,11 @@ impl Sim {
     }
 
     // ----- reading -----
+
+    /// Node `n`'s clock now (Unix ms): the simulated time plus its skew.
+    pub fn clock(&self, n: NodeId) -> u64 {
+        (EPOCH_MS as i64 + self.now as i64 + self.nodes[n].skew).max(0) as u64
+    }
 
     /// Simulated time (ms since the start).
     pub fn now(&self) -> u64 {
@@ -480,11 +517,12 @@ impl Sim {
 
     /// Feed one input to node `n`, route its outputs, check it.
     fn input(&mut self, n: NodeId, input: Input) {
-        let now = EPOCH_MS + self.now;
+        let now = self.clock(n);
         let psync_view = match &input {
-            Input::Received(_, data) if contains(data, b"PSYNC") => {
-                self.nodes[n].node.as_ref().map(PsyncView::of)
-            }
+            Input::Received(_, data) if contains(data, b"PSYNC") => self.nodes[n]
+                .node
+                .as_ref()
+                .and_then(|node| Some(PsyncView::of(node, parse_psync(data)?))),
             _ => None,
         };
         let Some(node) = self.nodes[n].node.as_mut() else {
@@ -501,6 +539,9 @@ impl Sim {
             Output::Send(c, data) => {
                 if let Some(&k) = self.nodes[n].conns.get(&c) {
                     let dir = self.dir_of(k, n);
+                    if let Some(i) = self.waiting_client(k) {
+                        self.wait_reply(n, i, &data);
+                    }
                     self.push(k, dir, Packet::Data(data));
                 }
             }
@@ -539,15 +580,30 @@ impl Sim {
     /// Route node `n`'s outputs, arm its timer, run the checker.
     fn drain(&mut self, n: NodeId, psync_view: Option<&PsyncView>) {
         let inc = self.nodes[n].inc;
-        while let Some(out) = self.nodes[n].node.as_mut().and_then(|x| x.poll_output()) {
-            if !self.route(n, out, psync_view) {
+        loop {
+            while let Some(out) = self.nodes[n].node.as_mut().and_then(|x| x.poll_output()) {
+                if !self.route(n, out, psync_view) {
+                    return;
+                }
+            }
+            if self.nodes[n].cob_reports.is_empty() {
+                break;
+            }
+            let now = self.clock(n);
+            let reports = std::mem::take(&mut self.nodes[n].cob_reports);
+            let Some(node) = self.nodes[n].node.as_mut() else {
                 return;
+            };
+            for (conn, bytes) in reports {
+                node.handle_input(now, Input::OutputPending { conn, bytes });
             }
         }
         let Some(node) = self.nodes[n].node.as_ref() else {
             return;
         };
-        let deadline = node.next_deadline().saturating_sub(EPOCH_MS).max(self.now);
+        let skew = self.nodes[n].skew;
+        let deadline =
+            (node.next_deadline() as i64 - EPOCH_MS as i64 - skew).max(self.now as i64) as u64;
         if self.nodes[n].wake_at.is_none_or(|w| w != deadline) {
             self.nodes[n].wake_at = Some(deadline);
             self.schedule(
@@ -642,6 +698,8 @@ impl Sim {
         let arrival = (now + lat + len / bw).max(c.last_arrival[dir]);
         c.last_arrival[dir] = arrival;
         c.queue[dir].push_back((arrival, p));
+        c.queued[dir] += len;
+        self.report_unsent(k, dir, true);
         if !stalled {
             self.schedule(arrival, Ev::Deliver { conn: k, dir });
         } else if blocked {
@@ -665,6 +723,13 @@ impl Sim {
             return "deliver (nothing due)".into();
         }
         let (_, p) = c.queue[dir].pop_front().expect("front checked");
+        if let Packet::Data(d) = &p {
+            c.queued[dir] -= d.len() as u64;
+        }
+        self.report_unsent(k, dir, false);
+        let Some(c) = self.conns.get_mut(&k) else {
+            return "deliver (sender closed)".into();
+        };
         let to = 1 - dir;
         let end = c.ends[to];
         let from = c.ends[dir];
@@ -710,6 +775,36 @@ impl Sim {
         }
     }
 
+    /// Tell the node at `ends[dir]` how many of its bytes wait beyond the
+    /// TCP window, when that changed (queued for its drain if `draining`).
+    fn report_unsent(&mut self, k: u64, dir: usize, draining: bool) {
+        let Some(c) = self.conns.get_mut(&k) else {
+            return;
+        };
+        let unsent = c.queued[dir].saturating_sub(TCP_WINDOW);
+        if unsent == c.reported[dir] {
+            return;
+        }
+        c.reported[dir] = unsent;
+        let End::Node { node, conn, inc } = c.ends[dir] else {
+            return;
+        };
+        if !self.alive(node, inc) {
+            return;
+        }
+        if draining {
+            self.nodes[node].cob_reports.push((conn, unsent));
+        } else {
+            self.input(
+                node,
+                Input::OutputPending {
+                    conn,
+                    bytes: unsent,
+                },
+            );
+        }
+    }
+
     /// An end learned its connection is gone.
     fn end_closed(&mut self, e: End, why: &str) -> String {
         match e {
@@ -720,6 +815,8 @@ impl Sim {
                 format!("n{node}/c{conn} sees close ({why})")
             }
             End::Client(i) => {
+                self.clients[i].wait_frames = 0;
+                self.checker.wait_dropped(i);
                 self.clients[i].conn = None;
                 self.clients[i].awaiting = 0;
                 self.clients[i].buf.clear();
@@ -803,8 +900,9 @@ impl Sim {
             return format!("syn to n{t}: refused");
         }
         let port = BASE_PORT + n as u16;
+        let now = self.clock(t);
         let node = self.nodes[t].node.as_mut().expect("alive");
-        let cid = node.accept(EPOCH_MS + self.now, format!("{HOST}-{n}:{port}"));
+        let cid = node.accept(now, format!("{HOST}-{n}:{port}"));
         self.nodes[t].conns.insert(cid, k);
         let c = self.conns.get_mut(&k).expect("present");
         c.ends[1] = End::Node {
@@ -826,6 +924,7 @@ impl Sim {
         c.broken = true;
         c.queue[0].clear();
         c.queue[1].clear();
+        c.queued = [0, 0];
         for end in 0..2 {
             if !c.open[end] {
                 continue;
@@ -885,10 +984,11 @@ impl Sim {
 
     fn boot(&mut self, n: NodeId, from_disk: bool) {
         let seed = self.rng.next_u64();
+        let now = self.clock(n);
         let sn = &mut self.nodes[n];
         let mut config = sn.config.clone();
         config.replicaof = self.upstream[n].map(|u| (HOST.to_string(), BASE_PORT + u as u16));
-        let node = Node::new(config, seed, EPOCH_MS + self.now);
+        let node = Node::new(config, seed, now);
         #[cfg(feature = "planted-bugs")]
         let node = {
             let mut node = node;
@@ -899,13 +999,18 @@ impl Sim {
         sn.wake_at = None;
         if from_disk {
             if let Some(data) = sn.disk.clone() {
-                let now = EPOCH_MS + self.now;
                 let node = sn.node.as_mut().expect("just made");
                 node.handle_input(now, Input::LoadChunk(data));
                 node.handle_input(now, Input::LoadDone);
             }
         }
         self.drain(n, None);
+        if n == self.master {
+            self.master_epoch += 1;
+            if let Some(node) = self.nodes[n].node.as_ref() {
+                self.checker.master_changed(n, node, "a restart");
+            }
+        }
     }
 
     fn crash_now(&mut self, n: NodeId) {
@@ -921,7 +1026,7 @@ impl Sim {
 
     /// Send a command to node `n` as an operator would, now; returns the reply.
     pub fn admin(&mut self, n: NodeId, args: &[&str]) -> Option<String> {
-        let now = EPOCH_MS + self.now;
+        let now = self.clock(n);
         let node = self.nodes[n].node.as_mut()?;
         let cid = node.accept(now, format!("{HOST}-admin:0"));
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
@@ -966,12 +1071,13 @@ impl Sim {
         let n = self.clients[i].node;
         if self.clients[i].conn.is_none() {
             let inc = self.nodes[n].inc;
+            let now = self.clock(n);
             let Some(node) = self.nodes[n].node.as_mut() else {
                 let at = self.now + 200;
                 self.schedule(at, Ev::ClientWake { client: i });
                 return format!("client{i}: n{n} is down");
             };
-            let cid = node.accept(EPOCH_MS + self.now, format!("{HOST}-client{i}:1"));
+            let cid = node.accept(now, format!("{HOST}-client{i}:1"));
             let k = self.next_conn;
             self.next_conn += 1;
             self.conns.insert(
@@ -1020,6 +1126,18 @@ impl Sim {
             })
             .collect::<Vec<_>>()
             .join("; ");
+        if let [set, wait] = &batch[..] {
+            if set.len() == 3
+                && set[0] == b"SET"
+                && set[1].starts_with(b"wait:")
+                && wait.first().is_some_and(|w| w == b"WAIT")
+            {
+                let epoch = self.master_epoch;
+                self.checker.wait_sent(i, &set[1], &set[2], n, epoch);
+                self.clients[i].wait_frames = 2;
+                self.clients[i].wait_buf.clear();
+            }
+        }
         let cl = &mut self.clients[i];
         cl.awaiting = batch.len();
         cl.first_cmd = text.clone();
@@ -1056,6 +1174,55 @@ impl Sim {
         }
     }
 
+    /// The client on connection `k` whose `SET wait:..` + `WAIT` replies are awaited.
+    fn waiting_client(&self, k: u64) -> Option<usize> {
+        match self.conns.get(&k)?.ends[0] {
+            End::Client(i) if self.clients[i].wait_frames > 0 => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Bytes node `n` sends to client `i` while its WAIT is tracked: the
+    /// first reply must be `+OK` (the SET), the second the WAIT's count. A
+    /// SET run by a master without a backlog is not in any stream (the
+    /// offset does not move, so WAIT's target is an older offset and Redis
+    /// promises nothing about this write): such a WAIT is not checked.
+    fn wait_reply(&mut self, n: NodeId, i: usize, data: &[u8]) {
+        self.clients[i].wait_buf.extend_from_slice(data);
+        while self.clients[i].wait_frames > 0 {
+            let cl = &mut self.clients[i];
+            let Some(len) = workload::reply_len(&cl.wait_buf) else {
+                return;
+            };
+            let frame: Vec<u8> = cl.wait_buf.drain(..len).collect();
+            cl.wait_frames -= 1;
+            if cl.wait_frames == 1 {
+                let streamed = self.nodes[n]
+                    .node
+                    .as_ref()
+                    .is_some_and(|x| x.repl().backlog.is_some());
+                let cl = &mut self.clients[i];
+                if !frame.starts_with(b"+") || !streamed {
+                    cl.wait_frames = 0;
+                    self.checker.wait_dropped(i);
+                }
+                continue;
+            }
+            let count = std::str::from_utf8(&frame[1..])
+                .ok()
+                .and_then(|x| x.trim_end().parse::<i64>().ok());
+            match count {
+                Some(c) if frame[0] == b':' => {
+                    let m = self.master;
+                    let (t, epoch) = (self.now, self.master_epoch);
+                    let master = self.nodes[m].node.as_ref().map(|node| (m, node));
+                    self.checker.wait_answered(t, i, c, master, epoch);
+                }
+                _ => self.checker.wait_dropped(i),
+            }
+        }
+    }
+
     /// Close every writer's connection (they reconnect to the current master).
     fn reconnect_writers(&mut self) {
         for i in 0..self.clients.len() {
@@ -1063,6 +1230,8 @@ impl Sim {
                 continue;
             }
             if let Some(k) = self.clients[i].conn.take() {
+                self.clients[i].wait_frames = 0;
+                self.checker.wait_dropped(i);
                 self.push(k, 0, Packet::Fin);
                 if let Some(c) = self.conns.get_mut(&k) {
                     c.open[0] = false;
@@ -1168,11 +1337,56 @@ impl Sim {
         }
     }
 
+    /// Set the bandwidth of `a` -> `b` (bytes per ms): a slow reader at `b`
+    /// backs up `a`'s output buffer. 0 stalls the reader: nothing is
+    /// delivered (and the connection stays up, as TCP's zero window keeps
+    /// it) until the bandwidth is set again.
+    pub fn set_link_bandwidth(&mut self, a: NodeId, b: NodeId, bytes_per_ms: u64) {
+        let Some(l) = self.links.get_mut(&(a, b)) else {
+            return;
+        };
+        let was_held = l.held;
+        l.bandwidth = bytes_per_ms.max(1);
+        l.held = bytes_per_ms == 0;
+        if was_held && !l.held {
+            self.retime(a, b);
+        }
+    }
+
+    /// Move node `n`'s clock by `ms` (forwards or backwards). The core never
+    /// sees its time go back (it keeps the latest `now`), so a backward jump
+    /// freezes its clock until the simulated time catches up.
+    pub fn jump_clock(&mut self, n: NodeId, ms: i64) {
+        self.nodes[n].skew += ms;
+        if self.nodes[n].node.is_some() {
+            // Re-arm its timer on the new clock.
+            self.nodes[n].wake_at = None;
+            self.drain(n, None);
+        }
+    }
+
+    /// `REPLICAOF NO ONE` on replica `n` without a failover: it becomes a
+    /// master of its own (a new history) until [`Sim::reattach`].
+    pub fn detach(&mut self, n: NodeId) {
+        self.upstream[n] = None;
+        self.admin(n, &["REPLICAOF", "NO", "ONE"]);
+    }
+
+    /// Point a detached node back at the master.
+    pub fn reattach(&mut self, n: NodeId) {
+        let m = self.master;
+        self.replicaof(n, m);
+    }
+
     /// Promote `n` (`REPLICAOF NO ONE`) and point every other node at it.
     pub fn failover(&mut self, n: NodeId) {
         self.admin(n, &["REPLICAOF", "NO", "ONE"]);
         self.upstream[n] = None;
         self.master = n;
+        self.master_epoch += 1;
+        if let Some(node) = self.nodes[n].node.as_ref() {
+            self.checker.master_changed(n, node, "a failover");
+        }
         let port = (BASE_PORT + n as u16).to_string();
         for o in 0..self.nodes.len() {
             if o != n {
@@ -1210,6 +1424,7 @@ impl Sim {
             let was = l.blocked || l.held;
             l.blocked = false;
             l.held = false;
+            l.bandwidth = self.opts.bandwidth.max(1);
             if l.latency > 50 {
                 l.latency = 5;
             }
@@ -1220,6 +1435,9 @@ impl Sim {
         for n in 0..self.nodes.len() {
             if self.nodes[n].node.is_none() {
                 self.boot(n, true);
+            }
+            if n != self.master && self.upstream[n].is_none() {
+                self.reattach(n);
             }
         }
         self.workload_on = false;
@@ -1273,6 +1491,10 @@ impl Sim {
         match self.in_sync() {
             Ok(()) => {
                 self.converged_at = Some(self.now);
+                let m = self.master;
+                if let Some(node) = self.nodes[m].node.as_ref() {
+                    self.checker.final_check(self.now, m, node);
+                }
                 "probe: all replicas in sync".into()
             }
             Err(why) => {
@@ -1313,6 +1535,24 @@ impl Sim {
             Fault::Hold(a, b) => self.hold(a, b),
             Fault::Release(a, b) => self.release(a, b),
             Fault::Latency(a, b, ms) => self.set_link_latency(a, b, ms),
+            Fault::Bandwidth(a, b, bw) => self.set_link_bandwidth(a, b, bw),
+            Fault::ClockJump(n, ms) => self.jump_clock(n, ms),
+            Fault::Detach(n) => {
+                if n == self.master
+                    || self.nodes[n].node.is_none()
+                    || self.upstream[n] != Some(self.master)
+                    || self.upstream.contains(&Some(n))
+                {
+                    return format!("{line} (skipped)");
+                }
+                self.detach(n)
+            }
+            Fault::Reattach(n) => {
+                if n == self.master || self.upstream[n].is_some() {
+                    return format!("{line} (skipped)");
+                }
+                self.reattach(n)
+            }
             Fault::Failover(n) => {
                 if self.nodes[n].node.is_none() || n == self.master {
                     return format!("{line} (skipped)");
@@ -1333,6 +1573,21 @@ impl Sim {
         }
         format!("fault: {line}")
     }
+}
+
+/// The `(replid, offset)` of the `PSYNC` command in `data`, read by the
+/// simulator itself (not taken from the node's report).
+fn parse_psync(data: &[u8]) -> Option<(String, i64)> {
+    let parts: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect();
+    let at = parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(b"PSYNC"))?;
+    let id = String::from_utf8(parts.get(at + 2)?.to_vec()).ok()?;
+    let offset = std::str::from_utf8(parts.get(at + 4)?).ok()?.parse().ok()?;
+    Some((id, offset))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

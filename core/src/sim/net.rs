@@ -69,6 +69,10 @@ pub struct Conn {
     pub last_arrival: [u64; 2],
     /// Cut: nothing more is delivered.
     pub broken: bool,
+    /// Data bytes in flight per direction.
+    pub queued: [u64; 2],
+    /// Unsent bytes (beyond the TCP window) last reported to the sender.
+    pub reported: [u64; 2],
 }
 
 impl Conn {
@@ -80,6 +84,8 @@ impl Conn {
             queue: [VecDeque::new(), VecDeque::new()],
             last_arrival: [0, 0],
             broken: false,
+            queued: [0, 0],
+            reported: [0, 0],
         }
     }
 

@@ -3,6 +3,10 @@
 //! reply before asking for the next batch). [`Strings`] covers strings,
 //! counters, expiry, MULTI/EXEC and WAIT; [`Mix`] combines workloads (the
 //! data types plug in here) by weight.
+//!
+//! A WAIT always follows `SET wait:<n> <value>` on a key written only
+//! once: the simulator recognises that pair and the checker holds the
+//! WAIT's answer against the replicas (S7).
 
 use crate::rng::Rng;
 
@@ -27,6 +31,8 @@ pub struct Strings {
     pub keys: u64,
     /// Largest value length.
     pub max_value: usize,
+    /// Keys `wait:<n>` written so far.
+    pub waits: u64,
 }
 
 impl Default for Strings {
@@ -34,6 +40,7 @@ impl Default for Strings {
         Strings {
             keys: 24,
             max_value: 200,
+            waits: 0,
         }
     }
 }
@@ -44,7 +51,10 @@ impl Strings {
     }
 
     fn value(&self, rng: &mut Rng) -> Vec<u8> {
-        let len = if rng.below(20) == 0 {
+        let len = if rng.below(40) == 0 {
+            // Now and then a big value, so streams outgrow small backlogs.
+            10 * self.max_value
+        } else if rng.below(20) == 0 {
             self.max_value
         } else {
             1 + rng.below(16) as usize
@@ -96,7 +106,15 @@ impl Workload for Strings {
                 b.push(cmd(&[b"EXEC"]));
                 b
             }
-            1 => vec![self.write(rng), cmd(&[b"WAIT", b"1", b"50"])],
+            1 => {
+                self.waits += 1;
+                let key = format!("wait:{}", self.waits);
+                let wanted = (1 + rng.below(2)).to_string();
+                vec![
+                    cmd(&[b"SET", key.as_bytes(), &self.value(rng)]),
+                    cmd(&[b"WAIT", wanted.as_bytes(), b"50"]),
+                ]
+            }
             2..=4 => vec![self.read(rng)],
             _ => vec![self.write(rng)],
         }

@@ -108,8 +108,23 @@ impl SkipList {
         (&n.ele, n.score)
     }
 
+    /// Number of node slots, live or free, for a walk over
+    /// [`slot`](Self::slot)s (the arena never shrinks).
+    pub fn slot_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The element in a node slot, if the slot holds one (slot 0 is the
+    /// header).
+    pub fn slot(&self, i: usize) -> Option<(&[u8], f64)> {
+        let n = self.nodes.get(i).filter(|_| i != HEAD as usize)?;
+        (!n.levels.is_empty()).then_some((&*n.ele, n.score))
+    }
+
     /// Insert an element that is not present; returns its node index,
-    /// stable until the element is removed.
+    /// stable until the element is removed. Free slots are reused last
+    /// freed first, so removing an element and inserting it again with a
+    /// new score keeps its slot.
     pub fn insert(&mut self, score: f64, ele: Box<[u8]>) -> u32 {
         let (update, mut rank) =
             self.descend(|s, m| cmp_entry(s, m, score, &ele) == Ordering::Less);

@@ -122,6 +122,24 @@ impl LexBound {
             LexBound::Excl(x) => m <= &x[..],
         }
     }
+    /// Whether a range is empty whatever the set holds (`zslParseLexRange`'s
+    /// callers, by `sdscmplex`): `min` after `max`, or equal with either end
+    /// exclusive (`-` and `+` count as exclusive).
+    pub fn empty_range(min: &LexBound, max: &LexBound) -> bool {
+        use std::cmp::Ordering::*;
+        let (cmp, exclusive) = match (min, max) {
+            (LexBound::NegInf, LexBound::NegInf) | (LexBound::PosInf, LexBound::PosInf) => {
+                (Equal, true)
+            }
+            (LexBound::NegInf, _) | (_, LexBound::PosInf) => (Less, true),
+            (LexBound::PosInf, _) | (_, LexBound::NegInf) => (Greater, true),
+            (LexBound::Incl(a) | LexBound::Excl(a), LexBound::Incl(b) | LexBound::Excl(b)) => (
+                a.cmp(b),
+                matches!(min, LexBound::Excl(_)) || matches!(max, LexBound::Excl(_)),
+            ),
+        };
+        cmp == Greater || (cmp == Equal && exclusive)
+    }
     /// Whether `m` is within this bound taken as a maximum.
     pub fn within_max(&self, m: &[u8]) -> bool {
         match self {
@@ -195,8 +213,12 @@ impl ZSet {
                     Some(slot) => {
                         let old = sl.node(*slot).1;
                         if old != score {
+                            // Reinserted into the slot just freed (SCAN
+                            // relies on a member keeping its slot).
                             let m = sl.remove(old, &member).expect("indexed member");
-                            *slot = sl.insert(score, m);
+                            let idx = sl.insert(score, m);
+                            debug_assert_eq!(idx, *slot);
+                            *slot = idx;
                         }
                         false
                     }
@@ -268,6 +290,104 @@ impl ZSet {
         match &self.repr {
             Repr::Small(v) => v.partition_point(|e| pred(e.1, &e.0)),
             Repr::Big { sl, .. } => sl.count_prefix(pred),
+        }
+    }
+    /// The members a lexicographic range selects, skipping `offset` and
+    /// taking at most `limit`, as `(first rank, count)` (ascending ranks;
+    /// `rev` walks from the top as ZREVRANGEBYLEX does).
+    ///
+    /// Redis defines lex ranges only when all scores are equal, but a
+    /// listpack answers deterministically otherwise, and this follows its
+    /// walk exactly (`zzlFirstInLexRange`/`zzlLastInLexRange`, then the
+    /// loop of `genericZrangebylexCommand`): a range whose ends are out of
+    /// order, or whose set's last member is below `min` or first member
+    /// above `max`, is empty; the walk starts at the first member (from the
+    /// end: the last) within the near end, skips `offset` members unchecked,
+    /// then takes members while they are within the far end. A skiplist's
+    /// answer with mixed scores depends on Redis's random node levels, so
+    /// there the range is resolved with two O(log n) rank searches (the
+    /// same answer whenever the order by member agrees with the order).
+    pub fn lex_range(
+        &self,
+        min: &LexBound,
+        max: &LexBound,
+        rev: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> (usize, usize) {
+        let v = match &self.repr {
+            Repr::Big { sl, .. } => {
+                let lo = sl.count_prefix(|_, m| min.below_min(m));
+                let hi = sl.count_prefix(|_, m| max.within_max(m)).max(lo);
+                let total = hi - lo;
+                if offset >= total {
+                    return (lo, 0);
+                }
+                let take = limit.unwrap_or(usize::MAX).min(total - offset);
+                return if rev {
+                    (hi - offset - take, take)
+                } else {
+                    (lo + offset, take)
+                };
+            }
+            Repr::Small(v) => v,
+        };
+        let (Some(first), Some(last)) = (v.first(), v.last()) else {
+            return (0, 0);
+        };
+        if LexBound::empty_range(min, max) || min.below_min(&last.0) || !max.within_max(&first.0) {
+            return (0, 0);
+        }
+        let limit = limit.unwrap_or(usize::MAX);
+        if rev {
+            let start = v
+                .iter()
+                .rposition(|e| max.within_max(&e.0))
+                .expect("the first member is within max");
+            if min.below_min(&v[start].0) || offset > start {
+                return (0, 0);
+            }
+            let from = start - offset;
+            let n = v[..=from]
+                .iter()
+                .rev()
+                .take(limit)
+                .take_while(|e| !min.below_min(&e.0))
+                .count();
+            (from + 1 - n, n)
+        } else {
+            let start = v
+                .iter()
+                .position(|e| !min.below_min(&e.0))
+                .expect("the last member is not below min");
+            if !max.within_max(&v[start].0) || start + offset >= v.len() {
+                return (0, 0);
+            }
+            let from = start + offset;
+            let n = v[from..]
+                .iter()
+                .take(limit)
+                .take_while(|e| max.within_max(&e.0))
+                .count();
+            (from, n)
+        }
+    }
+    /// Number of positions a SCAN walks: members of a listpack, node
+    /// slots of a skiplist (see [`scan_at`](Self::scan_at)).
+    pub fn scan_len(&self) -> usize {
+        match &self.repr {
+            Repr::Small(v) => v.len(),
+            Repr::Big { sl, .. } => sl.slot_count() - 1,
+        }
+    }
+    /// The member at a SCAN position, if any. A skiplist is walked by node
+    /// slot, not by rank: a member keeps its slot for as long as it is in
+    /// the set (score updates included), while inserts and deletes shift
+    /// ranks, so walking slots gives SCAN's guarantee.
+    pub fn scan_at(&self, pos: usize) -> Option<(&[u8], f64)> {
+        match &self.repr {
+            Repr::Small(v) => v.get(pos).map(|e| (&*e.0, e.1)),
+            Repr::Big { sl, .. } => sl.slot(pos + 1),
         }
     }
     /// Members with scores, lowest score first (reversible).
@@ -439,5 +559,27 @@ mod tests {
         }
         check_same(&small, &big);
         assert_eq!(small.len(), big.len());
+    }
+
+    #[test]
+    fn a_member_keeps_its_scan_position_while_it_stays() {
+        let mut z = ZSet::new_big();
+        for i in 0..100 {
+            z.insert(format!("m{i}").into_bytes(), i as f64);
+        }
+        let position = |z: &ZSet, m: &[u8]| {
+            (0..z.scan_len()).find(|&p| z.scan_at(p).is_some_and(|e| e.0 == m))
+        };
+        let before = position(&z, b"m50").expect("present");
+        z.insert(b"m50".to_vec(), -7.0);
+        z.insert(b"new".to_vec(), -100.0);
+        z.remove(b"m3");
+        z.insert(b"m50".to_vec(), 1e9);
+        assert_eq!(position(&z, b"m50"), Some(before));
+        assert_eq!(z.scan_at(before), Some((&b"m50"[..], 1e9)));
+        let live = (0..z.scan_len())
+            .filter(|&p| z.scan_at(p).is_some())
+            .count();
+        assert_eq!(live, z.len());
     }
 }

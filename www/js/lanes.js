@@ -1,0 +1,91 @@
+// The lane diagram: one horizontal lane per node, simulated time running to
+// the right, and every node-to-node message drawn as a line from the moment
+// it left its sender's lane to the moment it reached the receiver's. PSYNC
+// decisions are marked on the deciding node's lane. Only the last few
+// hundred simulated ms are kept (a capped, live view), so it costs the same
+// however long the run.
+
+const KIND_COLOURS = {
+  psync: '#6b46c1', fullresync: '#c05621', continue: '#2f855a', rdb: '#c05621', stream: '#2b6cb0',
+  ack: '#319795', getack: '#2c7a7b', handshake: '#805ad5', ping: '#a0aec0', reply: '#718096', client: '#4a5568',
+};
+const LEFT = 34, ROW = 22, TOP = 14;
+
+export class LaneView {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d');
+    this.seen = new Map(); // key -> {from, to, sent, arrives, kind}
+    this.width = 0;
+  }
+
+  reset() { this.seen.clear(); }
+
+  /** Remember the messages of this snapshot and draw the last `windowMs` of simulated time. */
+  update(snap, windowMs) {
+    for (const m of snap.inflight) {
+      if (m.from == null || m.to == null) continue;
+      const k = `${m.from}>${m.to}@${m.sent}:${m.kind}:${m.bytes}`;
+      const old = this.seen.get(k);
+      if (old) old.arrives = m.arrives;
+      else this.seen.set(k, { from: m.from, to: m.to, sent: m.sent, arrives: m.arrives, kind: m.kind });
+    }
+    const now = snap.now, start = now - windowMs;
+    for (const [k, m] of this.seen) if (m.arrives < start || m.sent > now) this.seen.delete(k);
+    if (this.seen.size > 3000) {
+      const drop = this.seen.size - 3000;
+      let i = 0;
+      for (const k of this.seen.keys()) { if (i++ >= drop) break; this.seen.delete(k); }
+    }
+    this.draw(snap, start, now);
+  }
+
+  draw(snap, start, now) {
+    const c = this.canvas, ctx = this.ctx;
+    const ids = snap.nodes.map((n) => n.id);
+    const cssW = c.clientWidth || 900, cssH = TOP + ids.length * ROW + 6;
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(cssW * dpr) || c.height !== Math.round(cssH * dpr)) {
+      c.width = Math.round(cssW * dpr); c.height = Math.round(cssH * dpr); c.style.height = `${cssH}px`;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, cssW, cssH);
+    const lane = new Map(ids.map((id, i) => [id, TOP + i * ROW + ROW / 2]));
+    const x = (t) => LEFT + ((t - start) / Math.max(1, now - start)) * (cssW - LEFT - 6);
+    ctx.font = '11px ui-monospace, monospace';
+    ctx.textBaseline = 'middle';
+    for (const n of snap.nodes) {
+      const y = lane.get(n.id);
+      ctx.fillStyle = n.up ? (n.role === 'master' ? '#b7791f' : '#2b6cb0') : '#9aa1a9';
+      ctx.fillText(n.name, 4, y);
+      ctx.strokeStyle = '#e2e5e9';
+      ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(LEFT, y); ctx.lineTo(cssW - 6, y); ctx.stroke();
+    }
+    ctx.lineWidth = 1.5;
+    for (const m of this.seen.values()) {
+      const y0 = lane.get(m.from), y1 = lane.get(m.to);
+      if (y0 == null || y1 == null) continue;
+      const end = Math.min(m.arrives, now);
+      const f = m.arrives > m.sent ? (end - m.sent) / (m.arrives - m.sent) : 1;
+      ctx.strokeStyle = KIND_COLOURS[m.kind] ?? '#555';
+      ctx.beginPath();
+      ctx.moveTo(x(m.sent), y0);
+      ctx.lineTo(x(end), y0 + (y1 - y0) * f);
+      ctx.stroke();
+    }
+    for (const d of snap.decisions) {
+      if (d.t < start) continue;
+      const y = lane.get(d.master);
+      if (y == null) continue;
+      ctx.fillStyle = d.verdict === 'CONTINUE' ? '#2f855a' : '#c05621';
+      ctx.beginPath(); ctx.arc(x(d.t), y, 5, 0, 2 * Math.PI); ctx.fill();
+      ctx.fillText(d.verdict, x(d.t) + 7, y - 8);
+    }
+    ctx.fillStyle = '#69717b';
+    ctx.textAlign = 'right';
+    ctx.fillText(`${now} ms`, cssW - 8, 6);
+    ctx.textAlign = 'left';
+    ctx.fillText(`${Math.max(0, Math.round(start))} ms`, LEFT, 6);
+  }
+}
