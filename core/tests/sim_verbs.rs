@@ -184,3 +184,78 @@ fn latency_spike_and_chained_replica() {
     s.set_link_latency(0, 1, 2);
     settle(&mut s);
 }
+
+/// Write `kb` KiB of stream on node `n` at once (1 KiB values).
+fn write_kib(s: &mut Sim, n: usize, tag: &str, kb: usize) {
+    let value = "v".repeat(1024);
+    for i in 0..kb {
+        let key = format!("{tag}:{i}");
+        assert_eq!(s.admin(n, &["SET", &key, &value]).as_deref(), Some("+OK"));
+    }
+}
+
+#[test]
+fn stalled_replica_is_dropped_at_its_output_buffer_limit_and_syncs_fully() {
+    let mut s = sim(
+        7,
+        2,
+        &[
+            ("repl-timeout", "60"),
+            ("repl-backlog-size", "16kb"),
+            ("client-output-buffer-limit", "replica 16kb 0 0"),
+        ],
+    );
+    s.run_until(3_000);
+    s.set_link_bandwidth(0, 1, 0);
+    // 8 KiB in the socket plus 16 KiB in the master's buffer: the limit.
+    write_kib(&mut s, 0, "a", 12);
+    s.run_until(3_500);
+    assert!(
+        !trace_text(&s).contains("overcoming of output buffer limits"),
+        "dropped below the limit"
+    );
+    write_kib(&mut s, 0, "b", 20);
+    s.run_until(4_000);
+    let text = trace_text(&s);
+    assert!(
+        text.contains(
+            "(replica) scheduled to be closed ASAP for overcoming of output buffer limits"
+        ),
+        "{text}"
+    );
+    s.set_link_bandwidth(0, 1, 10_000);
+    let text = settle(&mut s);
+    // The backlog (16 KB) no longer covers what the replica missed.
+    assert_eq!(count(&text, "Full sync snapshot"), 2, "{text}");
+}
+
+#[test]
+fn replica_output_buffer_hard_limit_is_never_below_the_backlog() {
+    // Redis raises the replica class's hard limit to repl-backlog-size.
+    let mut s = sim(
+        8,
+        2,
+        &[
+            ("repl-timeout", "60"),
+            ("repl-backlog-size", "128kb"),
+            ("client-output-buffer-limit", "replica 16kb 0 0"),
+        ],
+    );
+    s.run_until(3_000);
+    s.set_link_bandwidth(0, 1, 0);
+    write_kib(&mut s, 0, "a", 64);
+    s.run_until(3_500);
+    assert!(
+        !trace_text(&s).contains("overcoming of output buffer limits"),
+        "dropped at the configured 16kb although the backlog is 128kb"
+    );
+    s.set_link_bandwidth(0, 1, 10_000);
+    s.run_until(4_500);
+    s.set_link_bandwidth(0, 1, 0);
+    write_kib(&mut s, 0, "b", 160);
+    s.run_until(5_000);
+    assert!(trace_text(&s).contains("overcoming of output buffer limits"));
+    s.set_link_bandwidth(0, 1, 10_000);
+    let text = settle(&mut s);
+    assert!(text.contains("probe: all replicas in sync"));
+}

@@ -492,7 +492,14 @@ impl Node {
         };
         client.cob_pending = bytes;
         let (limit, class) = if client.replica.as_ref().is_some_and(|l| l.attached()) {
-            (self.config.cob_replica, "replica")
+            // Redis 7 never lets a replica's hard limit fall below the
+            // backlog size: a replica must be able to hold what a PSYNC
+            // could send it.
+            let mut limit = self.config.cob_replica;
+            if limit.hard > 0 {
+                limit.hard = limit.hard.max(self.config.repl_backlog_size);
+            }
+            (limit, "replica")
         } else if client.is_master {
             return;
         } else {

@@ -96,7 +96,7 @@ impl Default for SimOptions {
             think: (5, 40),
             config: Vec::new(),
             record: false,
-            s3_sample: 4,
+            s3_sample: 1,
             clock_skew_ms: 0,
             #[cfg(feature = "planted-bugs")]
             planted: Default::default(),
@@ -548,6 +548,7 @@ impl Sim {
             Output::Close(c) => {
                 if let Some(k) = self.nodes[n].conns.remove(&c) {
                     let dir = self.dir_of(k, n);
+                    self.discard_unsent(k, dir);
                     self.push(k, dir, Packet::Fin);
                     if let Some(conn) = self.conns.get_mut(&k) {
                         conn.open[dir] = false;
@@ -773,6 +774,36 @@ impl Sim {
                 format!("{label}: {len} bytes")
             }
         }
+    }
+
+    /// A close drops what the sender still held (beyond the TCP window):
+    /// the kernel delivers what it had taken, the process's output buffer
+    /// goes with the connection (Redis's `freeClient`).
+    fn discard_unsent(&mut self, k: u64, dir: usize) {
+        let Some(c) = self.conns.get_mut(&k) else {
+            return;
+        };
+        if c.queued[dir] <= TCP_WINDOW {
+            return;
+        }
+        let mut room = TCP_WINDOW;
+        let mut kept = std::collections::VecDeque::new();
+        for (at, p) in c.queue[dir].drain(..) {
+            match p {
+                Packet::Data(d) if room == 0 => drop(d),
+                Packet::Data(d) if (d.len() as u64) > room => {
+                    kept.push_back((at, Packet::Data(d.slice(..room as usize))));
+                    room = 0;
+                }
+                Packet::Data(d) => {
+                    room -= d.len() as u64;
+                    kept.push_back((at, Packet::Data(d)));
+                }
+                other => kept.push_back((at, other)),
+            }
+        }
+        c.queue[dir] = kept;
+        c.queued[dir] = TCP_WINDOW - room;
     }
 
     /// Tell the node at `ends[dir]` how many of its bytes wait beyond the

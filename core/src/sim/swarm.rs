@@ -116,7 +116,7 @@ impl Default for SwarmOptions {
             liveness_ms: 40_000,
             max_steps: 2_000_000,
             record: false,
-            s3_sample: 4,
+            s3_sample: 1,
             faults: None,
             keep: None,
             #[cfg(feature = "planted-bugs")]
