@@ -50,12 +50,18 @@ use crate::value::Value;
 
 /// How much of each history's stream the checker keeps (bytes).
 const STREAM_WINDOW: usize = 4 << 20;
+/// Histories whose stream the checker keeps (the most recently extended).
+const STREAMS_KEPT: usize = 32;
+/// `(replid, offset)` points whose dataset the checker remembers (the newest).
+const DATASETS_KEPT: usize = 200_000;
 
 /// The canonical bytes of one history: `bytes[i]` is the byte at offset `base + i`.
 #[derive(Debug, Default)]
 struct Stream {
     base: i64,
     bytes: Vec<u8>,
+    /// [`Checker::stream_clock`] when last extended.
+    touched: u64,
 }
 
 /// A `SET wait:<n> v` + `WAIT` in flight.
@@ -216,6 +222,10 @@ pub struct Checker {
     master_max: BTreeMap<String, i64>,
     /// Dataset hash per `(replid, offset)`, first seen.
     datasets: BTreeMap<(String, i64), (usize, u64)>,
+    /// `datasets`' keys, oldest first (to forget the oldest).
+    dataset_order: std::collections::VecDeque<(String, i64)>,
+    /// Bumped on every stream extension; each stream's last value.
+    stream_clock: u64,
     /// Canonical stream per replid (S2).
     streams: BTreeMap<String, Stream>,
     /// Stream bytes compared against the canonical stream (S2).
@@ -338,6 +348,12 @@ impl Checker {
                 Some(_) => {}
                 None => {
                     self.datasets.insert((replid.clone(), offset), (n, digest));
+                    self.dataset_order.push_back((replid.clone(), offset));
+                    if self.dataset_order.len() > DATASETS_KEPT {
+                        if let Some(old) = self.dataset_order.pop_front() {
+                            self.datasets.remove(&old);
+                        }
+                    }
                 }
             }
         }
@@ -418,10 +434,24 @@ impl Checker {
         self.stream_bytes_checked += data.len() as u64;
         let s = match self.streams.get_mut(replid) {
             Some(s) => s,
-            None => self.streams.entry(replid.to_string()).or_insert(Stream {
-                base: lo,
-                bytes: Vec::new(),
-            }),
+            None => {
+                if self.streams.len() >= STREAMS_KEPT {
+                    // Forget the history extended longest ago.
+                    let oldest = self
+                        .streams
+                        .iter()
+                        .min_by_key(|(_, s)| s.touched)
+                        .map(|(k, _)| k.clone());
+                    if let Some(k) = oldest {
+                        self.streams.remove(&k);
+                    }
+                }
+                self.streams.entry(replid.to_string()).or_insert(Stream {
+                    base: lo,
+                    bytes: Vec::new(),
+                    touched: 0,
+                })
+            }
         };
         let end = s.base + s.bytes.len() as i64;
         if lo > end {
@@ -459,6 +489,8 @@ impl Checker {
             }
         }
         let next = lo + data.len() as i64;
+        self.stream_clock += 1;
+        s.touched = self.stream_clock;
         if next > end {
             s.bytes.extend_from_slice(&data[(end - lo) as usize..]);
             if s.bytes.len() > 2 * STREAM_WINDOW {
