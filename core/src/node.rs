@@ -19,6 +19,10 @@ use crate::rng::Rng;
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
 
+/// Replies up to this size are copied out of the client's output buffer,
+/// which is kept for the next reply (Redis's 16 KB static reply buffer).
+const REPLY_COPY_MAX: usize = 16 * 1024;
+
 /// A connection (and client) id, chosen by the node.
 pub type ConnId = u64;
 
@@ -462,9 +466,21 @@ impl Node {
         let mut client: Box<Client> = client.into();
         let conn = client.id;
         if !client.out.is_empty() && !client.close_now {
-            let out = std::mem::take(&mut client.out);
-            self.stats.net_output_bytes += out.len() as u64;
-            self.outputs.push_back(Output::Send(conn, out.into()));
+            self.stats.net_output_bytes += client.out.len() as u64;
+            // A small reply is copied out into an exact-size buffer and the
+            // client keeps its (bounded) output buffer for the next one;
+            // a large one is handed over without a copy.
+            let out = if client.out.len() <= REPLY_COPY_MAX {
+                let b = Bytes::copy_from_slice(&client.out);
+                client.out.clear();
+                if client.out.capacity() > REPLY_COPY_MAX {
+                    client.out = Vec::new();
+                }
+                b
+            } else {
+                std::mem::take(&mut client.out).into()
+            };
+            self.outputs.push_back(Output::Send(conn, out));
         }
         if client.close_after_reply || client.close_now {
             self.forget_replica(conn);

@@ -26,7 +26,7 @@ pub fn artifacts_dir() -> std::path::PathBuf {
 /// Build the page's WASM package into `www/pkg`, install the pinned
 /// Playwright (`npm ci`), and run the browser tests.
 pub fn run_e2e() -> Result {
-    build_web_pkg()?;
+    crate::web::build_web_pkg()?;
     let dir = root().join("e2e");
     let mut ci = npm(&dir);
     ci.args(["ci", "--no-audit", "--no-fund"]);
@@ -45,13 +45,4 @@ fn npm(dir: &std::path::Path) -> Command {
     c.current_dir(dir);
     c.env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
     c
-}
-
-/// `wasm-pack build web --target web --out-dir ../www/pkg`: the page's module.
-/// (Minimal version until the web crate's own build step lands on main.)
-pub fn build_web_pkg() -> Result {
-    let mut c = Command::new("wasm-pack");
-    c.current_dir(root());
-    c.args(["build", "web", "--target", "web", "--out-dir", "../www/pkg"]);
-    run(c)
 }

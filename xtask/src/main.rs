@@ -23,6 +23,7 @@ mod play;
 mod proc;
 mod setup;
 mod sim;
+mod web;
 
 use std::process::ExitCode;
 

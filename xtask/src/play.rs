@@ -131,7 +131,7 @@ impl Drop for Playground {
 pub fn run(args: &[String]) -> Result {
     let opts = PlayOptions::parse(args)?;
     // Without the page the local cluster is still worth having: say why and go on.
-    let page_error = crate::e2e::build_web_pkg().err();
+    let page_error = crate::web::build_web_pkg().err();
     let tandem = build_tandem_release()?;
     let www = crate::proc::root().join("www");
 

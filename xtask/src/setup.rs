@@ -156,18 +156,34 @@ const CHECKS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// A step that is not a plain cargo command.
+type Step = fn() -> Result;
+
 /// `cargo xtask test`.
 pub fn test(args: &[String]) -> Result {
     crate::options(args, &[])?;
     ensure_tools()?;
     for (i, (title, cargo_args)) in CHECKS.iter().enumerate() {
-        println!("\n### step {}/{}: {title}", i + 1, CHECKS.len());
+        println!("\n### step {}/{}: {title}", i + 1, CHECKS.len() + 2);
         let mut c = cargo();
         c.args(*cargo_args);
         run(c)?;
     }
-    println!("\n### last step: the playground in a real browser (Playwright + Chromium)");
-    crate::e2e::run_e2e()?;
-    println!("\nxtask test: all {} steps passed", CHECKS.len() + 1);
+    let browser: [(&str, Step); 2] = [
+        (
+            "the web crate's wasm-bindgen tests in headless Chromium (native vs WASM trace hash)",
+            crate::web::test_web_in_chromium,
+        ),
+        (
+            "the playground in a real browser (Playwright + Chromium)",
+            crate::e2e::run_e2e,
+        ),
+    ];
+    let total = CHECKS.len() + browser.len();
+    for (i, (title, step)) in browser.iter().enumerate() {
+        println!("\n### step {}/{total}: {title}", CHECKS.len() + i + 1);
+        step()?;
+    }
+    println!("\nxtask test: all {total} steps passed");
     Ok(())
 }

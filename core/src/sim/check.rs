@@ -162,11 +162,11 @@ impl std::fmt::Display for Violation {
 pub struct PsyncView {
     /// The request's `(replid, offset)`.
     request: (String, i64),
-    replid: String,
-    replid2: String,
-    second_offset: i64,
+    pub(crate) replid: String,
+    pub(crate) replid2: String,
+    pub(crate) second_offset: i64,
     /// `(end offset, bytes held)` of the backlog, if any.
-    backlog: Option<(i64, i64)>,
+    pub(crate) backlog: Option<(i64, i64)>,
 }
 
 impl PsyncView {

@@ -27,6 +27,7 @@
 
 mod check;
 mod net;
+pub mod playground;
 pub mod swarm;
 mod trace;
 pub mod workload;
@@ -118,6 +119,21 @@ struct SimNode {
     cob_reports: Vec<(ConnId, u64)>,
 }
 
+impl SimNode {
+    fn new(config: Config, skew: i64) -> SimNode {
+        SimNode {
+            node: None,
+            inc: 0,
+            config,
+            disk: None,
+            conns: BTreeMap::new(),
+            wake_at: None,
+            skew,
+            cob_reports: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Client {
     /// Writes go to the master; a reader stays on one replica.
@@ -127,10 +143,28 @@ struct Client {
     buf: Vec<u8>,
     awaiting: usize,
     first_cmd: String,
+    /// A playground console: never driven by the workload; replies go to the tap.
+    console: bool,
     /// Replies still expected for a `SET wait:..` + `WAIT` batch (S7), as
     /// the node sends them.
     wait_frames: usize,
     wait_buf: Vec<u8>,
+}
+
+impl Client {
+    fn new(writer: bool, node: NodeId) -> Client {
+        Client {
+            writer,
+            node,
+            conn: None,
+            buf: Vec::new(),
+            awaiting: 0,
+            first_cmd: String::new(),
+            console: false,
+            wait_frames: 0,
+            wait_buf: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -200,6 +234,8 @@ pub struct Sim {
     quiet_since: Option<u64>,
     /// When all replicas were seen in sync after quiescing.
     pub converged_at: Option<u64>,
+    /// What the playground observes (bytes delivered, node events), when on.
+    tap: Option<Box<playground::Tap>>,
     /// Bumped whenever the master lineage may have lost data (a failover,
     /// the master restarting).
     master_epoch: u64,
@@ -261,6 +297,7 @@ impl Sim {
             notes: Vec::new(),
             quiet_since: None,
             converged_at: None,
+            tap: None,
             master_epoch: 0,
             opts,
         };
@@ -277,30 +314,13 @@ impl Sim {
                 0 => 0,
                 k => clock_rng.below(2 * k + 1) as i64 - k as i64,
             };
-            sim.nodes.push(SimNode {
-                node: None,
-                inc: 0,
-                config,
-                disk: None,
-                conns: BTreeMap::new(),
-                wake_at: None,
-                skew,
-                cob_reports: Vec::new(),
-            });
+            sim.nodes.push(SimNode::new(config, skew));
             sim.boot(i, false);
         }
         let writers = sim.opts.writers;
         for c in 0..writers + usize::from(sim.opts.nodes > 1) {
-            sim.clients.push(Client {
-                writer: c < writers,
-                node: if c < writers { 0 } else { 1 },
-                conn: None,
-                buf: Vec::new(),
-                awaiting: 0,
-                first_cmd: String::new(),
-                wait_frames: 0,
-                wait_buf: Vec::new(),
-            });
+            sim.clients
+                .push(Client::new(c < writers, if c < writers { 0 } else { 1 }));
             let at = sim.rng.below(20);
             sim.schedule(at, Ev::ClientWake { client: c });
         }
@@ -622,6 +642,9 @@ impl Sim {
     }
 
     fn event(&mut self, n: NodeId, e: Event, psync_view: Option<&PsyncView>) {
+        if let Some(tap) = self.tap.as_deref_mut() {
+            tap.node_event(self.now, n, &e, psync_view);
+        }
         match &e {
             Event::Repl(ReplEvent::PsyncDecision {
                 replid,
@@ -762,6 +785,9 @@ impl Sim {
             }
             Packet::Data(data) => {
                 let len = data.len();
+                if let Some(tap) = self.tap.as_deref_mut() {
+                    tap.delivered(now, k, dir, from, end, &data);
+                }
                 match end {
                     End::Node { node, conn, inc } => {
                         if self.alive(node, inc) {
@@ -1093,6 +1119,9 @@ impl Sim {
     // ----- clients -----
 
     fn client_wake(&mut self, i: usize) -> String {
+        if self.clients[i].console {
+            return format!("console{i} idle");
+        }
         if !self.workload_on {
             return format!("client{i} idle");
         }
@@ -1100,31 +1129,10 @@ impl Sim {
             self.clients[i].node = self.master;
         }
         let n = self.clients[i].node;
-        if self.clients[i].conn.is_none() {
-            let inc = self.nodes[n].inc;
-            let now = self.clock(n);
-            let Some(node) = self.nodes[n].node.as_mut() else {
-                let at = self.now + 200;
-                self.schedule(at, Ev::ClientWake { client: i });
-                return format!("client{i}: n{n} is down");
-            };
-            let cid = node.accept(now, format!("{HOST}-client{i}:1"));
-            let k = self.next_conn;
-            self.next_conn += 1;
-            self.conns.insert(
-                k,
-                Conn::new(
-                    End::Client(i),
-                    End::Node {
-                        node: n,
-                        conn: cid,
-                        inc,
-                    },
-                ),
-            );
-            self.nodes[n].conns.insert(cid, k);
-            self.clients[i].conn = Some(k);
-            self.drain(n, None);
+        if self.clients[i].conn.is_none() && !self.connect_client(i) {
+            let at = self.now + 200;
+            self.schedule(at, Ev::ClientWake { client: i });
+            return format!("client{i}: n{n} is down");
         }
         if self.clients[i].awaiting > 0 {
             return format!("client{i} waiting");
@@ -1177,7 +1185,38 @@ impl Sim {
         format!("client{i} -> n{n}: {text}")
     }
 
+    /// Connect client `i` to its node; false if the node is down.
+    fn connect_client(&mut self, i: usize) -> bool {
+        let n = self.clients[i].node;
+        let inc = self.nodes[n].inc;
+        let now = self.clock(n);
+        let Some(node) = self.nodes[n].node.as_mut() else {
+            return false;
+        };
+        let cid = node.accept(now, format!("{HOST}-client{i}:1"));
+        let k = self.next_conn;
+        self.next_conn += 1;
+        self.conns.insert(
+            k,
+            Conn::new(
+                End::Client(i),
+                End::Node {
+                    node: n,
+                    conn: cid,
+                    inc,
+                },
+            ),
+        );
+        self.nodes[n].conns.insert(cid, k);
+        self.clients[i].conn = Some(k);
+        self.drain(n, None);
+        true
+    }
+
     fn client_bytes(&mut self, i: usize, data: &[u8]) {
+        if self.clients[i].console {
+            return self.console_bytes(i, data);
+        }
         let cl = &mut self.clients[i];
         cl.buf.extend_from_slice(data);
         let mut replies = Vec::new();
