@@ -190,7 +190,7 @@ function render() {
   cluster.update(snap);
   backlog.update(snap);
   // The lane diagram shows about ten seconds of wall time at the current speed.
-  lanes.update(snap, Math.min(4000, Math.max(100, 10_000 * speedFactor())));
+  lanes.update(snap, Math.min(2000, Math.max(100, 10_000 * speedFactor())));
   decisions.update(snap.decisions);
   consoles.update(snap.nodes);
   // The log and the status line at most ten times a second while playing:
