@@ -17,7 +17,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tandem_core::sim::swarm::{self, build, plan, run_built, Checked};
-use tandem_core::sim::{run_seed, shrink, Outcome, Strings, SwarmOptions};
+use tandem_core::sim::{run_seed, shrink, standard_workload, Outcome, SwarmOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -105,7 +105,7 @@ fn main() {
         for (t, f) in &sched {
             println!("  schedule t={t}ms {f}");
         }
-        let mut sim = build(seed, &opts, Box::new(Strings::default()));
+        let mut sim = build(seed, &opts, standard_workload());
         let deadline = opts.fault_ms + opts.liveness_ms;
         while !sim.converged() && sim.steps() < opts.max_steps {
             match sim.next_event_time() {

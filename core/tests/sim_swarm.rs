@@ -3,7 +3,7 @@
 //! replays to the same trace.
 
 use tandem_core::sim::swarm::{build, run_built};
-use tandem_core::sim::{run_seed, Strings, SwarmOptions};
+use tandem_core::sim::{run_seed, standard_workload, SwarmOptions};
 
 fn opts() -> SwarmOptions {
     SwarmOptions {
@@ -50,9 +50,9 @@ fn same_seed_same_trace() {
         ..opts()
     };
     for seed in [7, 1234] {
-        let mut a = build(seed, &opts, Box::new(Strings::default()));
+        let mut a = build(seed, &opts, standard_workload());
         let oa = run_built(&mut a, seed, &opts);
-        let mut b = build(seed, &opts, Box::new(Strings::default()));
+        let mut b = build(seed, &opts, standard_workload());
         let ob = run_built(&mut b, seed, &opts);
         assert_eq!(oa.hash, ob.hash, "seed {seed}");
         assert_eq!(a.trace(), b.trace(), "seed {seed}");
@@ -71,7 +71,7 @@ fn the_swarm_exercises_the_protocol() {
     };
     let mut text = String::new();
     for seed in 0..8 {
-        let mut sim = build(seed, &opts, Box::new(Strings::default()));
+        let mut sim = build(seed, &opts, standard_workload());
         let out = run_built(&mut sim, seed, &opts);
         assert!(
             out.violations.is_empty(),
@@ -134,7 +134,7 @@ fn every_fault_kind_has_its_effect() {
         };
         let mut missing = needles.to_vec();
         for seed in 0..6 {
-            let mut sim = build(seed, &opts, Box::new(Strings::default()));
+            let mut sim = build(seed, &opts, standard_workload());
             let out = run_built(&mut sim, seed, &opts);
             assert!(
                 out.violations.is_empty() && out.converged_after.is_some(),

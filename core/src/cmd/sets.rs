@@ -258,9 +258,15 @@ fn combine(ctx: &mut Ctx, keys: &[Bytes], op: Op, limit: usize) -> Result<Set, C
     for k in keys {
         set(ctx.node, db, k)?;
     }
+    // A replica running its master's stream sees no key as expired (the
+    // master's DEL decides), or its result would differ from the master's.
+    let ks = &ctx.node.ks;
+    let expiry_applies = !(ks.replica_mode && ks.applying_master);
     for k in keys {
-        sets.push(match ctx.node.ks.db(db).peek(k) {
-            Some(Value::Set(s)) if !ctx.node.ks.db(db).is_expired(k, ctx.node.now) => Some(s),
+        sets.push(match ks.db(db).peek(k) {
+            Some(Value::Set(s)) if !(expiry_applies && ks.db(db).is_expired(k, ctx.node.now)) => {
+                Some(s)
+            }
             _ => None,
         });
     }
@@ -313,7 +319,7 @@ fn combine_store(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CmdResult {
     let s = combine(ctx, &args[2..], op, 0)?;
     let dst = &args[1];
     let n = s.len();
-    store_or_delete(ctx, dst, Value::Set(s), n);
+    store_or_delete(ctx, dst, s.into(), n);
     Ok(())
 }
 

@@ -266,8 +266,9 @@ impl Checker {
     }
 
     fn fail(&mut self, invariant: &'static str, t: u64, detail: String) {
-        // One report per invariant is enough to replay it; keep the first few.
-        if self.violations.len() < 8 {
+        // A few reports are enough to replay it; keep the first few, and
+        // the first of every invariant.
+        if self.violations.len() < 8 || self.violations.iter().all(|v| v.invariant != invariant) {
             self.violations.push(Violation {
                 invariant,
                 t,

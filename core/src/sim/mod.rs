@@ -36,7 +36,7 @@ pub use check::{Checker, PsyncView, Violation};
 pub use net::{Conn, End, Link, Packet};
 pub use swarm::{run_seed, shrink, Fault, Outcome, Shrunk, SwarmOptions};
 pub use trace::{TraceEntry, TraceHash};
-pub use workload::{Mix, Strings, Workload};
+pub use workload::{standard as standard_workload, Mix, Strings, Types, Workload};
 
 use crate::config::Config;
 use crate::node::{ConnId, Event, Input, Node, Output};

@@ -3,7 +3,7 @@
 //! fault kinds with a random schedule, then [`run_seed`] runs it: faults
 //! for a while, then quiescence, then liveness must follow within a bound.
 
-use super::{Sim, SimOptions, Strings, Violation, Workload};
+use super::{Sim, SimOptions, Violation, Workload};
 use crate::rng::Rng;
 use std::fmt;
 
@@ -478,9 +478,10 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
     (sim, sched, profile)
 }
 
-/// Run one seed with the strings workload.
+/// Run one seed with the standard workload (strings with WAIT, and the
+/// other data types).
 pub fn run_seed(seed: u64, opts: &SwarmOptions) -> Outcome {
-    run_seed_with(seed, opts, Box::new(Strings::default()))
+    run_seed_with(seed, opts, super::workload::standard())
 }
 
 /// Run one seed with a given workload.

@@ -38,9 +38,11 @@ impl Default for TraceHash {
 }
 
 impl TraceHash {
-    /// Mix one entry's text form (and a line end) into the hash.
+    /// Mix one entry's text form (and a line end) into the hash (written
+    /// straight into the hash, no string built).
     pub fn add(&mut self, e: &TraceEntry) {
-        self.add_bytes(e.to_string().as_bytes());
+        use std::fmt::Write;
+        write!(self, "{e}").expect("hashing never fails");
         self.add_bytes(b"\n");
     }
 
@@ -54,5 +56,34 @@ impl TraceHash {
     /// The hash so far.
     pub fn value(&self) -> u64 {
         self.0
+    }
+}
+
+impl fmt::Write for TraceHash {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.add_bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_fnv1a_of_the_text_form() {
+        let e = TraceEntry {
+            t: 12,
+            seq: 3,
+            what: "n0 tick".into(),
+            notes: vec!["n0: hello".into()],
+        };
+        let mut h = TraceHash::default();
+        h.add(&e);
+        let mut want: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in format!("{e}\n").bytes() {
+            want = (want ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        assert_eq!(h.value(), want);
     }
 }

@@ -1,8 +1,9 @@
 //! Simulated clients' workload, pluggable: a [`Workload`] hands each client
 //! its next batch of commands (sent pipelined; the client waits for every
 //! reply before asking for the next batch). [`Strings`] covers strings,
-//! counters, expiry, MULTI/EXEC and WAIT; [`Mix`] combines workloads (the
-//! data types plug in here) by weight.
+//! counters, expiry, MULTI/EXEC and WAIT; [`Types`] lists, hashes, sets and
+//! sorted sets; [`Mix`] combines workloads by weight ([`standard`] is the
+//! swarm's).
 //!
 //! A WAIT always follows `SET wait:<n> <value>` on a key written only
 //! once: the simulator recognises that pair and the checker holds the
@@ -121,6 +122,122 @@ impl Workload for Strings {
     }
 }
 
+/// Lists, hashes, sets and sorted sets (with the commands whose
+/// propagation Redis rewrites: SPOP, LMOVE, ZPOPMIN, the *STORE forms,
+/// INCRBYFLOAT-style updates, BLPOP), expiry and RENAME, over a small key
+/// space per type.
+#[derive(Debug, Clone)]
+pub struct Types {
+    /// Distinct keys per type.
+    pub keys: u64,
+}
+
+impl Default for Types {
+    fn default() -> Self {
+        Types { keys: 6 }
+    }
+}
+
+impl Types {
+    fn key(&self, rng: &mut Rng, ty: &str) -> Vec<u8> {
+        format!("{ty}{}", rng.below(self.keys)).into_bytes()
+    }
+
+    fn member(rng: &mut Rng) -> Vec<u8> {
+        format!("m{}", rng.below(12)).into_bytes()
+    }
+
+    fn write(&self, rng: &mut Rng) -> Command {
+        let m = Self::member(rng);
+        let n = rng.below(5).to_string();
+        match rng.below(26) {
+            0 => cmd(&[b"LPUSH", &self.key(rng, "l"), &m, &Self::member(rng)]),
+            1 => cmd(&[b"RPUSH", &self.key(rng, "l"), &m]),
+            2 => cmd(&[b"LPOP", &self.key(rng, "l")]),
+            3 => cmd(&[b"RPOP", &self.key(rng, "l"), n.as_bytes()]),
+            4 => cmd(&[
+                b"LMOVE",
+                &self.key(rng, "l"),
+                &self.key(rng, "l"),
+                b"LEFT",
+                b"RIGHT",
+            ]),
+            5 => cmd(&[b"LTRIM", &self.key(rng, "l"), b"0", n.as_bytes()]),
+            6 => cmd(&[b"LREM", &self.key(rng, "l"), b"0", &m]),
+            7 => cmd(&[b"HSET", &self.key(rng, "h"), &m, n.as_bytes()]),
+            8 => cmd(&[b"HDEL", &self.key(rng, "h"), &m]),
+            9 => cmd(&[b"HINCRBY", &self.key(rng, "h"), &m, n.as_bytes()]),
+            10 => cmd(&[b"HINCRBYFLOAT", &self.key(rng, "h"), &m, b"0.5"]),
+            11 => cmd(&[b"SADD", &self.key(rng, "s"), &m, &Self::member(rng)]),
+            12 => cmd(&[b"SREM", &self.key(rng, "s"), &m]),
+            13 => cmd(&[b"SPOP", &self.key(rng, "s")]),
+            14 => cmd(&[b"SMOVE", &self.key(rng, "s"), &self.key(rng, "s"), &m]),
+            15 => cmd(&[
+                b"SINTERSTORE",
+                &self.key(rng, "s"),
+                &self.key(rng, "s"),
+                &self.key(rng, "s"),
+            ]),
+            16 => cmd(&[b"ZADD", &self.key(rng, "z"), n.as_bytes(), &m]),
+            17 => cmd(&[b"ZINCRBY", &self.key(rng, "z"), b"1.5", &m]),
+            18 => cmd(&[b"ZREM", &self.key(rng, "z"), &m]),
+            19 => cmd(&[b"ZPOPMIN", &self.key(rng, "z")]),
+            20 => cmd(&[b"ZREMRANGEBYSCORE", &self.key(rng, "z"), b"0", b"1"]),
+            21 => cmd(&[
+                b"ZUNIONSTORE",
+                &self.key(rng, "z"),
+                b"2",
+                &self.key(rng, "z"),
+                &self.key(rng, "z"),
+            ]),
+            22 => {
+                let ty = ["l", "h", "s", "z"][rng.below(4) as usize];
+                let s = (1 + rng.below(3)).to_string();
+                cmd(&[b"EXPIRE", &self.key(rng, ty), s.as_bytes()])
+            }
+            23 => {
+                let ty = ["l", "h", "s", "z"][rng.below(4) as usize];
+                cmd(&[b"RENAME", &self.key(rng, ty), &self.key(rng, ty)])
+            }
+            24 => cmd(&[b"BLPOP", &self.key(rng, "l"), b"0.05"]),
+            _ => {
+                let ty = ["l", "h", "s", "z"][rng.below(4) as usize];
+                cmd(&[b"DEL", &self.key(rng, ty)])
+            }
+        }
+    }
+
+    fn read(&self, rng: &mut Rng) -> Command {
+        match rng.below(5) {
+            0 => cmd(&[b"LRANGE", &self.key(rng, "l"), b"0", b"-1"]),
+            1 => cmd(&[b"HGETALL", &self.key(rng, "h")]),
+            2 => cmd(&[b"SMEMBERS", &self.key(rng, "s")]),
+            3 => cmd(&[b"ZRANGE", &self.key(rng, "z"), b"0", b"-1", b"WITHSCORES"]),
+            _ => cmd(&[b"LLEN", &self.key(rng, "l")]),
+        }
+    }
+}
+
+impl Workload for Types {
+    fn next_batch(&mut self, rng: &mut Rng, writer: bool) -> Vec<Command> {
+        if !writer {
+            return vec![self.read(rng)];
+        }
+        match rng.below(12) {
+            0 => {
+                let mut b = vec![cmd(&[b"MULTI"])];
+                for _ in 0..1 + rng.below(3) {
+                    b.push(self.write(rng));
+                }
+                b.push(cmd(&[b"EXEC"]));
+                b
+            }
+            1 | 2 => vec![self.read(rng)],
+            _ => vec![self.write(rng)],
+        }
+    }
+}
+
 /// Several workloads, each chosen with a weight.
 pub struct Mix(pub Vec<(u64, Box<dyn Workload>)>);
 
@@ -136,6 +253,14 @@ impl Workload for Mix {
         }
         Vec::new()
     }
+}
+
+/// The swarm's workload: strings (with WAIT) and the other data types.
+pub fn standard() -> Box<dyn Workload> {
+    Box::new(Mix(vec![
+        (3, Box::new(Strings::default())),
+        (2, Box::new(Types::default())),
+    ]))
 }
 
 /// Length of the first complete RESP2 reply in `buf`, if there is one.
