@@ -34,17 +34,17 @@ fn seeds() -> Vec<Vec<u8>> {
     d.insert(b"i", Value::string(b"-1234".to_vec()), false);
     let mut l = List::new();
     (0..50).for_each(|i| l.push_back(format!("{i}").into_bytes()));
-    d.insert(b"l", Value::List(l), false);
+    d.insert(b"l", Value::List(l.into()), false);
     let mut s = Set::new();
     s.insert(b"1".to_vec());
     s.insert(b"70000".to_vec());
-    d.insert(b"is", Value::Set(s), false);
+    d.insert(b"is", Value::Set(s.into()), false);
     let mut h = Hash::new();
     h.insert(b"f".to_vec(), b"v".to_vec());
-    d.insert(b"h", Value::Hash(h), false);
+    d.insert(b"h", Value::Hash(h.into()), false);
     let mut z = ZSet::new();
     z.insert(b"m".to_vec(), 0.5);
-    d.insert(b"z", Value::ZSet(z), false);
+    d.insert(b"z", Value::ZSet(z.into()), false);
     d.set_expire(b"s", 4_102_444_800_000);
     out.push(rdb::encode_to_vec(&ks, rdb::EncodeOptions::default()));
     out

@@ -82,14 +82,19 @@ pub enum Output {
     /// Stop the node (SHUTDOWN).
     Shutdown,
     /// Write `data` to `path` atomically (temp file, fsync, rename), then
-    /// answer [`Input::FileWritten`] with the same id.
+    /// answer [`Input::FileWritten`] with the same id. With `more`, further
+    /// pieces of the same file follow in `WriteFile`s with the same id (only
+    /// after [`Node::stream_file_writes`]); the one without `more` completes
+    /// the file and alone is answered.
     WriteFile {
         /// Request id.
         id: u64,
         /// Destination path (`dir/dbfilename`).
         path: String,
-        /// The whole file.
+        /// The file, or its next piece.
         data: Bytes,
+        /// More pieces follow.
+        more: bool,
     },
     /// A structured event for logs and the UI.
     Event(Event),
@@ -355,7 +360,10 @@ impl Node {
                     self.master_link_failed(&format!("Error condition on socket for SYNC: {err}"));
                 }
             }
-            Input::Tick => self.cron(),
+            Input::Tick => {
+                self.advance_snapshots();
+                self.cron();
+            }
             Input::FileWritten { id, result } => self.save_written(id, result),
             input @ (Input::LoadChunk(_) | Input::LoadDone) => self.load_input(input),
             Input::OutputPending { conn, bytes } => self.output_pending(conn, bytes),
@@ -368,8 +376,12 @@ impl Node {
         self.outputs.pop_front()
     }
 
-    /// When the driver should feed [`Input::Tick`] next (Unix ms).
+    /// When the driver should feed [`Input::Tick`] next (Unix ms): now,
+    /// while a background snapshot is being encoded.
     pub fn next_deadline(&self) -> u64 {
+        if self.snapshot_work_pending() {
+            return self.now;
+        }
         match self.blocking.next_deadline() {
             Some(d) => d.min(self.next_cron),
             None => self.next_cron,
@@ -499,6 +511,17 @@ impl Node {
             self.outputs.push_back(Output::Shutdown);
             self.shutting_down = false;
         }
+    }
+
+    /// Whether a background save or a full sync still has snapshot bytes to encode.
+    fn snapshot_work_pending(&self) -> bool {
+        self.save_encoding() || self.repl.sync.is_some()
+    }
+
+    /// Encode the next slice of every background snapshot.
+    fn advance_snapshots(&mut self) {
+        self.advance_save();
+        self.advance_full_sync();
     }
 
     /// The background cycle (`serverCron`), run `hz` times a second.

@@ -1,11 +1,19 @@
 //! Persistence decisions: SAVE, BGSAVE, save points, loading at startup,
 //! and the replication state an RDB carries across restarts.
 //!
-//! The node never touches a file. A save encodes the dataset as it is at
-//! that instant (so the file holds exactly the dataset when the save
-//! started) and asks the driver to write it atomically with
+//! The node never touches a file. A save takes a copy-on-write snapshot of
+//! the keyspace ([`Keyspace::snapshot`](crate::db::Keyspace::snapshot), cheap
+//! at any size), so the file holds exactly the dataset of the moment the
+//! save started, and asks the driver to write it atomically with
 //! [`Output::WriteFile`] (temp file, fsync, rename); the driver answers
-//! [`Input::FileWritten`]. A load at startup arrives as [`Input::LoadChunk`]s
+//! [`Input::FileWritten`]. `SAVE` (and the save before a shutdown) encodes
+//! the whole file at once, blocking, as Redis's `SAVE` does. `BGSAVE` and
+//! save points encode it a slice at a time on [`Input::Tick`]s
+//! ([`Node::next_deadline`] asks for one at once while work remains), so
+//! clients are served between slices, like Redis's forked child. A driver
+//! that called [`Node::stream_file_writes`] gets each slice as soon as it
+//! is encoded (`more: true` until the last); otherwise the node hands over
+//! the whole file at the end. A load at startup arrives as [`Input::LoadChunk`]s
 //! and [`Input::LoadDone`]; meanwhile commands without the `loading` flag
 //! answer `-LOADING Redis is loading the dataset in memory`, and a failed
 //! load leaves the (empty) dataset untouched.
@@ -17,12 +25,17 @@
 //! the id becomes `replid2` valid up to `offset + 1` and a backlog starts at
 //! that offset, so its old replicas can continue.
 
+use crate::db::Keyspace;
 use crate::node::{Event, Input, Node, Output};
 use crate::rdb;
 use bytes::Bytes;
 
-/// A save being written by the driver.
-#[derive(Debug, Clone)]
+/// How many bytes of a background snapshot (file or full sync) the node
+/// encodes per [`Input::Tick`]: small enough that a client waits at most a
+/// fraction of a millisecond for a slice, large enough that ticks are few.
+pub const SNAPSHOT_BYTES_PER_TICK: usize = 32 * 1024;
+
+/// A save being encoded by the node or written by the driver.
 pub struct SaveJob {
     /// The id of the write request.
     pub id: u64,
@@ -34,6 +47,23 @@ pub struct SaveJob {
     pub background: bool,
     /// When it started (Unix ms).
     pub started: u64,
+    /// The file's path.
+    path: String,
+    /// The snapshot still being encoded (`None` once all of it went out).
+    encoder: Option<rdb::Encoder<Keyspace>>,
+    /// The file so far, for a driver that takes whole files.
+    whole: Vec<u8>,
+}
+
+impl std::fmt::Debug for SaveJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveJob")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .field("background", &self.background)
+            .field("encoding", &self.encoder.is_some())
+            .finish()
+    }
 }
 
 /// Persistence state of a node.
@@ -53,6 +83,28 @@ pub struct Persistence {
     pub loaded_keys: u64,
     /// A BGSAVE was requested while one ran (`BGSAVE SCHEDULE`).
     pub scheduled: bool,
+    /// The driver takes a file in pieces ([`Node::stream_file_writes`]).
+    pub(crate) stream_writes: bool,
+    /// Bytes of snapshot encoded per tick, if not [`SNAPSHOT_BYTES_PER_TICK`]
+    /// (tests use small slices).
+    pub(crate) tick_bytes: Option<usize>,
+}
+
+impl Persistence {
+    /// Bytes of snapshot to encode per tick.
+    pub(crate) fn tick_bytes(&self) -> usize {
+        self.tick_bytes.unwrap_or(SNAPSHOT_BYTES_PER_TICK)
+    }
+
+    /// An encoder over `snapshot` that cuts chunks no bigger than a tick's slice.
+    pub(crate) fn encoder(
+        &self,
+        snapshot: Keyspace,
+        opts: rdb::EncodeOptions,
+    ) -> rdb::Encoder<Keyspace> {
+        let chunk_size = opts.chunk_size.min(self.tick_bytes());
+        rdb::Encoder::new(snapshot, rdb::EncodeOptions { chunk_size, ..opts })
+    }
 }
 
 impl Node {
@@ -61,8 +113,22 @@ impl Node {
         self.persist.loading.is_some()
     }
 
+    /// The driver can write a file in pieces: [`Output::WriteFile`]s with
+    /// the same id, `more: true` on all but the last, which alone is
+    /// answered with [`Input::FileWritten`]. Without this the node hands a
+    /// background save over in one piece once it is encoded.
+    pub fn stream_file_writes(&mut self, on: bool) {
+        self.persist.stream_writes = on;
+    }
+
     /// The RDB bytes of the dataset now, with replication info when there is any.
     pub(crate) fn encode_rdb(&self) -> Vec<u8> {
+        rdb::encode_to_vec(&self.ks, self.file_encode_options())
+    }
+
+    /// How this node's own RDB files are written: its configuration, and the
+    /// replication info when there is any.
+    fn file_encode_options(&self) -> rdb::EncodeOptions {
         let repl = if let Some(side) = self.repl.replica.as_ref() {
             if side.cached || side.link_up() {
                 let db = side
@@ -87,15 +153,14 @@ impl Node {
         } else {
             None
         };
-        let opts = rdb::EncodeOptions {
+        rdb::EncodeOptions {
             compression: self.config.rdbcompression,
             checksum: self.config.rdbchecksum,
             ctime_secs: self.now / 1000,
             repl,
             list_max_listpack_size: self.config.encoding.list_max_listpack_size,
             ..Default::default()
-        };
-        rdb::encode_to_vec(&self.ks, opts)
+        }
     }
 
     /// The file a save goes to (`dir/dbfilename`).
@@ -117,41 +182,121 @@ impl Node {
         if self.persist.job.is_some() {
             return Err("Background save already in progress");
         }
-        let data = self.encode_rdb();
-        self.queue_save(data, background, waiting_client);
+        if background {
+            let encoder = self
+                .persist
+                .encoder(self.ks.snapshot(), self.file_encode_options());
+            let job = self.new_save_job(true, None, Some(encoder));
+            self.log(
+                "notice",
+                format!("Background saving started (snapshot for {})", job.path),
+            );
+            self.persist.job = Some(job);
+        } else {
+            let data = self.encode_rdb();
+            self.queue_save(data, false, waiting_client);
+        }
         Ok(())
     }
 
-    /// Hand an encoded file to the driver as the save in progress.
+    fn new_save_job(
+        &mut self,
+        background: bool,
+        waiting_client: Option<crate::node::ConnId>,
+        encoder: Option<rdb::Encoder<Keyspace>>,
+    ) -> SaveJob {
+        self.persist.next_id += 1;
+        SaveJob {
+            id: self.persist.next_id,
+            dirty_at_start: self.dirty,
+            waiting_client,
+            background,
+            started: self.now,
+            path: self.rdb_path(),
+            encoder,
+            whole: Vec::new(),
+        }
+    }
+
+    /// Hand a whole encoded file to the driver as the save in progress.
     fn queue_save(
         &mut self,
         data: Vec<u8>,
         background: bool,
         waiting_client: Option<crate::node::ConnId>,
     ) {
-        self.persist.next_id += 1;
-        let id = self.persist.next_id;
-        self.persist.job = Some(SaveJob {
-            id,
-            dirty_at_start: self.dirty,
-            waiting_client,
-            background,
-            started: self.now,
-        });
-        let path = self.rdb_path();
+        let job = self.new_save_job(background, waiting_client, None);
+        let (id, path) = (job.id, job.path.clone());
+        self.persist.job = Some(job);
         self.log(
             "notice",
-            if background {
-                format!("Background saving started ({} bytes to {path})", data.len())
-            } else {
-                format!("DB saving to {path} ({} bytes)", data.len())
-            },
+            format!("DB saving to {path} ({} bytes)", data.len()),
         );
         self.outputs.push_back(Output::WriteFile {
             id,
             path,
             data: Bytes::from(data),
+            more: false,
         });
+    }
+
+    /// Whether a background save is still encoding its snapshot.
+    pub(crate) fn save_encoding(&self) -> bool {
+        self.persist
+            .job
+            .as_ref()
+            .is_some_and(|j| j.encoder.is_some())
+    }
+
+    /// Encode the next slice of a background save and hand it to the driver
+    /// (or keep it, for a driver that takes whole files).
+    pub(crate) fn advance_save(&mut self) {
+        let stream = self.persist.stream_writes;
+        let budget = self.persist.tick_bytes();
+        let Some(job) = self.persist.job.as_mut() else {
+            return;
+        };
+        let Some(encoder) = job.encoder.as_mut() else {
+            return;
+        };
+        let mut produced = 0;
+        while produced < budget {
+            let Some(chunk) = encoder.next_chunk() else {
+                break;
+            };
+            produced += chunk.len();
+            let last = encoder.is_done();
+            if stream {
+                self.outputs.push_back(Output::WriteFile {
+                    id: job.id,
+                    path: job.path.clone(),
+                    data: chunk,
+                    more: !last,
+                });
+            } else {
+                job.whole.extend_from_slice(&chunk);
+            }
+            if last {
+                break;
+            }
+        }
+        if !encoder.is_done() {
+            return;
+        }
+        let bytes = encoder.bytes_written();
+        job.encoder = None;
+        if !stream {
+            self.outputs.push_back(Output::WriteFile {
+                id: job.id,
+                path: job.path.clone(),
+                data: Bytes::from(std::mem::take(&mut job.whole)),
+                more: false,
+            });
+        }
+        self.log(
+            "notice",
+            format!("Background save snapshot encoded ({bytes} bytes)"),
+        );
     }
 
     /// The driver finished (or failed) writing a save.
@@ -396,5 +541,156 @@ impl Node {
         }
         self.log("notice", "DB reloaded by DEBUG RELOAD".into());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::digest::dataset_digest;
+    use crate::node::{ConnId, Input, Node, Output};
+    use crate::rdb;
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    /// Run `cmds` from `conn`; the file pieces written meanwhile go to `file`.
+    fn run(node: &mut Node, conn: ConnId, cmds: &[Vec<String>], file: &mut FileOut) {
+        let mut req = Vec::new();
+        for c in cmds {
+            let args: Vec<&str> = c.iter().map(String::as_str).collect();
+            crate::resp::encode_command(&mut req, &args);
+        }
+        node.handle_input(NOW, Input::Received(conn, req.into()));
+        file.drain(node);
+    }
+
+    #[derive(Default)]
+    struct FileOut {
+        id: Option<u64>,
+        bytes: Vec<u8>,
+        pieces: usize,
+        complete: bool,
+    }
+
+    impl FileOut {
+        fn drain(&mut self, node: &mut Node) {
+            while let Some(o) = node.poll_output() {
+                if let Output::WriteFile { id, data, more, .. } = o {
+                    assert!(!self.complete, "a piece after the last one");
+                    assert_eq!(*self.id.get_or_insert(id), id);
+                    self.bytes.extend_from_slice(&data);
+                    self.pieces += 1;
+                    self.complete = !more;
+                }
+            }
+        }
+    }
+
+    fn cmd(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn fill(node: &mut Node, conn: ConnId, file: &mut FileOut) {
+        let mut cmds = Vec::new();
+        for i in 0..4000 {
+            cmds.push(cmd(&["SET", &format!("s{i}"), &format!("value-{i}")]));
+        }
+        for i in 0..300 {
+            cmds.push(cmd(&["SET", &format!("t{i}"), "v", "EX", "100000"]));
+        }
+        for i in 0..2000 {
+            let n = i.to_string();
+            cmds.push(cmd(&["HSET", "bighash", &format!("f{i}"), &n]));
+            cmds.push(cmd(&["RPUSH", "biglist", &n]));
+            cmds.push(cmd(&["SADD", "bigset", &format!("m{i}")]));
+            cmds.push(cmd(&["ZADD", "bigzset", &n, &format!("m{i}")]));
+            cmds.push(cmd(&["SADD", "intset", &n]));
+        }
+        cmds.push(cmd(&["HSET", "smallhash", "a", "1"]));
+        cmds.push(cmd(&["SELECT", "3"]));
+        for i in 0..500 {
+            cmds.push(cmd(&["SET", &format!("db3-{i}"), "x"]));
+        }
+        cmds.push(cmd(&["SELECT", "0"]));
+        run(node, conn, &cmds, file);
+    }
+
+    /// Writes of every kind, different in each round.
+    fn writes(round: usize) -> Vec<Vec<String>> {
+        let r = round.to_string();
+        let mut w = vec![
+            cmd(&["SET", &format!("s{round}"), "overwritten"]),
+            cmd(&["DEL", &format!("s{}", 1000 + round)]),
+            cmd(&["SET", &format!("new{round}"), "x"]),
+            cmd(&["EXPIRE", &format!("s{}", 2000 + round), "100000"]),
+            cmd(&["PERSIST", &format!("t{round}")]),
+            cmd(&["APPEND", &format!("s{}", 3000 + round), "-more"]),
+            cmd(&["HSET", "bighash", &format!("f{round}"), "changed"]),
+            cmd(&["HDEL", "bighash", &format!("f{}", 1000 + round)]),
+            cmd(&["LPUSH", "biglist", &r]),
+            cmd(&["RPOP", "biglist"]),
+            cmd(&["SREM", "bigset", &format!("m{round}")]),
+            cmd(&["ZADD", "bigzset", "-1", &format!("m{round}")]),
+            cmd(&["SADD", "intset", &format!("{}", 100_000 + round)]),
+            cmd(&["HSET", "smallhash", "b", &r]),
+        ];
+        if round == 3 {
+            w.push(cmd(&["SELECT", "3"]));
+            w.push(cmd(&["FLUSHDB"]));
+            w.push(cmd(&["SELECT", "0"]));
+        }
+        w
+    }
+
+    fn bgsave_holds_its_starting_dataset(streamed: bool) {
+        let mut node = Node::new(Config::default(), 7, NOW);
+        node.stream_file_writes(streamed);
+        node.persist.tick_bytes = Some(4096);
+        let conn = node.accept(NOW, "127.0.0.1:1".into());
+        let mut file = FileOut::default();
+        fill(&mut node, conn, &mut file);
+        let at_start = dataset_digest(&node.ks);
+        // Writes in the same input as BGSAVE run before any of it is encoded.
+        let mut cmds = vec![cmd(&["BGSAVE"])];
+        cmds.extend(writes(0));
+        run(&mut node, conn, &cmds, &mut file);
+        assert_eq!(node.next_deadline(), NOW, "encoding work is pending");
+        let mut rounds = 0;
+        while !file.complete {
+            rounds += 1;
+            assert!(rounds < 1000, "the save never completes");
+            node.handle_input(NOW, Input::Tick);
+            file.drain(&mut node);
+            run(&mut node, conn, &writes(rounds), &mut file);
+        }
+        assert!(rounds > 2, "the file took {rounds} ticks: no interleaving");
+        if streamed {
+            assert!(file.pieces > 2, "{} pieces", file.pieces);
+        } else {
+            assert_eq!(file.pieces, 1);
+        }
+        let loaded = rdb::decode(&file.bytes, &rdb::DecodeOptions::default()).expect("decodes");
+        assert_eq!(dataset_digest(&loaded.keyspace), at_start);
+        assert_ne!(dataset_digest(&node.ks), at_start);
+        assert!(node.persist.job.is_some());
+        node.handle_input(
+            NOW,
+            Input::FileWritten {
+                id: file.id.expect("an id"),
+                result: Ok(()),
+            },
+        );
+        assert!(node.persist.job.is_none());
+        assert!(node.next_deadline() > NOW);
+    }
+
+    #[test]
+    fn bgsave_streamed_holds_its_starting_dataset() {
+        bgsave_holds_its_starting_dataset(true);
+    }
+
+    #[test]
+    fn bgsave_whole_file_holds_its_starting_dataset() {
+        bgsave_holds_its_starting_dataset(false);
     }
 }

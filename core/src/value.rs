@@ -7,8 +7,14 @@
 //! always `quicklist` in 7.0. Strings are `int` when they are the canonical
 //! text of a 64-bit integer of at most 20 bytes, `embstr` up to 44 bytes,
 //! `raw` beyond that or once modified in place (APPEND, SETRANGE).
+//!
+//! Collections sit behind an `Arc`: a snapshot of the keyspace (BGSAVE, a
+//! full sync) shares them, and a write goes through `Arc::make_mut`, which
+//! copies a collection only if a snapshot still holds it. Strings are kept
+//! inline (copied with the shard that holds them; see [`crate::db::Db`]).
 
 pub use crate::types::{Hash, List, Set, ZSet};
+use std::sync::Arc;
 
 /// How a string value is stored, as `OBJECT ENCODING` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,13 +96,37 @@ pub enum Value {
     /// A string.
     Str(StrValue),
     /// A list.
-    List(List),
+    List(Arc<List>),
     /// A hash.
-    Hash(Hash),
+    Hash(Arc<Hash>),
     /// A set.
-    Set(Set),
+    Set(Arc<Set>),
     /// A sorted set.
-    ZSet(ZSet),
+    ZSet(Arc<ZSet>),
+}
+
+impl From<List> for Value {
+    fn from(v: List) -> Self {
+        Value::List(Arc::new(v))
+    }
+}
+
+impl From<Hash> for Value {
+    fn from(v: Hash) -> Self {
+        Value::Hash(Arc::new(v))
+    }
+}
+
+impl From<Set> for Value {
+    fn from(v: Set) -> Self {
+        Value::Set(Arc::new(v))
+    }
+}
+
+impl From<ZSet> for Value {
+    fn from(v: ZSet) -> Self {
+        Value::ZSet(Arc::new(v))
+    }
 }
 
 impl Value {

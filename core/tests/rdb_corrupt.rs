@@ -60,37 +60,37 @@ fn sample_keyspace() -> Keyspace {
     for i in 0..5 {
         l.push_back(format!("e{i}").into_bytes());
     }
-    d.insert(b"l", Value::List(l), false);
+    d.insert(b"l", Value::List(l.into()), false);
     let limits = tandem_core::config::EncodingLimits::default();
     let mut s = Set::new();
     for m in ["1", "2", "300"] {
         s.insert(m.as_bytes().to_vec());
     }
     s.update_encoding(&limits);
-    d.insert(b"is", Value::Set(s), false);
+    d.insert(b"is", Value::Set(s.into()), false);
     let mut s = Set::new();
     for m in ["a", "b"] {
         s.insert(m.as_bytes().to_vec());
     }
     s.update_encoding(&limits);
-    d.insert(b"ss", Value::Set(s), false);
+    d.insert(b"ss", Value::Set(s.into()), false);
     let mut h = Hash::new();
     h.insert(b"f".to_vec(), b"v".to_vec());
     h.update_encoding(&limits);
-    d.insert(b"h", Value::Hash(h), false);
+    d.insert(b"h", Value::Hash(h.into()), false);
     let mut h = Hash::new();
     h.insert(b"f".to_vec(), vec![b'v'; 100]);
     h.update_encoding(&limits);
-    d.insert(b"bh", Value::Hash(h), false);
+    d.insert(b"bh", Value::Hash(h.into()), false);
     let mut z = ZSet::new();
     z.insert(b"m".to_vec(), 1.5);
     z.insert(b"n".to_vec(), 2.0);
     z.update_encoding(&limits);
-    d.insert(b"z", Value::ZSet(z), false);
+    d.insert(b"z", Value::ZSet(z.into()), false);
     let mut z = ZSet::new();
     z.insert(vec![b'm'; 80], 1.5);
     z.update_encoding(&limits);
-    d.insert(b"bz", Value::ZSet(z), false);
+    d.insert(b"bz", Value::ZSet(z.into()), false);
     d.set_expire(b"s", 4_102_444_800_000);
     ks.db_mut(3)
         .insert(b"other", Value::string(b"x".to_vec()), false);

@@ -60,7 +60,7 @@ fn value_strategy() -> impl Strategy<Value = Value> {
                 for i in items {
                     l.push_back(i);
                 }
-                Value::List(l)
+                Value::List(l.into())
             }),
         prop_oneof![
             count(20, 700)
@@ -77,7 +77,7 @@ fn value_strategy() -> impl Strategy<Value = Value> {
                 s.insert(m);
             }
             s.update_encoding(&l1);
-            Value::Set(s)
+            Value::Set(s.into())
         }),
         count(20, 300)
             .prop_flat_map(|n| prop::collection::vec((bytes_strategy(), bytes_strategy()), n))
@@ -87,7 +87,7 @@ fn value_strategy() -> impl Strategy<Value = Value> {
                     h.insert(f, v);
                 }
                 h.update_encoding(&l2);
-                Value::Hash(h)
+                Value::Hash(h.into())
             }),
         count(20, 300)
             .prop_flat_map(|n| prop::collection::vec((bytes_strategy(), score_strategy()), n))
@@ -97,7 +97,7 @@ fn value_strategy() -> impl Strategy<Value = Value> {
                     z.insert(m, s);
                 }
                 z.update_encoding(&l3);
-                Value::ZSet(z)
+                Value::ZSet(z.into())
             }),
     ]
 }
@@ -299,10 +299,10 @@ fn large_collections_load_in_linear_time() {
     }
     h.update_encoding(&limits);
     let d = ks.db_mut(0);
-    d.insert(b"s", Value::Set(s), false);
-    d.insert(b"z", Value::ZSet(z), false);
-    d.insert(b"h", Value::Hash(h), false);
-    d.insert(b"l", Value::List(l), false);
+    d.insert(b"s", Value::Set(s.into()), false);
+    d.insert(b"z", Value::ZSet(z.into()), false);
+    d.insert(b"h", Value::Hash(h.into()), false);
+    d.insert(b"l", Value::List(l.into()), false);
     let file = rdb::encode_to_vec(&ks, EncodeOptions::default());
     let t = std::time::Instant::now();
     let loaded = rdb::decode(&file, &DecodeOptions::default()).unwrap();

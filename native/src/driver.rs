@@ -49,8 +49,10 @@ struct Driver {
     rearm: Rc<Notify>,
     shutdown: Rc<Notify>,
     stopping: bool,
-    /// Files the node asked to write, not yet started.
-    writes: Vec<(u64, String, Bytes)>,
+    /// File pieces the node asked to write, not yet handed to a writer.
+    writes: Vec<FileWrite>,
+    /// The writer task of each file being written, by request id.
+    files: HashMap<u64, tokio::sync::mpsc::UnboundedSender<(Bytes, bool)>>,
     /// Connections that got output since the last flush.
     touched: Vec<ConnId>,
     /// Unsent-byte counts to report to the node (output-buffer limits).
@@ -58,6 +60,14 @@ struct Driver {
 }
 
 type Shared = Rc<RefCell<Driver>>;
+
+/// One [`Output::WriteFile`]: a file, or a piece of one (`more` follow).
+struct FileWrite {
+    id: u64,
+    path: String,
+    data: Bytes,
+    more: bool,
+}
 
 /// A connected socket, registered with the runtime. `AsyncFd` (rather than
 /// tokio's `TcpStream`) lets the reader drop read-readiness after a short
@@ -109,7 +119,17 @@ impl Driver {
                     self.shutdown.notify_one();
                 }
                 Output::Event(e) => log_event(&e),
-                Output::WriteFile { id, path, data } => self.writes.push((id, path, data)),
+                Output::WriteFile {
+                    id,
+                    path,
+                    data,
+                    more,
+                } => self.writes.push(FileWrite {
+                    id,
+                    path,
+                    data,
+                    more,
+                }),
                 _ => {}
             }
         }
@@ -213,7 +233,9 @@ pub async fn run(config: Config) -> io::Result<()> {
         return Err(io::Error::other("no address to listen on"));
     }
     let port = config.port;
-    let node = Node::new(config, seed, now_ms());
+    let mut node = Node::new(config, seed, now_ms());
+    // Background saves reach the disk slice by slice as they are encoded.
+    node.stream_file_writes(true);
     tracing::info!(
         "Tandem {} starting, seed {seed:#018x}",
         env!("CARGO_PKG_VERSION")
@@ -226,6 +248,7 @@ pub async fn run(config: Config) -> io::Result<()> {
         shutdown: Rc::new(Notify::new()),
         stopping: false,
         writes: Vec::new(),
+        files: HashMap::new(),
         touched: Vec::new(),
         pending_reports: Vec::new(),
     }));
@@ -399,27 +422,69 @@ fn feed(shared: &Shared, input: Input) {
     }
 }
 
-/// Write files atomically (temp file, fsync, rename) and report back.
-fn spawn_writes(shared: &Shared, writes: Vec<(u64, String, Bytes)>) {
-    for (id, path, data) in writes {
-        let shared = shared.clone();
-        tokio::task::spawn_local(async move {
-            let result = write_atomically(&path, &data)
-                .await
-                .map_err(|e| e.to_string());
-            feed(&shared, Input::FileWritten { id, result });
-        });
+/// Hand file pieces to their writer tasks (one per file, started by its
+/// first piece), which write each file atomically (temp file, fsync,
+/// rename) and report back.
+fn spawn_writes(shared: &Shared, writes: Vec<FileWrite>) {
+    for w in writes {
+        let tx = {
+            let mut d = shared.borrow_mut();
+            let tx = match d.files.get(&w.id) {
+                Some(tx) => tx.clone(),
+                None => {
+                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                    tokio::task::spawn_local(write_file(shared.clone(), w.id, w.path, rx));
+                    d.files.insert(w.id, tx.clone());
+                    tx
+                }
+            };
+            if !w.more {
+                d.files.remove(&w.id);
+            }
+            tx
+        };
+        // A writer that failed already reported it; the rest is dropped.
+        let _ = tx.send((w.data, w.more));
     }
 }
 
-async fn write_atomically(path: &str, data: &[u8]) -> io::Result<()> {
+/// Write one file from its pieces, then answer [`Input::FileWritten`].
+async fn write_file(
+    shared: Shared,
+    id: u64,
+    path: String,
+    mut pieces: tokio::sync::mpsc::UnboundedReceiver<(Bytes, bool)>,
+) {
     use tokio::io::AsyncWriteExt;
     let tmp = format!("{path}.tmp-{}", std::process::id());
-    let mut f = tokio::fs::File::create(&tmp).await?;
-    f.write_all(data).await?;
-    f.sync_all().await?;
-    drop(f);
-    tokio::fs::rename(&tmp, path).await
+    let result = async {
+        let mut f = tokio::fs::File::create(&tmp).await?;
+        loop {
+            match pieces.recv().await {
+                Some((data, more)) => {
+                    f.write_all(&data).await?;
+                    if !more {
+                        break;
+                    }
+                }
+                None => return Err(io::Error::other("the file was abandoned unfinished")),
+            }
+        }
+        f.sync_all().await?;
+        drop(f);
+        tokio::fs::rename(&tmp, &path).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    feed(
+        &shared,
+        Input::FileWritten {
+            id,
+            result: result.map_err(|e| e.to_string()),
+        },
+    );
 }
 
 /// Load the RDB file at startup in chunks, so clients meanwhile get `-LOADING`.
@@ -538,6 +603,16 @@ async fn timer_loop(shared: Shared) {
             (d.deadline, d.rearm.clone())
         };
         let wait = deadline.saturating_sub(now_ms());
+        if wait == 0 {
+            // Work is waiting (a snapshot being encoded): let the
+            // connections run first, then do the next slice.
+            tokio::task::yield_now().await;
+            feed(&shared, Input::Tick);
+            if shared.borrow().stopping {
+                return;
+            }
+            continue;
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait)) => {
                 feed(&shared, Input::Tick);

@@ -143,3 +143,129 @@ fn a_big_file_loads_at_startup_while_clients_get_loading() {
     assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(300_000));
     assert_eq!(c.cmd(&["DEBUG", "DIGEST"]), redis_digest);
 }
+
+/// Writes of every kind, different in each round.
+fn writes(round: usize) -> Vec<Vec<String>> {
+    let r = round.to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut w = vec![
+        s(&["SET", &format!("k{round}"), "overwritten"]),
+        s(&["DEL", &format!("k{}", 10_000 + round)]),
+        s(&["SET", &format!("new{round}"), "x"]),
+        s(&["EXPIRE", &format!("k{}", 20_000 + round), "100000"]),
+        s(&["PERSIST", &format!("ttl{round}")]),
+        s(&["INCR", &format!("k{}", 30_000 + round)]),
+        s(&["HSET", "bighash", &format!("f{round}"), "changed"]),
+        s(&["HDEL", "bighash", &format!("f{}", 1000 + round)]),
+        s(&["LPUSH", "biglist", &r]),
+        s(&["RPOP", "biglist"]),
+        s(&["SREM", "bigset", &format!("m{round}")]),
+        s(&["ZADD", "bigzset", "-1", &format!("m{round}")]),
+        s(&[
+            "RENAME",
+            &format!("k{}", 40_000 + round),
+            &format!("renamed{round}"),
+        ]),
+    ];
+    if round == 2 {
+        w.push(s(&["SELECT", "2"]));
+        w.push(s(&["FLUSHDB"]));
+        w.push(s(&["SELECT", "0"]));
+    }
+    w
+}
+
+/// Send `cmds` in one pipeline and read every reply.
+fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) -> Vec<Reply> {
+    let mut raw = Vec::new();
+    for cmd in cmds {
+        raw.extend_from_slice(format!("*{}\r\n", cmd.len()).as_bytes());
+        for a in cmd {
+            raw.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+    }
+    c.send_raw(&raw).expect("send");
+    cmds.iter()
+        .map(|_| c.read_reply().expect("reply"))
+        .collect()
+}
+
+#[test]
+fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
+    assert!(have_redis(), "redis-server is required");
+    let t = Server::tandem(&[]);
+    let mut c = t.conn();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut fill = Vec::new();
+    for i in 0..150_000 {
+        fill.push(s(&["SET", &format!("k{i}"), &format!("value-{i}")]));
+        if fill.len() == 5000 {
+            pipeline(&mut c, &fill);
+            fill.clear();
+        }
+    }
+    for i in 0..3000 {
+        let n = i.to_string();
+        fill.push(s(&["SET", &format!("ttl{i}"), "v", "EX", "100000"]));
+        fill.push(s(&["HSET", "bighash", &format!("f{i}"), &n]));
+        fill.push(s(&["RPUSH", "biglist", &n]));
+        fill.push(s(&["SADD", "bigset", &format!("m{i}")]));
+        fill.push(s(&["ZADD", "bigzset", &n, &format!("m{i}")]));
+    }
+    fill.push(s(&["SELECT", "2"]));
+    for i in 0..1000 {
+        fill.push(s(&["SET", &format!("db2-{i}"), "x"]));
+    }
+    fill.push(s(&["SELECT", "0"]));
+    pipeline(&mut c, &fill);
+    let digest = c.cmd(&["DEBUG", "DIGEST"]);
+
+    // The first writes travel with BGSAVE: they run before any of the
+    // snapshot is encoded. More follow while it is being written.
+    let mut first = vec![s(&["BGSAVE"])];
+    first.extend(writes(0));
+    let replies = pipeline(&mut c, &first);
+    assert_eq!(
+        replies[0],
+        Reply::Simple("Background saving started".into())
+    );
+    let mut rounds_during = 0;
+    loop {
+        let info = c.cmd(&["INFO", "persistence"]).text();
+        if info.contains("rdb_bgsave_in_progress:0") {
+            assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+            break;
+        }
+        rounds_during += 1;
+        assert!(rounds_during < 100_000, "BGSAVE never finished");
+        pipeline(&mut c, &writes(rounds_during));
+    }
+    assert!(
+        rounds_during > 0,
+        "no write ran while the snapshot was produced"
+    );
+    assert_ne!(c.cmd(&["DEBUG", "DIGEST"]), digest);
+
+    let file = t.dir.join("dump.rdb");
+    let check = std::process::Command::new("redis-check-rdb")
+        .arg(&file)
+        .output()
+        .expect("redis-check-rdb");
+    assert!(
+        check.status.success(),
+        "redis-check-rdb: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // A real redis-server loads exactly the dataset of BGSAVE's start.
+    let mut r = Server::redis(&[]);
+    r.terminate();
+    std::fs::copy(&file, r.dir.join("dump.rdb")).expect("copy the file");
+    r.respawn();
+    wait_until("redis loaded the file", Duration::from_secs(60), || {
+        Conn::try_connect(r.port)
+            .ok()
+            .and_then(|mut rc| rc.try_cmd(&["PING"]).ok())
+            == Some(Reply::Simple("PONG".into()))
+    });
+    assert_eq!(r.conn().cmd(&["DEBUG", "DIGEST"]), digest);
+}

@@ -90,7 +90,7 @@ fn tandem_dataset(seed: u64) -> Keyspace {
                     element(&mut rng, b)
                 });
             }
-            put(&mut ks, &mut rng, Value::List(l));
+            put(&mut ks, &mut rng, Value::List(l.into()));
             // Sets: intsets (16/32/64-bit), past 512 members, mixed.
             let mut s = Set::new();
             let count = if big {
@@ -110,7 +110,7 @@ fn tandem_dataset(seed: u64) -> Keyspace {
                 s.insert(m);
             }
             s.update_encoding(&limits);
-            put(&mut ks, &mut rng, Value::Set(s));
+            put(&mut ks, &mut rng, Value::Set(s.into()));
             // Hashes: listpack, past 128 fields, with values over 64 bytes.
             let mut h = Hash::new();
             let count = if big {
@@ -127,7 +127,7 @@ fn tandem_dataset(seed: u64) -> Keyspace {
                 h.insert(f, v);
             }
             h.update_encoding(&limits);
-            put(&mut ks, &mut rng, Value::Hash(h));
+            put(&mut ks, &mut rng, Value::Hash(h.into()));
             // Sorted sets: listpack, skiplist, special and fractional scores.
             let mut z = ZSet::new();
             let count = if big {
@@ -152,7 +152,7 @@ fn tandem_dataset(seed: u64) -> Keyspace {
                 z.insert(m, score);
             }
             z.update_encoding(&limits);
-            put(&mut ks, &mut rng, Value::ZSet(z));
+            put(&mut ks, &mut rng, Value::ZSet(z.into()));
         }
     }
     ks

@@ -10,13 +10,18 @@ const KIND_COLOURS = {
   ack: '#319795', getack: '#2c7a7b', handshake: '#805ad5', ping: '#a0aec0', reply: '#718096', client: '#4a5568',
 };
 const LEFT = 34, ROW = 22, TOP = 14;
+/** Messages kept for the picture (the oldest go first). */
+const MAX_MESSAGES = 800;
 
 export class LaneView {
   constructor(canvas) {
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d');
     this.seen = new Map(); // key -> {from, to, sent, arrives, kind}
-    this.width = 0;
+    // The width comes from a ResizeObserver: reading clientWidth while drawing
+    // would force a layout of the whole page in the middle of every frame.
+    this.width = canvas.clientWidth || 900;
+    new ResizeObserver(([e]) => { this.width = Math.round(e.contentRect.width) || this.width; }).observe(canvas);
   }
 
   reset() { this.seen.clear(); }
@@ -32,8 +37,8 @@ export class LaneView {
     }
     const now = snap.now, start = now - windowMs;
     for (const [k, m] of this.seen) if (m.arrives < start || m.sent > now) this.seen.delete(k);
-    if (this.seen.size > 3000) {
-      const drop = this.seen.size - 3000;
+    if (this.seen.size > MAX_MESSAGES) {
+      const drop = this.seen.size - MAX_MESSAGES;
       let i = 0;
       for (const k of this.seen.keys()) { if (i++ >= drop) break; this.seen.delete(k); }
     }
@@ -43,7 +48,7 @@ export class LaneView {
   draw(snap, start, now) {
     const c = this.canvas, ctx = this.ctx;
     const ids = snap.nodes.map((n) => n.id);
-    const cssW = c.clientWidth || 900, cssH = TOP + ids.length * ROW + 6;
+    const cssW = this.width, cssH = TOP + ids.length * ROW + 6;
     const dpr = window.devicePixelRatio || 1;
     if (c.width !== Math.round(cssW * dpr) || c.height !== Math.round(cssH * dpr)) {
       c.width = Math.round(cssW * dpr); c.height = Math.round(cssH * dpr); c.style.height = `${cssH}px`;
@@ -62,17 +67,22 @@ export class LaneView {
       ctx.lineWidth = 1;
       ctx.beginPath(); ctx.moveTo(LEFT, y); ctx.lineTo(cssW - 6, y); ctx.stroke();
     }
+    // One path per message kind: a few strokes per frame, however many messages.
     ctx.lineWidth = 1.5;
+    const paths = new Map();
     for (const m of this.seen.values()) {
       const y0 = lane.get(m.from), y1 = lane.get(m.to);
       if (y0 == null || y1 == null) continue;
       const end = Math.min(m.arrives, now);
       const f = m.arrives > m.sent ? (end - m.sent) / (m.arrives - m.sent) : 1;
-      ctx.strokeStyle = KIND_COLOURS[m.kind] ?? '#555';
-      ctx.beginPath();
-      ctx.moveTo(x(m.sent), y0);
-      ctx.lineTo(x(end), y0 + (y1 - y0) * f);
-      ctx.stroke();
+      let path = paths.get(m.kind);
+      if (!path) paths.set(m.kind, (path = new Path2D()));
+      path.moveTo(x(m.sent), y0);
+      path.lineTo(x(end), y0 + (y1 - y0) * f);
+    }
+    for (const [kind, path] of paths) {
+      ctx.strokeStyle = KIND_COLOURS[kind] ?? '#555';
+      ctx.stroke(path);
     }
     for (const d of snap.decisions) {
       if (d.t < start) continue;

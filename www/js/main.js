@@ -190,7 +190,7 @@ function render() {
   cluster.update(snap);
   backlog.update(snap);
   // The lane diagram shows about ten seconds of wall time at the current speed.
-  lanes.update(snap, Math.min(4000, Math.max(100, 10_000 * speedFactor())));
+  lanes.update(snap, Math.min(2000, Math.max(100, 10_000 * speedFactor())));
   decisions.update(snap.decisions);
   consoles.update(snap.nodes);
   // The log and the status line at most ten times a second while playing:
@@ -400,6 +400,7 @@ function onKey(e) {
   if (e.key === 'Escape') { closeMenu(); toggleHelp(false); if (app.tour) endTour(); return; }
   if (e.target.closest('input, textarea, select') || e.ctrlKey || e.metaKey || e.altKey) return;
   const k = e.key;
+  if (k === ' ' && e.target.closest('#menu, .overlay, .tour')) return; // those buttons keep their Space
   const keys = {
     ' ': () => setPlaying(!app.playing), '.': () => setPlaying(!app.playing),
     ArrowRight: stepOnce, s: stepOnce, ArrowLeft: stepBack, b: stepBack,
@@ -473,6 +474,11 @@ function wire() {
   $('intro-link').onclick = () => { $('intro').open = true; $('intro').scrollIntoView({ behavior: 'smooth' }); };
   $('help-close').onclick = () => toggleHelp(false);
   document.addEventListener('keydown', onKey);
+  // Space is play/pause everywhere outside text fields, also when a button has
+  // the focus: cancel the button's own activation (which happens on keyup).
+  document.addEventListener('keyup', (e) => {
+    if (e.key === ' ' && e.target.closest('button') && !e.target.closest('#menu, .overlay, .tour')) e.preventDefault();
+  });
   // A shared link pasted into this tab's address bar.
   window.addEventListener('hashchange', () => {
     const frag = location.hash.slice(1);

@@ -18,13 +18,14 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Client {
+/// A blocking RESP client for the benchmarks.
+pub(crate) struct Client {
     r: BufReader<TcpStream>,
-    w: TcpStream,
+    pub(crate) w: TcpStream,
 }
 
 impl Client {
-    fn connect(port: u16) -> Result<Client> {
+    pub(crate) fn connect(port: u16) -> Result<Client> {
         let s =
             TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect {port}: {e}"))?;
         let _ = s.set_nodelay(true);
@@ -45,7 +46,7 @@ impl Client {
     }
 
     /// Read one reply, flattened to text (bulk bodies, status, integers).
-    fn reply(&mut self) -> Result<String> {
+    pub(crate) fn reply(&mut self) -> Result<String> {
         let mut line = String::new();
         self.r.read_line(&mut line).map_err(|e| e.to_string())?;
         let body = line.trim_end().get(1..).unwrap_or("").to_string();
@@ -73,13 +74,13 @@ impl Client {
         }
     }
 
-    fn cmd(&mut self, args: &[&str]) -> Result<String> {
+    pub(crate) fn cmd(&mut self, args: &[&str]) -> Result<String> {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         self.send(&a)?;
         self.reply()
     }
 
-    fn info_field(&mut self, section: &str, field: &str) -> Result<String> {
+    pub(crate) fn info_field(&mut self, section: &str, field: &str) -> Result<String> {
         let text = self.cmd(&["INFO", section])?;
         Ok(text
             .lines()
@@ -88,7 +89,8 @@ impl Client {
     }
 }
 
-fn fill(port: u16, keys: u64) -> Result {
+/// `keys` string keys `key:%010d` = `value-0123456789`, pipelined.
+pub(crate) fn fill(port: u16, keys: u64) -> Result {
     let mut c = Client::connect(port)?;
     let batch = 1000;
     let mut i = 0;

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_rdb;
 mod bench_repl;
 mod e2e;
 mod fuzz;
@@ -44,6 +45,10 @@ commands:
   bench-repl  replication tandem->tandem vs redis->redis: full sync time and
            master peak RSS, partial resync time, lag under write load
            options: --keys N (100000)
+  bench-rdb  snapshots on 1M keys, tandem vs redis-server: longest client stall
+           at BGSAVE start, SAVE time and file size (strings, mixed types),
+           startup load time, RSS
+           options: --keys N (1000000)  --tandem-bin PATH (instead of building)
   sim      the deterministic simulator: --seeds A..B [--faults k1,k2] [--regressions FILE], --seed S --trace, --seed S --shrink
   fuzz rdb the RDB decoder fuzzer (stable Rust, seeded mutations of the golden files)
            options: --seconds N  --seed S
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
         Some("e2e") => crate::options(&args[1..], &[]).and_then(|_| e2e::run_e2e()),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-repl") => bench_repl::run(&args[1..]),
+        Some("bench-rdb") => bench_rdb::run(&args[1..]),
         Some("fuzz") => fuzz::run_fuzz(&args[1..]),
         Some("sim") => sim::run_sim(&args[1..]),
         Some("-h" | "--help" | "help") => {

@@ -41,7 +41,7 @@ macro_rules! typed_access {
             let now = node.now;
             match node.ks.get_mut(db, key, now) {
                 None => Ok(None),
-                Some(Value::$variant(v)) => Ok(Some(v)),
+                Some(Value::$variant(v)) => Ok(Some(std::sync::Arc::make_mut(v))),
                 Some(_) => Err(CmdError::WrongType),
             }
         }
@@ -63,10 +63,10 @@ macro_rules! typed_access {
             if created {
                 node.ks
                     .db_mut(db)
-                    .insert(key, Value::$variant(make()), false);
+                    .insert(key, Value::$variant(std::sync::Arc::new(make())), false);
             }
             match node.ks.db_mut(db).peek_mut(key) {
-                Some(Value::$variant(v)) => Ok(v),
+                Some(Value::$variant(v)) => Ok(std::sync::Arc::make_mut(v)),
                 _ => unreachable!("just checked or inserted"),
             }
         }

@@ -398,27 +398,14 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-/// One SCAN step over a database: the keys at the next `count` dictionary
-/// positions and the cursor to continue from (0 when done).
-///
-/// Tandem's dictionary is an insertion-ordered map whose deletions move the
-/// *last* entry into the hole (`swap_remove`). SCAN therefore walks the
-/// positions from the end towards the start: a cursor `c > 0` means
-/// "positions `0..c` are still to visit", and cursor 0 starts at the end.
-/// New keys are appended after the visited region; a deletion anywhere moves
-/// an already visited (or the deleted) entry, never an unvisited one out of
-/// `0..c`. This gives Redis's guarantee: a full iteration returns every key
-/// present from its start to its end at least once; keys added or deleted
-/// meanwhile may or may not be returned, and a key may be returned twice.
+/// One SCAN step over a database: up to `count` keys and the cursor to
+/// continue from (0 when done). The cursor walks each shard of the database
+/// from its end towards its start (see [`Db::scan`]); that gives Redis's
+/// guarantee: a full iteration returns every key present from its start to
+/// its end at least once; keys added or deleted meanwhile may or may not be
+/// returned, and a key may be returned twice.
 pub fn scan_db(db: &Db, cursor: u64, count: usize) -> (Vec<Vec<u8>>, u64) {
-    let len = db.len() as u64;
-    let end = if cursor == 0 { len } else { cursor.min(len) };
-    let start = end.saturating_sub(count as u64);
-    let keys = (start..end)
-        .rev()
-        .filter_map(|i| db.key_at(i as usize).map(<[u8]>::to_vec))
-        .collect();
-    (keys, start)
+    db.scan(cursor, count)
 }
 
 fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

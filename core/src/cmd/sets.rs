@@ -319,7 +319,7 @@ fn combine_store(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CmdResult {
     let s = combine(ctx, &args[2..], op, 0)?;
     let dst = &args[1];
     let n = s.len();
-    store_or_delete(ctx, dst, Value::Set(s), n);
+    store_or_delete(ctx, dst, s.into(), n);
     Ok(())
 }
 

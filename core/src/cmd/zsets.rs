@@ -93,7 +93,7 @@ fn create_zset(ctx: &mut Ctx, key: &[u8], first_member_len: usize) {
         ZSet::new()
     };
     let db = ctx.db();
-    ctx.node.ks.db_mut(db).insert(key, Value::ZSet(z), false);
+    ctx.node.ks.db_mut(db).insert(key, z.into(), false);
 }
 
 fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> CmdResult {
@@ -490,7 +490,7 @@ fn zrange_generic(
 /// Store a computed sorted set at `dst` (see [`store_or_delete`]).
 fn store_result(ctx: &mut Ctx, dst: &[u8], z: ZSet) {
     let n = z.len();
-    store_or_delete(ctx, dst, Value::ZSet(z), n);
+    store_or_delete(ctx, dst, z.into(), n);
 }
 
 fn zrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -284,6 +284,7 @@ enum Item {
     Aux(Vec<u8>, Vec<u8>),
     SelectDb(u64, u64),
     Expire(u64),
+    Resize(u64, u64),
     Nothing,
     Skip(Skipped),
     Eof,
@@ -541,10 +542,10 @@ impl Decoder {
                     };
                     let coll = *coll;
                     let v = match coll.value {
-                        Partial::List(l) => Value::List(l),
-                        Partial::Set(s) => Value::Set(s),
-                        Partial::Hash(h) => Value::Hash(h),
-                        Partial::ZSet(z) => Value::ZSet(z),
+                        Partial::List(l) => l.into(),
+                        Partial::Set(s) => s.into(),
+                        Partial::Hash(h) => h.into(),
+                        Partial::ZSet(z) => z.into(),
                     };
                     self.insert(coll.off, coll.key, coll.expire, v)?;
                 }
@@ -557,6 +558,18 @@ impl Decoder {
         match item {
             Item::Nothing => {}
             Item::Expire(t) => self.expire = Some(t),
+            Item::Resize(keys, expires) => {
+                // A hint, never trusted beyond a bound: a lying file costs at
+                // most the room for RESIZE_TRUST keys.
+                const RESIZE_TRUST: u64 = 1 << 20;
+                let d = self.ks.db_mut(self.db);
+                if d.is_empty() {
+                    d.reserve(
+                        keys.min(RESIZE_TRUST) as usize,
+                        expires.min(keys).min(RESIZE_TRUST) as usize,
+                    );
+                }
+            }
             Item::Aux(k, v) => {
                 match k.as_slice() {
                     b"repl-id" if v.len() == 40 => {
@@ -636,15 +649,15 @@ impl Decoder {
             Value::Str(_) => false,
             Value::List(l) => l.is_empty(),
             Value::Set(s) => {
-                s.update_encoding(&self.opts.limits);
+                std::sync::Arc::make_mut(s).update_encoding(&self.opts.limits);
                 s.is_empty()
             }
             Value::Hash(h) => {
-                h.update_encoding(&self.opts.limits);
+                std::sync::Arc::make_mut(h).update_encoding(&self.opts.limits);
                 h.is_empty()
             }
             Value::ZSet(z) => {
-                z.update_encoding(&self.opts.limits);
+                std::sync::Arc::make_mut(z).update_encoding(&self.opts.limits);
                 z.is_empty()
             }
         };
@@ -690,11 +703,7 @@ fn parse_top(c: &mut Cur<'_>, db: usize, opts: &DecodeOptions) -> PResult<Item> 
     match op {
         EOF => Ok(Item::Eof),
         SELECTDB => Ok(Item::SelectDb(c.len()?, at)),
-        RESIZEDB => {
-            c.len()?;
-            c.len()?;
-            Ok(Item::Nothing)
-        }
+        RESIZEDB => Ok(Item::Resize(c.len()?, c.len()?)),
         EXPIRETIME_MS => {
             let t = i64::from_le_bytes(c.arr()?);
             Ok(Item::Expire(t.max(0) as u64))
@@ -927,7 +936,7 @@ fn parse_value(
             for m in members {
                 s.insert(crate::util::i64_to_bytes(m));
             }
-            Ok(Item::Value(at, key, Some(Value::Set(s))))
+            Ok(Item::Value(at, key, Some(s.into())))
         }
         TYPE_HASH_LISTPACK | TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
             let bat = c.off();
@@ -949,7 +958,7 @@ fn parse_value(
                     return Err(corrupt(bat, "hash with duplicate fields"));
                 }
             }
-            Ok(Item::Value(at, key, Some(Value::Hash(h))))
+            Ok(Item::Value(at, key, Some(h.into())))
         }
         TYPE_ZSET_LISTPACK | TYPE_ZSET_ZIPLIST => {
             let bat = c.off();
@@ -972,7 +981,7 @@ fn parse_value(
                     return Err(corrupt(bat, "zset with duplicate members"));
                 }
             }
-            Ok(Item::Value(at, key, Some(Value::ZSet(z))))
+            Ok(Item::Value(at, key, Some(z.into())))
         }
         TYPE_LIST_ZIPLIST => {
             let bat = c.off();
@@ -982,7 +991,7 @@ fn parse_value(
             for e in entries {
                 l.push_back(e);
             }
-            Ok(Item::Value(at, key, Some(Value::List(l))))
+            Ok(Item::Value(at, key, Some(l.into())))
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
             if unsup == Unsupported::Error {

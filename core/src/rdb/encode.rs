@@ -22,27 +22,21 @@
 //!
 //! Chunking: [`Encoder::next_chunk`] returns the next piece of the file once
 //! at least [`EncodeOptions::chunk_size`] bytes are ready (a single large value
-//! can make a chunk bigger). The encoder only reads the snapshot through the
-//! [`Snapshot`] trait, by database and position, so a copy-on-write view of
-//! the keyspace can stand in for a frozen `&Keyspace`.
+//! can make a chunk bigger). The encoder reads the dataset only through the
+//! [`Snapshot`] trait, by database and resumable cursor.
 //!
 //! ## Snapshots without stopping the world (BGSAVE)
-//! Today a driver can encode a `&Keyspace` between inputs, or an
-//! `Arc<Keyspace>` clone (a full copy: the stall is the copy). The intended
-//! copy-on-write design, which needs no change here:
-//! * values become `Arc<Value>` in [`Db`](crate::db::Db) and writers go
-//!   through `Arc::make_mut`, so a value the snapshot still holds is copied
-//!   on its first write after BGSAVE and never otherwise;
-//! * the key index becomes a persistent map with O(1) clone and structural
-//!   sharing (a HAMT, or a chunked vector of `Arc` pages that also keeps
-//!   positional access for RANDOMKEY/SCAN), so BGSAVE clones each database's
-//!   key and expiry maps in O(databases) and a later write copies O(log n)
-//!   nodes (or one page);
-//! * that frozen pair implements [`Snapshot`]; if positions are not O(1)
-//!   in it, `entry` becomes a resumable cursor (`next_entry(&mut cursor)`).
+//! Redis forks and lets the child write the file. Tandem encodes from
+//! [`Keyspace::snapshot`]: an O(databases × shards) copy-on-write clone of
+//! the keyspace (each database is split into shards behind `Arc`s, and
+//! collections are behind `Arc`s; writes go through `Arc::make_mut`, so the
+//! live keyspace copies a shard or a collection only when it writes to one
+//! the snapshot still shares). The node then hands the file out chunk by
+//! chunk between commands, and the snapshot holds exactly the dataset of the
+//! moment it was taken.
 
 use super::{crc64, listpack, lzf, opcode::*, RDB_VERSION};
-use crate::db::Keyspace;
+use crate::db::{DbCursor, Keyspace};
 use crate::digest::format_g17;
 use crate::util::parse_i64;
 use crate::value::Value;
@@ -59,9 +53,8 @@ pub struct Entry<'a> {
     pub expire_ms: Option<u64>,
 }
 
-/// A frozen view of the dataset, read by database and position. Positions
-/// `0..db_len(db)` must stay valid and unchanged for as long as the encoder
-/// runs.
+/// A frozen view of the dataset, read by database and cursor. It must not
+/// change for as long as the encoder runs.
 pub trait Snapshot {
     /// Number of databases.
     fn db_count(&self) -> usize;
@@ -69,8 +62,12 @@ pub trait Snapshot {
     fn db_len(&self, db: usize) -> usize;
     /// Keys with a TTL in one database (for RESIZEDB).
     fn db_expires_len(&self, db: usize) -> usize;
-    /// The key at a position.
-    fn entry(&self, db: usize, index: usize) -> Option<Entry<'_>>;
+    /// The key at `cursor` (or the next one), moving the cursor past it;
+    /// `None` once the database has been read to its end.
+    fn next_entry(&self, db: usize, cursor: &mut DbCursor) -> Option<Entry<'_>>;
+    /// The reader is done with database `db` before `cursor` (and with
+    /// every database before `db`): an owned snapshot may free that part.
+    fn release(&mut self, _db: usize, _cursor: &DbCursor) {}
 }
 
 impl Snapshot for Keyspace {
@@ -83,14 +80,18 @@ impl Snapshot for Keyspace {
     fn db_expires_len(&self, db: usize) -> usize {
         self.db(db).expires_len()
     }
-    fn entry(&self, db: usize, index: usize) -> Option<Entry<'_>> {
-        let d = self.db(db);
-        let (key, value) = d.entry_at(index)?;
+    fn next_entry(&self, db: usize, cursor: &mut DbCursor) -> Option<Entry<'_>> {
+        let (key, value, expire_ms) = self.db(db).next_entry(cursor)?;
         Some(Entry {
             key,
             value,
-            expire_ms: d.expire_of(key),
+            expire_ms,
         })
+    }
+    fn release(&mut self, db: usize, cursor: &DbCursor) {
+        if db < self.db_count() {
+            self.db_mut(db).release_before(cursor);
+        }
     }
 }
 
@@ -107,8 +108,8 @@ macro_rules! forward_snapshot {
             fn db_expires_len(&self, db: usize) -> usize {
                 (**self).db_expires_len(db)
             }
-            fn entry(&self, db: usize, index: usize) -> Option<Entry<'_>> {
-                (**self).entry(db, index)
+            fn next_entry(&self, db: usize, cursor: &mut DbCursor) -> Option<Entry<'_>> {
+                (**self).next_entry(db, cursor)
             }
         }
     )*};
@@ -417,7 +418,7 @@ pub struct Encoder<S: Snapshot> {
     opts: EncodeOptions,
     stage: Stage,
     db: usize,
-    idx: usize,
+    cursor: DbCursor,
     db_started: bool,
     out: Out,
     crc: u64,
@@ -434,7 +435,7 @@ impl<S: Snapshot> Encoder<S> {
             opts,
             stage: Stage::Header,
             db: 0,
-            idx: 0,
+            cursor: DbCursor::default(),
             db_started: false,
             out: Out {
                 buf: Vec::new(),
@@ -508,11 +509,11 @@ impl<S: Snapshot> Encoder<S> {
                     let n = self.snap.db_len(self.db);
                     if n == 0 {
                         self.db += 1;
-                        self.idx = 0;
                         continue;
                     }
                     if !self.db_started {
                         self.db_started = true;
+                        self.cursor = DbCursor::default();
                         self.out.buf.push(SELECTDB);
                         self.out.len(self.db as u64);
                         self.out.buf.push(RESIZEDB);
@@ -520,16 +521,22 @@ impl<S: Snapshot> Encoder<S> {
                         let e = self.snap.db_expires_len(self.db) as u64;
                         self.out.len(e);
                     }
-                    while self.idx < n && self.out.buf.len() < target {
-                        if let Some(e) = self.snap.entry(self.db, self.idx) {
-                            write_entry(&mut self.out, &e, self.opts.list_max_listpack_size);
-                            self.keys += 1;
+                    let mut db_done = false;
+                    while self.out.buf.len() < target {
+                        match self.snap.next_entry(self.db, &mut self.cursor) {
+                            Some(e) => {
+                                write_entry(&mut self.out, &e, self.opts.list_max_listpack_size);
+                                self.keys += 1;
+                            }
+                            None => {
+                                db_done = true;
+                                break;
+                            }
                         }
-                        self.idx += 1;
                     }
-                    if self.idx >= n {
+                    self.snap.release(self.db, &self.cursor);
+                    if db_done {
                         self.db += 1;
-                        self.idx = 0;
                         self.db_started = false;
                     }
                 }

@@ -10,15 +10,21 @@
 //!   snapshot, getting a `\n` keepalive every second; with diskless sync and
 //!   `capa eof` the snapshot waits `repl-diskless-sync-delay` so replicas that
 //!   arrive together share it. At snapshot time every waiting replica gets
-//!   `+FULLRESYNC <replid> <offset>` and the RDB, framed `$<len>\r\n` (disk
-//!   style, stream follows at once) or `$EOF:<mark>\r\n...<mark>` (diskless:
-//!   the stream is held until the replica's first ACK). The snapshot is taken
-//!   at one precise offset; every stream byte after it goes to the replica.
+//!   `+FULLRESYNC <replid> <offset>`; the snapshot (copy-on-write, see
+//!   [`Keyspace::snapshot`]) is then encoded a slice per tick while the node
+//!   serves its clients. Diskless (`$EOF:<mark>\r\n...<mark>`): each slice
+//!   goes out as it is encoded, and the stream is held until the replica's
+//!   first ACK. Disk style (`$<len>\r\n`): the length is known once the whole
+//!   file is encoded; meanwhile the replica gets `\n` keepalives, then the
+//!   file and the stream at once. The snapshot is taken at one precise
+//!   offset; every stream byte after it is kept for the replica. One full
+//!   sync runs at a time; replicas arriving meanwhile wait for the next.
 //! * A `ping` enters the stream every `repl-ping-replica-period` seconds while
 //!   replicas are attached; replicas silent for `repl-timeout` are dropped.
 
 use super::{decide, PsyncVerdict, ReplEvent};
 use crate::cmd::Client;
+use crate::db::Keyspace;
 use crate::node::{ConnId, Node, Output};
 use crate::resp::{encode_command, ReplyWriter};
 
@@ -31,6 +37,15 @@ pub enum ReplicaState {
     WaitSnapshot {
         /// When it started waiting (Unix ms).
         since: u64,
+    },
+    /// Its snapshot is being encoded and sent; `held` keeps the stream
+    /// meanwhile. `diskless`: the payload is already flowing (`$EOF:`), so
+    /// no keepalive may interrupt it.
+    Transfer {
+        /// Stream bytes after the snapshot's offset.
+        held: Vec<u8>,
+        /// `$EOF:` framing.
+        diskless: bool,
     },
     /// Streaming; `held` buffers the stream until the first ACK after a diskless transfer.
     Online {
@@ -78,7 +93,7 @@ impl ReplicaLink {
     pub fn info_state(&self) -> &'static str {
         match self.state {
             ReplicaState::Handshake => "handshake",
-            ReplicaState::WaitSnapshot { .. } => "wait_bgsave",
+            ReplicaState::WaitSnapshot { .. } | ReplicaState::Transfer { .. } => "wait_bgsave",
             ReplicaState::Online { .. } => "online",
         }
     }
@@ -86,6 +101,30 @@ impl ReplicaLink {
     /// Whether it counts as attached (INFO `connected_slaves`).
     pub fn attached(&self) -> bool {
         !matches!(self.state, ReplicaState::Handshake)
+    }
+}
+
+/// A full sync in progress: its snapshot's encoder and who gets it.
+pub struct FullSync {
+    encoder: crate::rdb::Encoder<Keyspace>,
+    /// The replication offset the snapshot stands for.
+    offset: i64,
+    /// The replicas it is for.
+    replicas: Vec<ConnId>,
+    /// The `$EOF:` mark (diskless), or `None` for `$<len>` framing.
+    mark: Option<String>,
+    /// Disk style: the file so far.
+    whole: Vec<u8>,
+}
+
+impl std::fmt::Debug for FullSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FullSync")
+            .field("offset", &self.offset)
+            .field("replicas", &self.replicas)
+            .field("diskless", &self.mark.is_some())
+            .field("bytes", &self.encoder.bytes_written())
+            .finish()
     }
 }
 
@@ -201,10 +240,14 @@ impl Node {
         }
     }
 
-    /// Take one snapshot now and ship it to every replica waiting for one
+    /// Take one snapshot now for every replica waiting for one
     /// (`startBgsaveForReplication`); `current` is the client whose command
-    /// is running, if it is one of them.
+    /// is running, if it is one of them. The snapshot is encoded and sent by
+    /// [`advance_full_sync`](Self::advance_full_sync); one at a time.
     pub(crate) fn start_full_sync(&mut self, mut current: Option<&mut Client>) {
+        if self.repl.sync.is_some() {
+            return;
+        }
         let waiting: Vec<ConnId> = self
             .repl
             .replicas
@@ -233,30 +276,19 @@ impl Node {
         });
         let diskless = self.config.repl_diskless_sync && all_eof;
         let offset = self.repl.identity.master_repl_offset;
-        let rdb = self.snapshot_rdb();
+        let encoder = self
+            .persist
+            .encoder(self.ks.snapshot(), self.sync_encode_options());
         let mark = if diskless {
             Some(self.rng.hex40())
         } else {
             None
         };
-        // The RDB is shared by every replica of this snapshot, never copied.
-        let rdb = bytes::Bytes::from(rdb);
-        let preamble = match &mark {
-            Some(m) => format!("$EOF:{m}\r\n"),
-            None => format!("${}\r\n", rdb.len()),
-        };
-        let trailer = mark.map(|m| bytes::Bytes::from(m.into_bytes()));
         // The stream after the snapshot starts with a SELECT.
         self.repl.propagation.stream_db = -1;
         let replid = self.repl.identity.replid.clone();
-        self.event(crate::node::Event::Repl(ReplEvent::FullSyncStarted {
-            offset,
-            rdb_bytes: rdb.len(),
-            replicas: waiting.clone(),
-            diskless,
-        }));
         let current_id = current.as_ref().map(|c| c.id);
-        for id in waiting {
+        for &id in &waiting {
             let client: &mut Client = match current.as_deref_mut() {
                 Some(c) if c.id == id => c,
                 _ => match self.clients.get_mut(&id) {
@@ -269,9 +301,12 @@ impl Node {
             if !link.pre_psync {
                 head.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
             }
-            head.extend_from_slice(preamble.as_bytes());
-            link.state = ReplicaState::Online {
-                held: if diskless { Some(Vec::new()) } else { None },
+            if let Some(m) = &mark {
+                head.extend_from_slice(format!("$EOF:{m}\r\n").as_bytes());
+            }
+            link.state = ReplicaState::Transfer {
+                held: Vec::new(),
+                diskless,
             };
             // Nothing is acknowledged until the replica loaded the snapshot
             // and says so with REPLCONF ACK (Redis sets repl_ack_off only
@@ -283,19 +318,103 @@ impl Node {
                 owed.extend_from_slice(&head);
                 head = owed;
             }
-            self.stats.net_output_bytes +=
-                (head.len() + rdb.len() + trailer.as_ref().map_or(0, |t| t.len())) as u64;
-            self.outputs.push_back(Output::Send(id, head.into()));
-            self.outputs.push_back(Output::Send(id, rdb.clone()));
-            if let Some(t) = &trailer {
-                self.outputs.push_back(Output::Send(id, t.clone()));
+            if head.is_empty() {
+                continue;
             }
+            self.stats.net_output_bytes += head.len() as u64;
+            self.outputs.push_back(Output::Send(id, head.into()));
         }
+        self.repl.sync = Some(Box::new(FullSync {
+            encoder,
+            offset,
+            replicas: waiting,
+            mark,
+            whole: Vec::new(),
+        }));
     }
 
-    /// The RDB a full sync ships: the dataset now, with the replication aux fields.
-    fn snapshot_rdb(&self) -> Vec<u8> {
-        let opts = crate::rdb::EncodeOptions {
+    /// Encode the next slice of the full sync's snapshot and send it
+    /// (diskless) or keep it (disk style); once all of it is out, the
+    /// replicas go online with the stream kept for them.
+    pub(crate) fn advance_full_sync(&mut self) {
+        let Some(mut sync) = self.repl.sync.take() else {
+            return;
+        };
+        // Replicas that went away (or were dropped) get nothing more.
+        sync.replicas.retain(|id| {
+            self.clients
+                .get(id)
+                .and_then(|c| c.replica.as_ref())
+                .is_some_and(|l| matches!(l.state, ReplicaState::Transfer { .. }))
+        });
+        if sync.replicas.is_empty() {
+            self.start_full_sync(None);
+            return;
+        }
+        let mut produced = 0;
+        let budget = self.persist.tick_bytes();
+        while produced < budget {
+            let Some(chunk) = sync.encoder.next_chunk() else {
+                break;
+            };
+            produced += chunk.len();
+            if sync.mark.is_some() {
+                for &id in &sync.replicas {
+                    self.stats.net_output_bytes += chunk.len() as u64;
+                    self.outputs.push_back(Output::Send(id, chunk.clone()));
+                }
+            } else {
+                sync.whole.extend_from_slice(&chunk);
+            }
+        }
+        if !sync.encoder.is_done() {
+            self.repl.sync = Some(sync);
+            return;
+        }
+        let rdb_bytes = sync.encoder.bytes_written() as usize;
+        let whole = bytes::Bytes::from(std::mem::take(&mut sync.whole));
+        for &id in &sync.replicas {
+            let Some(link) = self.clients.get_mut(&id).and_then(|c| c.replica.as_mut()) else {
+                continue;
+            };
+            let ReplicaState::Transfer { held, .. } = &mut link.state else {
+                continue;
+            };
+            let held = std::mem::take(held);
+            let mut tail = Vec::new();
+            match &sync.mark {
+                Some(m) => {
+                    tail.extend_from_slice(m.as_bytes());
+                    link.state = ReplicaState::Online { held: Some(held) };
+                }
+                None => {
+                    let len = format!("${}\r\n", whole.len());
+                    self.stats.net_output_bytes += (len.len() + whole.len()) as u64;
+                    self.outputs
+                        .push_back(Output::Send(id, len.into_bytes().into()));
+                    self.outputs.push_back(Output::Send(id, whole.clone()));
+                    tail = held;
+                    link.state = ReplicaState::Online { held: None };
+                }
+            }
+            if !tail.is_empty() {
+                self.stats.net_output_bytes += tail.len() as u64;
+                self.outputs.push_back(Output::Send(id, tail.into()));
+            }
+        }
+        self.event(crate::node::Event::Repl(ReplEvent::FullSyncStarted {
+            offset: sync.offset,
+            rdb_bytes,
+            replicas: sync.replicas.clone(),
+            diskless: sync.mark.is_some(),
+        }));
+        // Replicas that arrived meanwhile get the next snapshot.
+        self.start_full_sync(None);
+    }
+
+    /// How a full sync's RDB is written: with the replication aux fields.
+    fn sync_encode_options(&self) -> crate::rdb::EncodeOptions {
+        crate::rdb::EncodeOptions {
             compression: self.config.rdbcompression,
             checksum: self.config.rdbchecksum,
             ctime_secs: self.now / 1000,
@@ -306,8 +425,7 @@ impl Node {
             }),
             list_max_listpack_size: self.config.encoding.list_max_listpack_size,
             ..Default::default()
-        };
-        crate::rdb::encode_to_vec(&self.ks, opts)
+        }
     }
 
     /// Send stream bytes to every online replica (held ones buffer them).
@@ -330,6 +448,7 @@ impl Node {
             };
             match &mut link.state {
                 ReplicaState::Online { held: Some(buf) } => buf.extend_from_slice(bytes),
+                ReplicaState::Transfer { held, .. } => held.extend_from_slice(bytes),
                 ReplicaState::Online { held: None } => {
                     let is_current = current_id == Some(id);
                     if is_current {
@@ -475,6 +594,13 @@ impl Node {
                         .push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
                     oldest_wait = Some(oldest_wait.map_or(since, |o: u64| o.min(since)));
                     waiting += 1;
+                }
+                ReplicaState::Transfer {
+                    diskless: false, ..
+                } => {
+                    // Disk style: nothing of the payload is out yet.
+                    self.outputs
+                        .push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
                 }
                 ReplicaState::Online { .. }
                     if !link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms =>

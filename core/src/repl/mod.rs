@@ -72,6 +72,8 @@ pub struct ReplState {
     pub acks_arrived: bool,
     /// Since when a master with a backlog has had no replica (`repl-backlog-ttl`).
     pub no_replicas_since: Option<u64>,
+    /// The full sync whose snapshot is being encoded and sent.
+    pub(crate) sync: Option<Box<master::FullSync>>,
     /// Planted bugs (test builds only).
     #[cfg(feature = "planted-bugs")]
     #[doc(hidden)]
@@ -107,7 +109,7 @@ pub enum ReplEvent {
         /// The new id.
         replid: String,
     },
-    /// A snapshot was taken for a full sync.
+    /// A full sync's snapshot (taken at `offset`) was encoded and sent.
     FullSyncStarted {
         /// The offset the snapshot stands for.
         offset: i64,
@@ -171,6 +173,7 @@ impl ReplState {
             replica: None,
             acks_arrived: false,
             no_replicas_since: None,
+            sync: None,
             #[cfg(feature = "planted-bugs")]
             planted: Planted::default(),
             #[cfg(feature = "planted-bugs")]
