@@ -20,10 +20,15 @@
 //!   at the node's `second_replid_offset` (promotion, `+CONTINUE <newid>`)
 //!   splits the range between the two histories.
 //! * **S3** a `(replid, offset)` pair names one dataset: every node seen at
-//!   that pair (with a backlog, not loading) has the same digest.
+//!   that pair (with a backlog, not loading) has the same dataset, compared
+//!   by the checker's own order-free hash ([`dataset_hash`]) at every point.
 //! * **S4** a PSYNC verdict is CONTINUE exactly when the spec's rule (§2 of
-//!   `reference/replication.md`), evaluated here on the master's state just
-//!   before the request, says so.
+//!   `reference/replication.md`: the id is the replid, or replid2 with the
+//!   offset at most `second_replid_offset`, and the offset lies in
+//!   `[first byte, master_repl_offset + 1]` of a backlog), evaluated by
+//!   [`PsyncView::may_continue`] on the master's state just before the
+//!   request, says so. The request's id and offset are read off the wire by
+//!   the simulator, not taken from the node's report (which must match).
 //! * **S7** WAIT. The workload writes a key nobody else writes
 //!   (`SET wait:<n> v`) and then `WAIT k t`. (a) When the master answers
 //!   `:c`, at least `c` nodes other than it held `wait:<n> = v` at some point
@@ -38,7 +43,10 @@
 //!   WAIT does not make the write durable on a majority). The checker looks
 //!   at the new master at each of those moments and excuses the writes it
 //!   lacks; every other acknowledged write must be in the master's dataset
-//!   when the deployment converges (so, by L1, on every replica too).
+//!   when the deployment converges (so, by L1, on every replica too). A
+//!   write run by a master without a backlog is not checked: it is in no
+//!   stream, the offset does not move, and WAIT's target is an older offset
+//!   (Redis answers such a WAIT at once; it promises nothing about it).
 //! * **L1** (in the simulator) once faults stop, every replica is linked up
 //!   with its master's replid, offset and digest within a bounded time.
 
@@ -141,7 +149,7 @@ fn holds(node: &Node, key: &[u8], value: &[u8]) -> bool {
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant (`S1`, `S3`, `S4`, `L1`).
+    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S7`, `L1`).
     pub invariant: &'static str,
     /// Simulated time (ms).
     pub t: u64,

@@ -2,6 +2,9 @@
 //! clients, timeouts, backlog size, diskless or not) and its own subset of
 //! fault kinds with a random schedule, then [`run_seed`] runs it: faults
 //! for a while, then quiescence, then liveness must follow within a bound.
+//! [`shrink`] cuts a failing seed's schedule down to a minimal one that
+//! still breaks the same invariant (replayed with `SwarmOptions::keep`), and
+//! [`regressions`] reads the list of seeds that found bugs.
 
 use super::{Sim, SimOptions, Violation, Workload};
 use crate::rng::Rng;
