@@ -165,6 +165,22 @@ impl Db {
         Arc::make_mut(&mut self.shards[shard])
     }
 
+    /// The shard holding `key`, writable, or `None` if no shard holds it.
+    /// A shard still shared with a snapshot is not copied for a key it does
+    /// not hold.
+    fn shard_holding_mut(&mut self, key: &[u8]) -> Option<(Slot, &mut Shard)> {
+        if self.len == 0 {
+            return None;
+        }
+        let slot = self.slot(key);
+        if Arc::get_mut(&mut self.shards[slot.shard]).is_none()
+            && self.shards[slot.shard].get(slot, key).is_none()
+        {
+            return None;
+        }
+        Some((slot, self.shard_mut(slot.shard)))
+    }
+
     /// Number of keys (including logically expired ones not yet deleted).
     pub fn len(&self) -> usize {
         self.len
@@ -214,17 +230,7 @@ impl Db {
     /// A key's value, mutable, without any expiry check.
     #[inline]
     pub fn peek_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
-        if self.len == 0 {
-            return None;
-        }
-        let slot = self.slot(key);
-        // Do not copy a shared shard for a key it does not hold.
-        if Arc::get_mut(&mut self.shards[slot.shard]).is_none()
-            && self.shards[slot.shard].get(slot, key).is_none()
-        {
-            return None;
-        }
-        let shard = self.shard_mut(slot.shard);
+        let (slot, shard) = self.shard_holding_mut(key)?;
         match shard
             .map
             .raw_entry_mut_v1()
@@ -283,16 +289,7 @@ impl Db {
 
     /// Remove a key and its TTL; the old value if it existed.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
-        if self.len == 0 {
-            return None;
-        }
-        let slot = self.slot(key);
-        if Arc::get_mut(&mut self.shards[slot.shard]).is_none()
-            && self.shards[slot.shard].get(slot, key).is_none()
-        {
-            return None;
-        }
-        let shard = self.shard_mut(slot.shard);
+        let (slot, shard) = self.shard_holding_mut(key)?;
         let v = match shard
             .map
             .raw_entry_mut_v1()
