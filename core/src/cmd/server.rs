@@ -582,12 +582,7 @@ fn info_replication(c: &InfoCtx, s: &mut InfoSection) {
         .collect();
     s.field("connected_slaves", links.len());
     for (i, (cl, link)) in links.iter().enumerate() {
-        let ip = link.announced_ip.clone().unwrap_or_else(|| {
-            let host = cl.addr.rsplit_once(':').map_or(&cl.addr[..], |(h, _)| h);
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string()
-        });
+        let ip = link.ip(&cl.addr);
         let lag = if link.info_state() == "online" {
             now_s.saturating_sub(link.ack_time / 1000)
         } else {
