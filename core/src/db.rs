@@ -89,6 +89,16 @@ fn hasher(seed: u64) -> RandomState {
     )
 }
 
+/// Note an added list or sorted set for blocked clients, if they are being
+/// tracked (see [`Db::insert`]).
+fn log_created(created: &mut Option<Vec<Key>>, key: &[u8], value: &Value) {
+    if let Some(log) = created.as_mut() {
+        if matches!(value, Value::List(_) | Value::ZSet(_)) {
+            log.push(key.into());
+        }
+    }
+}
+
 impl Shard {
     fn new(hasher: &RandomState) -> Self {
         Shard {
@@ -276,15 +286,39 @@ impl Db {
                 }
             }
             RawEntryMut::Vacant(e) => {
-                if let Some(log) = self.created.as_mut() {
-                    if matches!(value, Value::List(_) | Value::ZSet(_)) {
-                        log.push(key.into());
-                    }
-                }
+                log_created(&mut self.created, key, &value);
                 e.insert_hashed_nocheck(slot.hash, key.into(), value);
                 self.len += 1;
             }
         }
+    }
+
+    /// Add a key that is not there yet, with its expiry (RDB load: the key
+    /// is stored as given, no copy). `Err` gives the key back, and nothing
+    /// changes, if the key exists.
+    pub fn insert_new(&mut self, key: Key, value: Value, expire: Option<u64>) -> Result<(), Key> {
+        let slot = self.slot(&key);
+        let shard = Arc::make_mut(&mut self.shards[slot.shard]);
+        let RawEntryMut::Vacant(e) = shard
+            .map
+            .raw_entry_mut_v1()
+            .from_key_hashed_nocheck(slot.hash, &key)
+        else {
+            return Err(key);
+        };
+        log_created(&mut self.created, &key, &value);
+        match expire {
+            Some(at_ms) => {
+                e.insert_hashed_nocheck(slot.hash, key.clone(), value);
+                shard.expires.insert(key, at_ms);
+                self.expires_len += 1;
+            }
+            None => {
+                e.insert_hashed_nocheck(slot.hash, key, value);
+            }
+        }
+        self.len += 1;
+        Ok(())
     }
 
     /// Remove a key and its TTL; the old value if it existed.

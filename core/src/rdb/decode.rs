@@ -27,6 +27,7 @@ use crate::config::EncodingLimits;
 use crate::db::Keyspace;
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::Value;
+use std::borrow::Cow;
 
 /// What to do with data Tandem does not serve (streams, module values and
 /// aux data, functions). See the [module docs](super).
@@ -206,12 +207,18 @@ impl<'a> Cur<'a> {
     }
 
     fn string(&mut self) -> PResult<Vec<u8>> {
+        self.blob().map(Cow::into_owned)
+    }
+
+    /// A string, borrowed from the input when it is stored raw (blobs that
+    /// are decoded further, such as listpacks, need no copy).
+    fn blob(&mut self) -> PResult<Cow<'a, [u8]>> {
         let at = self.off();
         let (n, enc) = self.len_or_enc()?;
         if !enc {
-            return Ok(self.take(n)?.to_vec());
+            return Ok(Cow::Borrowed(self.take(n)?));
         }
-        Ok(match n {
+        Ok(Cow::Owned(match n {
             0 => crate::util::i64_to_bytes(self.u8()? as i8 as i64),
             1 => crate::util::i64_to_bytes(i16::from_le_bytes(self.arr()?) as i64),
             2 => crate::util::i64_to_bytes(i32::from_le_bytes(self.arr()?) as i64),
@@ -224,7 +231,7 @@ impl<'a> Cur<'a> {
                 lzf::decompress(data, ulen).map_err(|e| corrupt(at, e))?
             }
             e => return Err(corrupt(at, format!("unknown string encoding {e}"))),
-        })
+        }))
     }
 
     /// A string-encoded double (type 3 scores).
@@ -254,12 +261,42 @@ fn parse_score(s: &[u8]) -> Option<f64> {
     }
 }
 
-/// The value a counted collection is being built into.
+/// A value as decoded, before it is given its final encoding and shared
+/// (collections go behind an `Arc` only once complete); a counted
+/// collection is built in one element by element.
 enum Partial {
+    Str(Vec<u8>),
     List(List),
     Set(Set),
     Hash(Hash),
     ZSet(ZSet),
+}
+
+impl Partial {
+    /// The value with the encoding its contents call for under `limits`,
+    /// or `None` if it is empty (Redis refuses to load empty keys).
+    fn finish(self, limits: &EncodingLimits) -> Option<Value> {
+        Some(match self {
+            Partial::Str(s) => Value::string(s),
+            Partial::List(l) if l.is_empty() => return None,
+            Partial::List(l) => l.into(),
+            Partial::Set(s) if s.is_empty() => return None,
+            Partial::Set(mut s) => {
+                s.update_encoding(limits);
+                s.into()
+            }
+            Partial::Hash(h) if h.is_empty() => return None,
+            Partial::Hash(mut h) => {
+                h.update_encoding(limits);
+                h.into()
+            }
+            Partial::ZSet(z) if z.is_empty() => return None,
+            Partial::ZSet(mut z) => {
+                z.update_encoding(limits);
+                z.into()
+            }
+        })
+    }
 }
 
 struct Coll {
@@ -288,13 +325,15 @@ enum Item {
     Nothing,
     Skip(Skipped),
     Eof,
-    Value(u64, Vec<u8>, Option<Value>),
+    Value(u64, Vec<u8>, Option<Partial>),
     Begin(Box<Coll>),
 }
 
-enum Elem {
+enum Elem<'a> {
     One(Vec<u8>),
     Many(Vec<Vec<u8>>),
+    /// A quicklist node's listpack, decoded straight into the list.
+    Listpack(Cow<'a, [u8]>),
     Pair(Vec<u8>, Vec<u8>),
     Scored(Vec<u8>, f64),
 }
@@ -530,24 +569,22 @@ impl Decoder {
                 let elem = parse_elem(&mut c, coll.ty)?;
                 let at = c.base;
                 let n = c.p;
+                let State::Coll(coll) = &mut self.state else {
+                    unreachable!("state checked above")
+                };
+                // The element may borrow the input: add it, then consume it.
+                add_elem(coll, elem, at)?;
                 self.commit(n);
                 let State::Coll(coll) = &mut self.state else {
                     unreachable!("state checked above")
                 };
-                add_elem(coll, elem, at)?;
                 coll.remaining -= 1;
                 if coll.remaining == 0 {
                     let State::Coll(coll) = std::mem::replace(&mut self.state, State::Top) else {
                         unreachable!("state checked above")
                     };
                     let coll = *coll;
-                    let v = match coll.value {
-                        Partial::List(l) => l.into(),
-                        Partial::Set(s) => s.into(),
-                        Partial::Hash(h) => h.into(),
-                        Partial::ZSet(z) => z.into(),
-                    };
-                    self.insert(coll.off, coll.key, coll.expire, v)?;
+                    self.insert(coll.off, coll.key, coll.expire, coll.value)?;
                 }
                 Ok(())
             }
@@ -643,25 +680,9 @@ impl Decoder {
         Ok(())
     }
 
-    fn insert(&mut self, off: u64, key: Vec<u8>, expire: Option<u64>, mut v: Value) -> PResult<()> {
+    fn insert(&mut self, off: u64, key: Vec<u8>, expire: Option<u64>, v: Partial) -> PResult<()> {
         let db = self.db;
-        let empty = match &mut v {
-            Value::Str(_) => false,
-            Value::List(l) => l.is_empty(),
-            Value::Set(s) => {
-                std::sync::Arc::make_mut(s).update_encoding(&self.opts.limits);
-                s.is_empty()
-            }
-            Value::Hash(h) => {
-                std::sync::Arc::make_mut(h).update_encoding(&self.opts.limits);
-                h.is_empty()
-            }
-            Value::ZSet(z) => {
-                std::sync::Arc::make_mut(z).update_encoding(&self.opts.limits);
-                z.is_empty()
-            }
-        };
-        if empty {
+        let Some(v) = v.finish(&self.opts.limits) else {
             self.skipped.push(Skipped {
                 offset: off,
                 db,
@@ -669,27 +690,23 @@ impl Decoder {
                 kind: "empty key",
             });
             return Ok(());
-        }
+        };
         if let (Some(t), Some(now)) = (expire, self.opts.drop_expired_before) {
             if t <= now {
                 self.expired_dropped += 1;
                 return Ok(());
             }
         }
-        let d = self.ks.db_mut(db);
-        let before = d.len();
-        d.insert(&key, v, false);
-        if d.len() == before {
-            // The key was there already (the half-built keyspace is
-            // discarded with the error, so overwriting it did no harm).
+        if let Err(key) = self
+            .ks
+            .db_mut(db)
+            .insert_new(key.into_boxed_slice(), v, expire)
+        {
             return Err(PErr::Bad(Error::DuplicateKey {
                 offset: off,
                 db,
-                key,
+                key: key.into_vec(),
             }));
-        }
-        if let Some(t) = expire {
-            d.set_expire(&key, t);
         }
         self.keys += 1;
         Ok(())
@@ -893,7 +910,7 @@ fn parse_value(
     match ty {
         TYPE_STRING => {
             let v = c.string()?;
-            Ok(Item::Value(at, key, Some(Value::string(v))))
+            Ok(Item::Value(at, key, Some(Partial::Str(v))))
         }
         TYPE_LIST
         | TYPE_SET
@@ -930,25 +947,26 @@ fn parse_value(
         }
         TYPE_SET_INTSET => {
             let bat = c.off();
-            let blob = c.string()?;
+            let blob = c.blob()?;
             let members = intset::decode(&blob).map_err(blob_err(bat, "intset"))?;
-            let mut s = Set::new();
-            for m in members {
-                s.insert(crate::util::i64_to_bytes(m));
-            }
-            Ok(Item::Value(at, key, Some(s.into())))
+            let s = Set::from_sorted_ints(&members)
+                .ok_or_else(|| corrupt(bat, "intset members out of order"))?;
+            Ok(Item::Value(at, key, Some(Partial::Set(s))))
         }
-        TYPE_HASH_LISTPACK | TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
+        TYPE_HASH_LISTPACK => {
             let bat = c.off();
-            let blob = c.string()?;
+            let blob = c.blob()?;
+            let h = hash_from_listpack(&blob).map_err(blob_err(bat, "hash listpack"))?;
+            Ok(Item::Value(at, key, Some(Partial::Hash(h))))
+        }
+        TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
+            let bat = c.off();
+            let blob = c.blob()?;
             let pairs: Vec<(Vec<u8>, Vec<u8>)> = if ty == TYPE_HASH_ZIPMAP {
                 ziplist::decode_zipmap(&blob).map_err(blob_err(bat, "zipmap"))?
             } else {
-                let entries = if ty == TYPE_HASH_LISTPACK {
-                    listpack::decode(&blob).map_err(blob_err(bat, "hash listpack"))?
-                } else {
-                    ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "hash ziplist"))?
-                };
+                let entries =
+                    ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "hash ziplist"))?;
                 pairs_of(entries)
                     .ok_or_else(|| corrupt(bat, "hash with an odd number of entries"))?
             };
@@ -958,16 +976,18 @@ fn parse_value(
                     return Err(corrupt(bat, "hash with duplicate fields"));
                 }
             }
-            Ok(Item::Value(at, key, Some(h.into())))
+            Ok(Item::Value(at, key, Some(Partial::Hash(h))))
         }
-        TYPE_ZSET_LISTPACK | TYPE_ZSET_ZIPLIST => {
+        TYPE_ZSET_LISTPACK => {
             let bat = c.off();
-            let blob = c.string()?;
-            let entries = if ty == TYPE_ZSET_LISTPACK {
-                listpack::decode(&blob).map_err(blob_err(bat, "zset listpack"))?
-            } else {
-                ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "zset ziplist"))?
-            };
+            let blob = c.blob()?;
+            let z = zset_from_listpack(&blob, limits).map_err(blob_err(bat, "zset listpack"))?;
+            Ok(Item::Value(at, key, Some(Partial::ZSet(z))))
+        }
+        TYPE_ZSET_ZIPLIST => {
+            let bat = c.off();
+            let blob = c.blob()?;
+            let entries = ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "zset ziplist"))?;
             let pairs = pairs_of(entries)
                 .ok_or_else(|| corrupt(bat, "zset with an odd number of entries"))?;
             let mut z = if pairs.len() > limits.zset_max_listpack_entries {
@@ -981,17 +1001,17 @@ fn parse_value(
                     return Err(corrupt(bat, "zset with duplicate members"));
                 }
             }
-            Ok(Item::Value(at, key, Some(z.into())))
+            Ok(Item::Value(at, key, Some(Partial::ZSet(z))))
         }
         TYPE_LIST_ZIPLIST => {
             let bat = c.off();
-            let blob = c.string()?;
+            let blob = c.blob()?;
             let entries = ziplist::decode_ziplist(&blob).map_err(blob_err(bat, "list ziplist"))?;
             let mut l = List::new();
             for e in entries {
                 l.push_back(e);
             }
-            Ok(Item::Value(at, key, Some(l.into())))
+            Ok(Item::Value(at, key, Some(Partial::List(l))))
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
             if unsup == Unsupported::Error {
@@ -1026,6 +1046,61 @@ fn parse_value(
     }
 }
 
+/// A hash from a listpack of field, value, field, value...
+fn hash_from_listpack(blob: &[u8]) -> Result<Hash, String> {
+    let mut h = Hash::with_capacity(listpack::count_hint(blob) / 2);
+    let mut field: Vec<u8> = Vec::new();
+    let mut have_field = false;
+    let mut duplicate = false;
+    listpack::decode_each(blob, |e| {
+        if have_field {
+            duplicate |= !h.insert_new(&field, e);
+        } else {
+            field.clear();
+            field.extend_from_slice(e);
+        }
+        have_field = !have_field;
+    })?;
+    if have_field {
+        return Err("hash with an odd number of entries".into());
+    }
+    if duplicate {
+        return Err("hash with duplicate fields".into());
+    }
+    Ok(h)
+}
+
+/// A sorted set from a listpack of member, score, member, score...
+fn zset_from_listpack(blob: &[u8], limits: &EncodingLimits) -> Result<ZSet, String> {
+    let mut z = if listpack::count_hint(blob) / 2 > limits.zset_max_listpack_entries {
+        ZSet::new_big()
+    } else {
+        ZSet::new()
+    };
+    let mut member: Option<Vec<u8>> = None;
+    let mut problem = None;
+    listpack::decode_each(blob, |e| match member.take() {
+        None => member = Some(e.to_vec()),
+        Some(m) => match parse_score(e) {
+            None => {
+                problem.get_or_insert("zset with a bad score");
+            }
+            Some(score) => {
+                if !z.insert(m, score) {
+                    problem.get_or_insert("zset with duplicate members");
+                }
+            }
+        },
+    })?;
+    if member.is_some() {
+        return Err("zset with an odd number of entries".into());
+    }
+    match problem {
+        Some(p) => Err(p.into()),
+        None => Ok(z),
+    }
+}
+
 fn pairs_of(entries: Vec<Vec<u8>>) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     if entries.len() & 1 == 1 {
         return None;
@@ -1038,7 +1113,7 @@ fn pairs_of(entries: Vec<Vec<u8>>) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     Some(out)
 }
 
-fn parse_elem(c: &mut Cur<'_>, ty: u8) -> PResult<Elem> {
+fn parse_elem<'a>(c: &mut Cur<'a>, ty: u8) -> PResult<Elem<'a>> {
     Ok(match ty {
         TYPE_LIST | TYPE_SET => Elem::One(c.string()?),
         TYPE_HASH => {
@@ -1068,12 +1143,10 @@ fn parse_elem(c: &mut Cur<'_>, ty: u8) -> PResult<Elem> {
         TYPE_LIST_QUICKLIST_2 => {
             let at = c.off();
             let container = c.len()?;
-            let blob = c.string()?;
+            let blob = c.blob()?;
             match container {
-                1 => Elem::One(blob),
-                2 => Elem::Many(
-                    listpack::decode(&blob).map_err(blob_err(at, "quicklist listpack node"))?,
-                ),
+                1 => Elem::One(blob.into_owned()),
+                2 => Elem::Listpack(blob),
                 other => return Err(corrupt(at, format!("quicklist container {other}"))),
             }
         }
@@ -1081,13 +1154,18 @@ fn parse_elem(c: &mut Cur<'_>, ty: u8) -> PResult<Elem> {
     })
 }
 
-fn add_elem(coll: &mut Coll, elem: Elem, at: u64) -> PResult<()> {
+fn add_elem(coll: &mut Coll, elem: Elem<'_>, at: u64) -> PResult<()> {
     match (&mut coll.value, elem) {
         (Partial::List(l), Elem::One(e)) => l.push_back(e),
         (Partial::List(l), Elem::Many(es)) => {
             for e in es {
                 l.push_back(e);
             }
+        }
+        (Partial::List(l), Elem::Listpack(blob)) => {
+            l.reserve(listpack::count_hint(&blob));
+            listpack::decode_each(&blob, |e| l.push_back(e.to_vec()))
+                .map_err(blob_err(at, "quicklist listpack node"))?;
         }
         (Partial::Set(s), Elem::One(m)) => {
             if !s.insert(m) {

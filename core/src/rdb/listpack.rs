@@ -171,13 +171,26 @@ fn push_int(buf: &mut Vec<u8>, v: i64) {
 /// Decode a listpack into its entries (integers as decimal text). `Err`
 /// describes the first problem and its byte position inside the blob.
 pub fn decode(lp: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let mut out = Vec::new();
-    decode_each(lp, |e| out.push(e))?;
+    let mut out = Vec::with_capacity(count_hint(lp));
+    decode_each(lp, |e| out.push(e.to_vec()))?;
     Ok(out)
 }
 
-/// Walk a listpack, handing each entry to `f`; returns the entry count.
-pub fn decode_each(lp: &[u8], mut f: impl FnMut(Vec<u8>)) -> Result<usize, String> {
+/// The entry count a listpack's header declares, bounded by what its size
+/// can hold (a hint for reserving room; 0 when unknown).
+pub fn count_hint(lp: &[u8]) -> usize {
+    if lp.len() < 7 {
+        return 0;
+    }
+    // 65535 means "at least that many": the size bounds it either way.
+    let declared = u16::from_le_bytes([lp[4], lp[5]]) as usize;
+    declared.min(lp.len() / 2)
+}
+
+/// Walk a listpack, handing each entry to `f` (integers as decimal text);
+/// returns the entry count. Entries before a malformed one have been
+/// handed out when the error comes back.
+pub fn decode_each(lp: &[u8], mut f: impl FnMut(&[u8])) -> Result<usize, String> {
     if lp.len() < 7 {
         return Err(format!("listpack of {} bytes is too short", lp.len()));
     }
@@ -195,6 +208,7 @@ pub fn decode_each(lp: &[u8], mut f: impl FnMut(Vec<u8>)) -> Result<usize, Strin
     let end = lp.len() - 1;
     let mut p = 6usize;
     let mut n = 0usize;
+    let mut int_text = Vec::new();
     let need = |p: usize, k: usize| -> Result<(), String> {
         if p + k > end {
             Err(format!("listpack entry at byte {p} runs past the end"))
@@ -271,10 +285,14 @@ pub fn decode_each(lp: &[u8], mut f: impl FnMut(Vec<u8>)) -> Result<usize, Strin
                 p + l
             ));
         }
-        f(match int {
-            Some(x) => crate::util::i64_to_bytes(x),
-            None => lp[p + hdr..p + l].to_vec(),
-        });
+        match int {
+            Some(x) => {
+                int_text.clear();
+                crate::resp::push_int(&mut int_text, x);
+                f(&int_text);
+            }
+            None => f(&lp[p + hdr..p + l]),
+        }
         n += 1;
         p += l + bl;
     }

@@ -110,6 +110,21 @@ impl Hash {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+    /// An empty hash with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Self {
+        Hash {
+            map: IndexMap::with_capacity_and_hasher(n, fixed_state()),
+            big: false,
+        }
+    }
+    /// Add a field that is not there yet (RDB load); false, and nothing
+    /// changes, if it is there.
+    pub fn insert_new(&mut self, field: &[u8], value: &[u8]) -> bool {
+        self.map
+            .insert_full(Entry::new(field, value), ())
+            .1
+            .is_none()
+    }
     /// Set a field; true if it is new. An existing field keeps its place.
     pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> bool {
         let e = Entry::new(&field, &value);

@@ -25,6 +25,10 @@ impl List {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+    /// Make room for `n` more elements.
+    pub fn reserve(&mut self, n: usize) {
+        self.items.reserve(n);
+    }
     /// Append at the tail.
     pub fn push_back(&mut self, v: Vec<u8>) {
         self.items.push_back(v.into_boxed_slice());

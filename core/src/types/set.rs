@@ -53,6 +53,25 @@ impl Set {
             repr: Repr::Table(IndexSet::with_hasher(super::hash::fixed_state())),
         }
     }
+    /// An intset of strictly increasing integers (a decoded RDB intset);
+    /// `None` if they are not strictly increasing.
+    pub fn from_sorted_ints(ints: &[i64]) -> Option<Self> {
+        if ints.windows(2).any(|w| w[0] >= w[1]) {
+            return None;
+        }
+        let mut text = Vec::with_capacity(20);
+        let members = ints
+            .iter()
+            .map(|&n| {
+                text.clear();
+                crate::resp::push_int(&mut text, n);
+                (n, Box::from(&text[..]))
+            })
+            .collect();
+        Some(Set {
+            repr: Repr::Ints(members),
+        })
+    }
     /// Number of members.
     pub fn len(&self) -> usize {
         match &self.repr {
