@@ -253,7 +253,9 @@ impl Out {
         self.string(v);
     }
 
-    fn value(&mut self, v: &Value, list_fill: i64) {
+    /// A value's payload; `ints` are a set's members when it is written as
+    /// an intset (see [`intset_members`]).
+    fn value(&mut self, v: &Value, ints: Option<Vec<i64>>, list_fill: i64) {
         match v {
             Value::Str(s) => self.string(&s.bytes),
             Value::List(l) => {
@@ -265,7 +267,7 @@ impl Out {
                 }
             }
             Value::Set(s) => {
-                if let Some(mut ints) = intset_members(v) {
+                if let Some(mut ints) = ints {
                     let blob = super::intset::encode(&mut ints);
                     self.string(&blob);
                 } else {
@@ -317,9 +319,53 @@ fn score_text(score: f64) -> Vec<u8> {
     const LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
     if score > -LIMIT && score < LIMIT && score == score.trunc() && score != 0.0 {
         crate::util::i64_to_bytes(score as i64)
+    } else if let Some(text) = short_binary_fraction_text(score) {
+        text
     } else {
         format_g17(score).into_bytes()
     }
+}
+
+/// `%.17g` of a score with a fractional part of at most 10 bits (such as
+/// 2.5 or -0.375), computed exactly with integers: such a number's decimal
+/// expansion is finite (`n / 2^m` has `m` decimals), and when it has at
+/// most 17 significant digits `%.17g` prints exactly it, without trailing
+/// zeros (and never in exponent form: its magnitude is between 2^-10 and
+/// 2^53). `None` for any other number.
+fn short_binary_fraction_text(score: f64) -> Option<Vec<u8>> {
+    const MAX_BITS: u32 = 10;
+    if !score.is_finite() || score == score.trunc() || score.abs() >= (1u64 << 53) as f64 {
+        return None;
+    }
+    let m = (1..=MAX_BITS).find(|&m| {
+        let scaled = score * (1u64 << m) as f64;
+        scaled == scaled.trunc()
+    })?;
+    let scaled = (score.abs() * (1u64 << m) as f64) as u64;
+    let int = scaled >> m;
+    // The m decimals of the fraction: frac / 2^m = frac * 5^m / 10^m.
+    let decimals = (scaled & ((1 << m) - 1)) * 5u64.pow(m);
+    let mut digits = format!("{decimals:0width$}", width = m as usize).into_bytes();
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    let int_text = int.to_string();
+    let significant = if int > 0 {
+        int_text.len() + digits.len()
+    } else {
+        digits.len() - digits.iter().take_while(|&&d| d == b'0').count()
+    };
+    if significant > 17 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(int_text.len() + digits.len() + 2);
+    if score < 0.0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(int_text.as_bytes());
+    out.push(b'.');
+    out.extend_from_slice(&digits);
+    Some(out)
 }
 
 /// The members of a set as integers, if it is written as an intset.
@@ -331,13 +377,14 @@ fn intset_members(v: &Value) -> Option<Vec<i64>> {
     s.iter().map(parse_i64).collect()
 }
 
-/// The RDB type byte 7.0 writes for a value.
-pub fn rdb_type(v: &Value) -> u8 {
+/// The RDB type byte 7.0 writes for a value, knowing whether a set is
+/// written as an intset.
+fn type_byte(v: &Value, intset: bool) -> u8 {
     match v {
         Value::Str(_) => TYPE_STRING,
         Value::List(_) => TYPE_LIST_QUICKLIST_2,
         Value::Set(_) => {
-            if intset_members(v).is_some() {
+            if intset {
                 TYPE_SET_INTSET
             } else {
                 TYPE_SET
@@ -562,9 +609,10 @@ fn write_entry(o: &mut Out, e: &Entry<'_>, list_fill: i64) {
         o.buf.push(EXPIRETIME_MS);
         o.buf.extend_from_slice(&(t as i64).to_le_bytes());
     }
-    o.buf.push(rdb_type(e.value));
+    let ints = intset_members(e.value);
+    o.buf.push(type_byte(e.value, ints.is_some()));
     o.string(e.key);
-    o.value(e.value, list_fill);
+    o.value(e.value, ints, list_fill);
 }
 
 /// The whole file in one buffer.
@@ -609,6 +657,31 @@ mod tests {
         let a21 = enc_string(&[b'a'; 21], true);
         assert_eq!(&a21[..3], &[0xC3, a21.len() as u8 - 3, 21]);
         assert_eq!(enc_string(&[b'a'; 21], false)[0], 21);
+    }
+
+    /// The exact fast path agrees with `%.17g` on numbers with short
+    /// binary fractions of every size, and leaves the others to it.
+    #[test]
+    fn short_binary_fractions_print_as_g17() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut fast = 0;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let m = (i % 12) as i32;
+            let magnitude = [1u64 << 10, 1 << 20, 1 << 40, 1 << 53, u64::MAX][(i % 5) as usize];
+            let n = (x % magnitude) as f64 * if i % 2 == 0 { 1.0 } else { -1.0 };
+            let score = n / 2f64.powi(m);
+            if let Some(text) = short_binary_fraction_text(score) {
+                fast += 1;
+                assert_eq!(text, format_g17(score).as_bytes(), "{score:e}");
+            }
+        }
+        assert!(fast > 50_000, "the fast path took {fast}");
+        for s in [0.1, 1.0 / 3.0, 1e-5, 2.5e-300, 0.5 + 2f64.powi(-11)] {
+            assert_eq!(short_binary_fraction_text(s), None, "{s:e}");
+        }
     }
 
     #[test]
