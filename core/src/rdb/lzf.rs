@@ -177,9 +177,14 @@ pub fn decompress(input: &[u8], ulen: usize) -> Result<Vec<u8>, &'static str> {
                 return Err("LZF output longer than declared");
             }
             let start = out.len() - off;
-            for i in 0..len {
-                let c = out[start + i];
-                out.push(c);
+            if off >= len {
+                out.extend_from_within(start..start + len);
+            } else {
+                // Overlapping: the copy repeats bytes it has just written.
+                for i in 0..len {
+                    let c = out[start + i];
+                    out.push(c);
+                }
             }
         }
     }
