@@ -49,6 +49,7 @@ commands:
            at BGSAVE start, SAVE time and file size (strings, mixed types),
            startup load time, RSS
            options: --keys N (1000000)  --tandem-bin PATH (instead of building)
+           --only stall,strings,mixed (some parts)
   sim      the deterministic simulator: --seeds A..B [--faults k1,k2] [--regressions FILE], --seed S --trace, --seed S --shrink
   fuzz rdb the RDB decoder fuzzer (stable Rust, seeded mutations of the golden files)
            options: --seconds N  --seed S
