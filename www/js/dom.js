@@ -60,3 +60,18 @@ export function bytes(n) {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+const colours = new Map();
+/**
+ * A colour the stylesheet names: its `--NAME` variable (a message kind, a
+ * role, a verdict; style.css is the one place colours are set, and the
+ * canvases read them from there).
+ */
+export function cssColour(name) {
+  let c = colours.get(name);
+  if (c == null) {
+    c = getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim() || '#555';
+    colours.set(name, c);
+  }
+  return c;
+}

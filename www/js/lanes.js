@@ -5,10 +5,8 @@
 // hundred simulated ms are kept (a capped, live view), so it costs the same
 // however long the run.
 
-const KIND_COLOURS = {
-  psync: '#6b46c1', fullresync: '#c05621', continue: '#2f855a', rdb: '#c05621', stream: '#2b6cb0',
-  ack: '#319795', getack: '#2c7a7b', handshake: '#805ad5', ping: '#a0aec0', reply: '#718096', client: '#4a5568',
-};
+import { cssColour } from './dom.js';
+
 const LEFT = 34, ROW = 22, TOP = 14;
 /** Messages kept for the picture (the oldest go first). */
 const MAX_MESSAGES = 800;
@@ -61,7 +59,7 @@ export class LaneView {
     ctx.textBaseline = 'middle';
     for (const n of snap.nodes) {
       const y = lane.get(n.id);
-      ctx.fillStyle = n.up ? (n.role === 'master' ? '#b7791f' : '#2b6cb0') : '#9aa1a9';
+      ctx.fillStyle = cssColour(n.up ? n.role : 'down');
       ctx.fillText(n.name, 4, y);
       ctx.strokeStyle = '#e2e5e9';
       ctx.lineWidth = 1;
@@ -81,18 +79,18 @@ export class LaneView {
       path.lineTo(x(end), y0 + (y1 - y0) * f);
     }
     for (const [kind, path] of paths) {
-      ctx.strokeStyle = KIND_COLOURS[kind] ?? '#555';
+      ctx.strokeStyle = cssColour(kind);
       ctx.stroke(path);
     }
     for (const d of snap.decisions) {
       if (d.t < start) continue;
       const y = lane.get(d.master);
       if (y == null) continue;
-      ctx.fillStyle = d.verdict === 'CONTINUE' ? '#2f855a' : '#c05621';
+      ctx.fillStyle = cssColour(d.verdict.toLowerCase());
       ctx.beginPath(); ctx.arc(x(d.t), y, 5, 0, 2 * Math.PI); ctx.fill();
       ctx.fillText(d.verdict, x(d.t) + 7, y - 8);
     }
-    ctx.fillStyle = '#69717b';
+    ctx.fillStyle = cssColour('muted');
     ctx.textAlign = 'right';
     ctx.fillText(`${now} ms`, cssW - 8, 6);
     ctx.textAlign = 'left';
