@@ -5,7 +5,7 @@
 // only wires controls, the URL, the keyboard and the guided tour.
 
 import init, { Playground, scenarios } from '../pkg/tandem_web.js';
-import { el, setText } from './dom.js';
+import { el, setText, setValue } from './dom.js';
 import { ClusterView } from './cluster.js';
 import { BacklogView } from './backlog.js';
 import { DecisionsView, LogView, ConsoleView } from './panels.js';
@@ -250,8 +250,8 @@ function draw({ snap, log }) {
   setText($('checks'), bad.length ? `✗ ${bad.join('; ')}` : 'all invariants hold');
   $('checks').classList.toggle('violations', bad.length > 0);
   const master = snap.nodes.find((n) => n.id === snap.master);
-  if (master?.backlog && document.activeElement !== $('backlog')) $('backlog').value = master.backlog.size;
-  if (snap.writes_per_sec != null && document.activeElement !== $('writes')) $('writes').value = snap.writes_per_sec;
+  if (master?.backlog && document.activeElement !== $('backlog')) setValue($('backlog'), master.backlog.size);
+  if (snap.writes_per_sec != null && document.activeElement !== $('writes')) setValue($('writes'), snap.writes_per_sec);
   showPerf();
 }
 
