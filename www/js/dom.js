@@ -35,6 +35,12 @@ export function setText(e, s) {
   if (e.textContent !== s) e.textContent = s;
 }
 
+/** Set an input's value if it differs (assigning even the same value repaints the field). */
+export function setValue(e, v) {
+  v = String(v);
+  if (e.value !== v) e.value = v;
+}
+
 /** Set an attribute if it differs. */
 export function setAttr(e, k, v) {
   v = String(v);

@@ -5,7 +5,7 @@
 // only wires controls, the URL, the keyboard and the guided tour.
 
 import init, { Playground, scenarios } from '../pkg/tandem_web.js';
-import { el, setText } from './dom.js';
+import { el, setText, setValue } from './dom.js';
 import { ClusterView } from './cluster.js';
 import { BacklogView } from './backlog.js';
 import { DecisionsView, LogView, ConsoleView } from './panels.js';
@@ -18,7 +18,8 @@ const SIM_BUDGET_MS = 9;
 const SIM_SLICE_MS = 2;
 /** How often the text panels are redrawn while playing (the canvases: every frame). */
 const PANELS_EVERY_MS = 100;
-/** Events read for the log per read while playing (the newest). */
+/** How often the log is read while playing, and how many events (the newest) each time. */
+const LOG_EVERY_MS = 200;
 const LOG_ROWS_PER_READ = 20;
 const EVENT_KINDS = ['decision', 'message', 'fault', 'role', 'sync', 'client', 'log'];
 const MESSAGE_KINDS = ['psync', 'fullresync', 'continue', 'rdb', 'stream', 'ack', 'getack', 'handshake', 'ping', 'reply', 'client'];
@@ -206,14 +207,16 @@ function read() {
   const snap = app.playing ? pg.snapshot_live() : pg.snapshot();
   const t = performance.now();
   let log = null;
-  if (!app.playing || t - (app.logAt ?? 0) > 200) {
+  // Not in a frame that redraws the text panels: the two layouts go to different frames.
+  const panelsDue = !app.playing || t - (app.panelsAt ?? 0) >= PANELS_EVERY_MS;
+  if (!app.playing || (t - (app.logAt ?? 0) > LOG_EVERY_MS && !panelsDue)) {
     app.logAt = t;
     const from = Math.max(app.cursor, snap.events_next - LOG_ROWS_PER_READ);
     const { next, events } = pg.events_since(from);
     log = { events, skipped: from - app.cursor, hash: pg.trace_hash() };
     app.cursor = next;
   }
-  return { snap, log };
+  return { snap, log, panelsDue };
 }
 
 function render() { draw(read()); }
@@ -225,11 +228,10 @@ function render() { draw(read()); }
  * happens PANELS_EVERY_MS at most: numbers changing 60 times a second cannot
  * be read anyway.
  */
-function draw({ snap, log }) {
-  const t = performance.now();
-  const panels = !app.playing || t - (app.panelsAt ?? 0) >= PANELS_EVERY_MS || snap.nodes.length !== app.drawnNodes;
+function draw({ snap, log, panelsDue }) {
+  const panels = panelsDue || snap.nodes.length !== app.drawnNodes;
   if (panels) {
-    app.panelsAt = t;
+    app.panelsAt = performance.now();
     app.drawnNodes = snap.nodes.length;
     cluster.update(snap);
     backlog.update(snap);
@@ -250,8 +252,8 @@ function draw({ snap, log }) {
   setText($('checks'), bad.length ? `✗ ${bad.join('; ')}` : 'all invariants hold');
   $('checks').classList.toggle('violations', bad.length > 0);
   const master = snap.nodes.find((n) => n.id === snap.master);
-  if (master?.backlog && document.activeElement !== $('backlog')) $('backlog').value = master.backlog.size;
-  if (snap.writes_per_sec != null && document.activeElement !== $('writes')) $('writes').value = snap.writes_per_sec;
+  if (master?.backlog && document.activeElement !== $('backlog')) setValue($('backlog'), master.backlog.size);
+  if (snap.writes_per_sec != null && document.activeElement !== $('writes')) setValue($('writes'), snap.writes_per_sec);
   showPerf();
 }
 
