@@ -49,6 +49,13 @@
 //!   (Redis answers such a WAIT at once; it promises nothing about it).
 //! * **L1** (in the simulator) once faults stop, every replica is linked up
 //!   with its master's replid, offset and digest within a bounded time.
+//! * **L2** no sync loops: once faults stop, a node accepts at most as many
+//!   full syncs as links separate it from the master (one for a replica of
+//!   the master; a replica of a replica may need one more when its own
+//!   master full-syncs and takes a new replid, and so on down a chain). A
+//!   replica that keeps full-syncing (a backlog or output buffer too small
+//!   for what a sync takes, a PSYNC refused that should continue) breaks it;
+//!   real sync loops: redis/redis#9647, valkey-io/valkey#3044.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -153,7 +160,7 @@ fn holds(node: &Node, key: &[u8], value: &[u8]) -> bool {
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S7`, `L1`).
+    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S7`, `L1`, `L2`).
     pub invariant: &'static str,
     /// Simulated time (ms).
     pub t: u64,
@@ -255,6 +262,12 @@ pub struct Checker {
     /// Check S3 at one `(replid, offset)` in this many (chosen by a hash of
     /// the pair, so every node samples the same points); 0 or 1: all.
     pub sample: u64,
+    /// Faults have stopped (L2 counts full syncs from then on).
+    quiet: bool,
+    /// Full syncs each node accepted since faults stopped (L2).
+    full_syncs_quiet: BTreeMap<usize, u32>,
+    /// Each node's distance from the master when faults stopped (L2).
+    depths: Vec<u32>,
 }
 
 impl Checker {
@@ -643,10 +656,30 @@ impl Checker {
 
     /// Node `n` accepted a full sync of `replid` at `offset` (its narration
     /// says so): its offset may move there, backwards included.
-    pub fn full_sync(&mut self, n: usize, replid: &str, offset: i64) {
+    pub fn full_sync(&mut self, t: u64, n: usize, replid: &str, offset: i64) {
         if let Some(p) = self.last.get_mut(&n) {
             p.resync = Some((replid.to_string(), offset));
         }
+        if self.quiet {
+            let count = self.full_syncs_quiet.entry(n).or_default();
+            *count += 1;
+            let depth = self.depths.get(n).copied().unwrap_or(1).max(1);
+            if *count > depth {
+                let count = *count;
+                self.fail(
+                    "L2",
+                    t,
+                    format!("n{n}: full sync number {count} since faults stopped (a sync loop), this one of {replid}:{offset}"),
+                );
+            }
+        }
+    }
+
+    /// Faults stopped: from now on full syncs are counted (L2); `depths`:
+    /// how many links separate each node from the master.
+    pub fn faults_stopped(&mut self, depths: Vec<u32>) {
+        self.quiet = true;
+        self.depths = depths;
     }
 
     /// A node decided a PSYNC; `before` is its state before the request.
@@ -691,5 +724,31 @@ impl Checker {
     /// Record a violation found by the simulator itself (liveness).
     pub fn report(&mut self, invariant: &'static str, t: u64, detail: String) {
         self.fail(invariant, t, detail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Checker;
+
+    #[test]
+    fn l2_allows_one_full_sync_per_link_to_the_master_after_faults_stop() {
+        let mut c = Checker::new(1);
+        // Before faults stop, full syncs are not counted.
+        for _ in 0..5 {
+            c.full_sync(10, 1, "a", 100);
+        }
+        // n0 the master, n1 its replica, n2 a replica of n1.
+        c.faults_stopped(vec![0, 1, 2]);
+        c.full_sync(20, 1, "a", 200);
+        c.full_sync(21, 2, "a", 200);
+        c.full_sync(22, 2, "b", 300);
+        assert!(c.violations.is_empty(), "{:?}", c.violations);
+        c.full_sync(23, 1, "b", 300);
+        assert_eq!(c.violations.len(), 1, "{:?}", c.violations);
+        assert_eq!(c.violations[0].invariant, "L2");
+        assert!(c.violations[0].detail.starts_with("n1: full sync number 2"));
+        c.full_sync(24, 2, "c", 400);
+        assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
     }
 }
