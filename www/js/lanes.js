@@ -72,8 +72,9 @@ export class LaneView {
       ctx.lineWidth = 1;
       ctx.beginPath(); ctx.moveTo(LEFT, y); ctx.lineTo(cssW - 6, y); ctx.stroke();
     }
-    // One path per message kind: a few strokes per frame, however many messages.
-    ctx.lineWidth = 1.5;
+    // One path per message kind: a few strokes per frame, however many messages;
+    // one-pixel lines (the canvas's fast path: 1.5 px doubled the frame's raster cost).
+    ctx.lineWidth = 1;
     const paths = new Map();
     for (const m of this.seen.values()) {
       const y0 = lane.get(m.from), y1 = lane.get(m.to);
