@@ -42,7 +42,6 @@ struct Conn {
     /// What the node was last told about `pending_bytes`.
     reported: u64,
     wake_writer: Rc<Notify>,
-    wake_reader: Rc<Notify>,
 }
 
 struct Driver {
@@ -123,7 +122,6 @@ impl Driver {
                     if let Some(conn) = self.conns.get_mut(&c) {
                         conn.closing = true;
                         conn.wake_writer.notify_one();
-                        conn.wake_reader.notify_one();
                     }
                 }
                 Output::Connect { conn, host, port } => dials.push((conn, host, port)),
@@ -372,7 +370,6 @@ fn register(stream: TcpStream) -> io::Result<Socket> {
 fn start_connection(shared: &Shared, id: ConnId, stream: Socket) {
     let stream = Rc::new(stream);
     let wake_writer = Rc::new(Notify::new());
-    let wake_reader = Rc::new(Notify::new());
     {
         let mut d = shared.borrow_mut();
         d.conns.insert(
@@ -384,7 +381,6 @@ fn start_connection(shared: &Shared, id: ConnId, stream: Socket) {
                 reported: 0,
                 closing: false,
                 wake_writer: wake_writer.clone(),
-                wake_reader: wake_reader.clone(),
             },
         );
         // The node may already have answered (protected mode, maxclients).
@@ -394,7 +390,7 @@ fn start_connection(shared: &Shared, id: ConnId, stream: Socket) {
         spawn_dials(shared, dials);
     }
     tokio::task::spawn_local(writer_loop(shared.clone(), id, stream.clone(), wake_writer));
-    tokio::task::spawn_local(reader_loop(shared.clone(), id, stream, wake_reader));
+    tokio::task::spawn_local(reader_loop(shared.clone(), id, stream));
 }
 
 fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
@@ -585,18 +581,19 @@ async fn load_at_startup(shared: Shared, path: String) {
     );
 }
 
-async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<Notify>) {
+/// Read a connection until the peer closes it or the node does. A close
+/// the node asked for reaches this task through the socket itself: the
+/// writer shuts it down once the last reply is out, which makes it
+/// readable (end of stream), so the hot path waits on one future only.
+async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if shared.borrow().conns.get(&id).is_none_or(|c| c.closing) {
             return;
         }
-        let mut ready = tokio::select! {
-            r = stream.readable() => match r {
-                Ok(guard) => guard,
-                Err(_) => break,
-            },
-            _ = wake.notified() => continue,
+        let mut ready = match stream.readable().await {
+            Ok(guard) => guard,
+            Err(_) => break,
         };
         match stream.get_ref().read(&mut buf) {
             Ok(0) => break,
@@ -619,7 +616,7 @@ async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<No
             Err(_) => break,
         }
     }
-    // Peer closed or the socket broke.
+    // Peer closed, the socket broke, or the writer shut it down.
     let known = shared.borrow_mut().conns.remove(&id);
     if let Some(conn) = known {
         conn.wake_writer.notify_one();
@@ -659,7 +656,9 @@ async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<No
                 if closing {
                     let mut d = shared.borrow_mut();
                     d.conns.remove(&id);
-                    // The socket closes when the reader's and this task's handles drop.
+                    // Wake the reader (end of stream); the socket closes
+                    // when its handle and this task's drop.
+                    let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
                     return;
                 }
                 break;
