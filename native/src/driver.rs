@@ -5,7 +5,10 @@
 //! flushes what the node produced; a per-connection writer task finishes
 //! writes the socket could not take at once. The node is shared as
 //! `Rc<RefCell<..>>`: single-threaded, no locks, never borrowed across an
-//! `.await`.
+//! `.await`. Files are written on tokio's blocking threads, and a background
+//! save is also encoded there, from the copy-on-write snapshot the node hands
+//! over, as Redis's forked child does: the serving thread never stalls for
+//! it.
 
 use bytes::Bytes;
 use std::cell::RefCell;
