@@ -13,7 +13,13 @@
 //! clients are served between slices, like Redis's forked child. A driver
 //! that called [`Node::stream_file_writes`] gets each slice as soon as it
 //! is encoded (`more: true` until the last); otherwise the node hands over
-//! the whole file at the end. A load at startup arrives as [`Input::LoadChunk`]s
+//! the whole file at the end. A driver with threads to spare can instead
+//! take the encoding off the serving thread altogether
+//! ([`Node::hand_background_saves_to_driver`]): the node then hands it each
+//! background save as a [`SnapshotFile`] (the frozen snapshot and its pure
+//! encoder, nothing else), which the driver drains elsewhere and answers
+//! with [`Input::FileWritten`]; the serving thread only pays for the
+//! snapshot itself and for the copies its own writes make. A load at startup arrives as [`Input::LoadChunk`]s
 //! and [`Input::LoadDone`]; meanwhile commands without the `loading` flag
 //! answer `-LOADING Redis is loading the dataset in memory`, and a failed
 //! load leaves the (empty) dataset untouched.
@@ -88,6 +94,48 @@ pub struct Persistence {
     /// Bytes of snapshot encoded per tick, if not [`SNAPSHOT_BYTES_PER_TICK`]
     /// (tests use small slices).
     pub(crate) tick_bytes: Option<usize>,
+    /// The driver encodes background saves itself
+    /// ([`Node::hand_background_saves_to_driver`]).
+    pub(crate) driver_encodes: bool,
+    /// A background save waiting for the driver to take it.
+    pub(crate) handed_over: Option<SnapshotFile>,
+}
+
+/// A background save for the driver to encode and write wherever it likes
+/// (another thread): the snapshot of the moment BGSAVE started and the
+/// encoder over it. Pure computation: [`next_chunk`](Self::next_chunk)
+/// gives the file piece by piece; once all of it is written (temp file,
+/// fsync, rename) the driver answers [`Input::FileWritten`] with
+/// [`id`](Self::id). It shares the dataset copy-on-write with the live
+/// keyspace, so it may be moved to another thread (`Send`).
+pub struct SnapshotFile {
+    /// The id to answer [`Input::FileWritten`] with.
+    pub id: u64,
+    /// Destination path (`dir/dbfilename`).
+    pub path: String,
+    encoder: rdb::Encoder<Keyspace>,
+}
+
+impl SnapshotFile {
+    /// The next piece of the file, or `None` once it has all been produced.
+    pub fn next_chunk(&mut self) -> Option<Bytes> {
+        self.encoder.next_chunk()
+    }
+
+    /// Bytes produced so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.encoder.bytes_written()
+    }
+}
+
+impl std::fmt::Debug for SnapshotFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotFile")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .field("bytes_written", &self.bytes_written())
+            .finish()
+    }
 }
 
 impl Persistence {
@@ -119,6 +167,21 @@ impl Node {
     /// background save over in one piece once it is encoded.
     pub fn stream_file_writes(&mut self, on: bool) {
         self.persist.stream_writes = on;
+    }
+
+    /// The driver encodes background saves itself, off the serving thread:
+    /// BGSAVE and save points take their snapshot and leave it, as a
+    /// [`SnapshotFile`], for [`take_snapshot_file`](Self::take_snapshot_file)
+    /// instead of encoding it a slice per [`Input::Tick`]. `SAVE` still
+    /// encodes in place (it blocks by definition).
+    pub fn hand_background_saves_to_driver(&mut self, on: bool) {
+        self.persist.driver_encodes = on;
+    }
+
+    /// The background save that just started, for a driver that encodes
+    /// them itself; `None` if none is waiting. Check after every input.
+    pub fn take_snapshot_file(&mut self) -> Option<SnapshotFile> {
+        self.persist.handed_over.take()
     }
 
     /// The RDB bytes of the dataset now, with replication info when there is any.
@@ -182,7 +245,23 @@ impl Node {
         if self.persist.job.is_some() {
             return Err("Background save already in progress");
         }
-        if background {
+        if background && self.persist.driver_encodes {
+            let encoder = rdb::Encoder::new(self.ks.snapshot(), self.file_encode_options());
+            let job = self.new_save_job(true, None, None);
+            self.log(
+                "notice",
+                format!(
+                    "Background saving started (snapshot for {}, encoded by the driver)",
+                    job.path
+                ),
+            );
+            self.persist.handed_over = Some(SnapshotFile {
+                id: job.id,
+                path: job.path.clone(),
+                encoder,
+            });
+            self.persist.job = Some(job);
+        } else if background {
             let encoder = self
                 .persist
                 .encoder(self.ks.snapshot(), self.file_encode_options());
@@ -692,5 +771,61 @@ mod tests {
     #[test]
     fn bgsave_whole_file_holds_its_starting_dataset() {
         bgsave_holds_its_starting_dataset(false);
+    }
+
+    /// A background save handed to the driver is encoded on another thread
+    /// while the node goes on writing; the file is the dataset of BGSAVE's
+    /// start, and the node never asks for ticks to encode it.
+    #[test]
+    fn bgsave_encoded_by_the_driver_on_another_thread_holds_its_starting_dataset() {
+        fn sendable<T: Send + 'static>(_: &T) {}
+        let mut node = Node::new(Config::default(), 7, NOW);
+        node.hand_background_saves_to_driver(true);
+        let conn = node.accept(NOW, "127.0.0.1:1".into());
+        let mut file = FileOut::default();
+        fill(&mut node, conn, &mut file);
+        let at_start = dataset_digest(&node.ks);
+        let mut cmds = vec![cmd(&["BGSAVE"])];
+        cmds.extend(writes(0));
+        run(&mut node, conn, &cmds, &mut file);
+        node.handle_input(NOW, Input::Tick);
+        file.drain(&mut node);
+        assert_eq!(file.pieces, 0, "the node wrote nothing itself");
+        assert!(
+            node.next_deadline() > NOW,
+            "no ticks for a handed-over save"
+        );
+        let mut snapshot = node.take_snapshot_file().expect("a save to encode");
+        assert!(node.take_snapshot_file().is_none(), "handed over once");
+        sendable(&snapshot);
+        let (id, path) = (snapshot.id, snapshot.path.clone());
+        assert_eq!(path, node.rdb_path());
+        // BGSAVE while one runs is refused, as before.
+        run(&mut node, conn, &[cmd(&["BGSAVE"])], &mut file);
+        assert!(node.take_snapshot_file().is_none());
+        let encoder = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let mut pieces = 0;
+            while let Some(chunk) = snapshot.next_chunk() {
+                bytes.extend_from_slice(&chunk);
+                pieces += 1;
+                std::thread::yield_now();
+            }
+            (bytes, pieces)
+        });
+        let mut round = 1;
+        while !encoder.is_finished() {
+            run(&mut node, conn, &writes(round % 500 + 1), &mut file);
+            round += 1;
+        }
+        let (bytes, pieces) = encoder.join().expect("the encoder thread");
+        assert!(pieces > 2, "{pieces} pieces");
+        let loaded = rdb::decode(&bytes, &rdb::DecodeOptions::default()).expect("decodes");
+        assert_eq!(dataset_digest(&loaded.keyspace), at_start);
+        assert_ne!(dataset_digest(&node.ks), at_start);
+        assert!(node.persist.job.is_some(), "running until written");
+        node.handle_input(NOW, Input::FileWritten { id, result: Ok(()) });
+        assert!(node.persist.job.is_none());
+        assert_eq!(file.pieces, 0);
     }
 }

@@ -14,7 +14,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::io::{Read, Write};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tandem_core::persist::SnapshotFile;
 use tandem_core::{Config, ConnId, Event, Input, Node, Output};
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpListener, TcpStream};
@@ -39,7 +42,6 @@ struct Conn {
     /// What the node was last told about `pending_bytes`.
     reported: u64,
     wake_writer: Rc<Notify>,
-    wake_reader: Rc<Notify>,
 }
 
 struct Driver {
@@ -49,10 +51,14 @@ struct Driver {
     rearm: Rc<Notify>,
     shutdown: Rc<Notify>,
     stopping: bool,
-    /// File pieces the node asked to write, not yet handed to a writer.
-    writes: Vec<FileWrite>,
-    /// The writer task of each file being written, by request id.
+    /// Files (or pieces of files) the node asked to write, not yet handed
+    /// to a writer.
+    writes: Vec<FileWork>,
+    /// The writer of each file being written piece by piece, by request id.
     files: HashMap<u64, tokio::sync::mpsc::UnboundedSender<(Bytes, bool)>>,
+    /// Set when the process stops: file writers still running give up and
+    /// remove their temp files (as Redis kills a saving child on exit).
+    abandon_writes: Arc<AtomicBool>,
     /// Connections that got output since the last flush.
     touched: Vec<ConnId>,
     /// Unsent-byte counts to report to the node (output-buffer limits).
@@ -61,12 +67,18 @@ struct Driver {
 
 type Shared = Rc<RefCell<Driver>>;
 
-/// One [`Output::WriteFile`]: a file, or a piece of one (`more` follow).
-struct FileWrite {
-    id: u64,
-    path: String,
-    data: Bytes,
-    more: bool,
+/// A file to write.
+enum FileWork {
+    /// One [`Output::WriteFile`]: a file, or a piece of one (`more` follow).
+    Piece {
+        id: u64,
+        path: String,
+        data: Bytes,
+        more: bool,
+    },
+    /// A background save whose snapshot is encoded by the writer itself,
+    /// off the serving thread.
+    Snapshot(Box<SnapshotFile>),
 }
 
 /// A connected socket, registered with the runtime. `AsyncFd` (rather than
@@ -110,7 +122,6 @@ impl Driver {
                     if let Some(conn) = self.conns.get_mut(&c) {
                         conn.closing = true;
                         conn.wake_writer.notify_one();
-                        conn.wake_reader.notify_one();
                     }
                 }
                 Output::Connect { conn, host, port } => dials.push((conn, host, port)),
@@ -124,7 +135,7 @@ impl Driver {
                     path,
                     data,
                     more,
-                } => self.writes.push(FileWrite {
+                } => self.writes.push(FileWork::Piece {
                     id,
                     path,
                     data,
@@ -132,6 +143,9 @@ impl Driver {
                 }),
                 _ => {}
             }
+        }
+        if let Some(snapshot) = self.node.take_snapshot_file() {
+            self.writes.push(FileWork::Snapshot(Box::new(snapshot)));
         }
         let d = self.node.next_deadline();
         if d != self.deadline {
@@ -234,7 +248,10 @@ pub async fn run(config: Config) -> io::Result<()> {
     }
     let port = config.port;
     let mut node = Node::new(config, seed, now_ms());
-    // Background saves reach the disk slice by slice as they are encoded.
+    // Background saves are encoded and written on a blocking thread, so
+    // the serving thread stays free for clients (as Redis's forked child);
+    // other files reach the disk piece by piece as the node produces them.
+    node.hand_background_saves_to_driver(true);
     node.stream_file_writes(true);
     tracing::info!(
         "Tandem {} starting, seed {seed:#018x}",
@@ -249,6 +266,7 @@ pub async fn run(config: Config) -> io::Result<()> {
         stopping: false,
         writes: Vec::new(),
         files: HashMap::new(),
+        abandon_writes: Arc::new(AtomicBool::new(false)),
         touched: Vec::new(),
         pending_reports: Vec::new(),
     }));
@@ -294,8 +312,13 @@ pub async fn run(config: Config) -> io::Result<()> {
             shutdown.notified().await;
         }
     }
-    // Give pending replies a last chance to leave.
+    // Give pending replies a last chance to leave; saves still running are
+    // abandoned.
     shared.borrow_mut().flush_all();
+    shared
+        .borrow()
+        .abandon_writes
+        .store(true, Ordering::Relaxed);
     tracing::info!("Tandem is now ready to exit, bye bye...");
     Ok(())
 }
@@ -347,7 +370,6 @@ fn register(stream: TcpStream) -> io::Result<Socket> {
 fn start_connection(shared: &Shared, id: ConnId, stream: Socket) {
     let stream = Rc::new(stream);
     let wake_writer = Rc::new(Notify::new());
-    let wake_reader = Rc::new(Notify::new());
     {
         let mut d = shared.borrow_mut();
         d.conns.insert(
@@ -359,7 +381,6 @@ fn start_connection(shared: &Shared, id: ConnId, stream: Socket) {
                 reported: 0,
                 closing: false,
                 wake_writer: wake_writer.clone(),
-                wake_reader: wake_reader.clone(),
             },
         );
         // The node may already have answered (protected mode, maxclients).
@@ -369,7 +390,7 @@ fn start_connection(shared: &Shared, id: ConnId, stream: Socket) {
         spawn_dials(shared, dials);
     }
     tokio::task::spawn_local(writer_loop(shared.clone(), id, stream.clone(), wake_writer));
-    tokio::task::spawn_local(reader_loop(shared.clone(), id, stream, wake_reader));
+    tokio::task::spawn_local(reader_loop(shared.clone(), id, stream));
 }
 
 fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
@@ -422,69 +443,117 @@ fn feed(shared: &Shared, input: Input) {
     }
 }
 
-/// Hand file pieces to their writer tasks (one per file, started by its
-/// first piece), which write each file atomically (temp file, fsync,
-/// rename) and report back.
-fn spawn_writes(shared: &Shared, writes: Vec<FileWrite>) {
+/// Hand files and file pieces to their writers: one blocking task per
+/// file (started by its first piece, or by the snapshot it encodes), which
+/// writes it atomically and reports back with [`Input::FileWritten`].
+fn spawn_writes(shared: &Shared, writes: Vec<FileWork>) {
     for w in writes {
+        let (id, path, data, more) = match w {
+            FileWork::Snapshot(mut snapshot) => {
+                let (id, path) = (snapshot.id, snapshot.path.clone());
+                spawn_file_writer(
+                    shared,
+                    id,
+                    path,
+                    std::iter::from_fn(move || snapshot.next_chunk().map(Ok)),
+                );
+                continue;
+            }
+            FileWork::Piece {
+                id,
+                path,
+                data,
+                more,
+            } => (id, path, data, more),
+        };
         let tx = {
             let mut d = shared.borrow_mut();
-            let tx = match d.files.get(&w.id) {
+            let tx = match d.files.get(&id) {
                 Some(tx) => tx.clone(),
                 None => {
-                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                    tokio::task::spawn_local(write_file(shared.clone(), w.id, w.path, rx));
-                    d.files.insert(w.id, tx.clone());
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Bytes, bool)>();
+                    let mut last_seen = false;
+                    let pieces = std::iter::from_fn(move || {
+                        if last_seen {
+                            return None;
+                        }
+                        match rx.blocking_recv() {
+                            Some((data, more)) => {
+                                last_seen = !more;
+                                Some(Ok(data))
+                            }
+                            None => {
+                                last_seen = true;
+                                Some(Err(io::Error::other("the file was abandoned unfinished")))
+                            }
+                        }
+                    });
+                    drop(d);
+                    spawn_file_writer(shared, id, path, pieces);
+                    d = shared.borrow_mut();
+                    d.files.insert(id, tx.clone());
                     tx
                 }
             };
-            if !w.more {
-                d.files.remove(&w.id);
+            if !more {
+                d.files.remove(&id);
             }
             tx
         };
         // A writer that failed already reported it; the rest is dropped.
-        let _ = tx.send((w.data, w.more));
+        let _ = tx.send((data, more));
     }
 }
 
-/// Write one file from its pieces, then answer [`Input::FileWritten`].
-async fn write_file(
-    shared: Shared,
+/// Write one file on a blocking thread from its pieces, then answer
+/// [`Input::FileWritten`] on the serving thread.
+fn spawn_file_writer(
+    shared: &Shared,
     id: u64,
     path: String,
-    mut pieces: tokio::sync::mpsc::UnboundedReceiver<(Bytes, bool)>,
+    pieces: impl Iterator<Item = io::Result<Bytes>> + Send + 'static,
 ) {
-    use tokio::io::AsyncWriteExt;
+    let abandon = shared.borrow().abandon_writes.clone();
+    let shared = shared.clone();
+    tokio::task::spawn_local(async move {
+        let result = tokio::task::spawn_blocking(move || write_atomically(&path, pieces, &abandon))
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(format!("the file writer failed: {e}"))));
+        feed(
+            &shared,
+            Input::FileWritten {
+                id,
+                result: result.map_err(|e| e.to_string()),
+            },
+        );
+    });
+}
+
+/// Write a file atomically: every piece into a temp file, fsync, rename over
+/// `path`. On any failure (or when `abandon` is set) the temp file is
+/// removed and `path` is left as it was.
+fn write_atomically(
+    path: &str,
+    pieces: impl Iterator<Item = io::Result<Bytes>>,
+    abandon: &AtomicBool,
+) -> io::Result<()> {
     let tmp = format!("{path}.tmp-{}", std::process::id());
-    let result = async {
-        let mut f = tokio::fs::File::create(&tmp).await?;
-        loop {
-            match pieces.recv().await {
-                Some((data, more)) => {
-                    f.write_all(&data).await?;
-                    if !more {
-                        break;
-                    }
-                }
-                None => return Err(io::Error::other("the file was abandoned unfinished")),
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        for piece in pieces {
+            if abandon.load(Ordering::Relaxed) {
+                return Err(io::Error::other("abandoned: the server is exiting"));
             }
+            f.write_all(&piece?)?;
         }
-        f.sync_all().await?;
+        f.sync_all()?;
         drop(f);
-        tokio::fs::rename(&tmp, &path).await
-    }
-    .await;
+        std::fs::rename(&tmp, path)
+    })();
     if result.is_err() {
-        let _ = tokio::fs::remove_file(&tmp).await;
+        let _ = std::fs::remove_file(&tmp);
     }
-    feed(
-        &shared,
-        Input::FileWritten {
-            id,
-            result: result.map_err(|e| e.to_string()),
-        },
-    );
+    result
 }
 
 /// Load the RDB file at startup in chunks, so clients meanwhile get `-LOADING`.
@@ -512,18 +581,19 @@ async fn load_at_startup(shared: Shared, path: String) {
     );
 }
 
-async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<Notify>) {
+/// Read a connection until the peer closes it or the node does. A close
+/// the node asked for reaches this task through the socket itself: the
+/// writer shuts it down once the last reply is out, which makes it
+/// readable (end of stream), so the hot path waits on one future only.
+async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if shared.borrow().conns.get(&id).is_none_or(|c| c.closing) {
             return;
         }
-        let mut ready = tokio::select! {
-            r = stream.readable() => match r {
-                Ok(guard) => guard,
-                Err(_) => break,
-            },
-            _ = wake.notified() => continue,
+        let mut ready = match stream.readable().await {
+            Ok(guard) => guard,
+            Err(_) => break,
         };
         match stream.get_ref().read(&mut buf) {
             Ok(0) => break,
@@ -546,7 +616,7 @@ async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<No
             Err(_) => break,
         }
     }
-    // Peer closed or the socket broke.
+    // Peer closed, the socket broke, or the writer shut it down.
     let known = shared.borrow_mut().conns.remove(&id);
     if let Some(conn) = known {
         conn.wake_writer.notify_one();
@@ -586,7 +656,9 @@ async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<No
                 if closing {
                     let mut d = shared.borrow_mut();
                     d.conns.remove(&id);
-                    // The socket closes when the reader's and this task's handles drop.
+                    // Wake the reader (end of stream); the socket closes
+                    // when its handle and this task's drop.
+                    let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
                     return;
                 }
                 break;

@@ -17,6 +17,7 @@ pub struct Proxy {
     downstream_bytes: Arc<AtomicU64>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
     capture: Arc<Mutex<Vec<u8>>>,
+    capture_up: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Proxy {
@@ -30,13 +31,15 @@ impl Proxy {
         let downstream_bytes = Arc::new(AtomicU64::new(0));
         let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
         let capture = Arc::new(Mutex::new(Vec::new()));
+        let capture_up = Arc::new(Mutex::new(Vec::new()));
         {
-            let (up, stop, bytes, conns, capture) = (
+            let (up, stop, bytes, conns, capture, capture_up) = (
                 up.clone(),
                 stop.clone(),
                 downstream_bytes.clone(),
                 conns.clone(),
                 capture.clone(),
+                capture_up.clone(),
             );
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
@@ -67,7 +70,7 @@ impl Proxy {
                         client.try_clone().expect("clone"),
                         server.try_clone().expect("clone"),
                         None,
-                        None,
+                        Some(capture_up.clone()),
                     );
                     pump(server, client, Some(bytes.clone()), Some(capture.clone()));
                 }
@@ -80,6 +83,7 @@ impl Proxy {
             downstream_bytes,
             conns,
             capture,
+            capture_up,
         }
     }
 
@@ -104,6 +108,11 @@ impl Proxy {
     /// Everything forwarded from the master to replicas so far.
     pub fn captured(&self) -> Vec<u8> {
         self.capture.lock().expect("lock").clone()
+    }
+
+    /// Everything forwarded from replicas to the master so far.
+    pub fn captured_upstream(&self) -> Vec<u8> {
+        self.capture_up.lock().expect("lock").clone()
     }
 }
 

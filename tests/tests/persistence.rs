@@ -269,3 +269,39 @@ fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
     });
     assert_eq!(r.conn().cmd(&["DEBUG", "DIGEST"]), digest);
 }
+
+/// `SHUTDOWN NOSAVE` while a background save is still being written (on
+/// the driver's writer thread): the process exits without waiting for it,
+/// its temp file is removed, and no `dump.rdb` appears, as when Redis kills
+/// its saving child.
+#[test]
+fn shutdown_nosave_abandons_a_running_background_save() {
+    let mut t = Server::tandem(&[]);
+    let mut c = t.conn();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut fill = Vec::new();
+    for i in 0..300_000 {
+        fill.push(s(&["SET", &format!("k{i}"), &format!("value-{i}")]));
+        if fill.len() == 5000 {
+            pipeline(&mut c, &fill);
+            fill.clear();
+        }
+    }
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Simple("Background saving started".into())
+    );
+    // Encoding 300,000 keys takes far longer than one round trip.
+    c.send(&["SHUTDOWN", "NOSAVE"]).expect("send");
+    assert!(
+        t.wait_exit(Duration::from_secs(20)).is_some(),
+        "tandem exited on SHUTDOWN NOSAVE"
+    );
+    let left: Vec<String> = std::fs::read_dir(&t.dir)
+        .expect("the data dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("dump.rdb"))
+        .collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}

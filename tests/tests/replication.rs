@@ -472,6 +472,230 @@ fn wait_counts_acks_and_min_replicas_refuses_writes() {
     }
 }
 
+/// A second replica link that announces `port`, continued at the master's
+/// offset: what a replica's old connection looks like to a master that has
+/// not noticed it broke.
+fn extra_link(m: &Server, port: u16, label: &str) -> Conn {
+    let mut g = m.conn();
+    assert_eq!(
+        g.cmd(&["REPLCONF", "listening-port", &port.to_string()]),
+        Reply::Simple("OK".into()),
+        "{label}"
+    );
+    let replid = info_field(m, "replication", "master_replid");
+    let off: i64 = info_field(m, "replication", "master_repl_offset")
+        .parse()
+        .expect("offset");
+    match g.cmd(&["PSYNC", &replid, &(off + 1).to_string()]) {
+        Reply::Simple(s) if s.starts_with("CONTINUE") => g,
+        other => panic!("{label}: PSYNC answered {other:?}"),
+    }
+}
+
+/// How many of the master's `slaveN` lines announce `port` with an
+/// acknowledged offset of at least `off`.
+fn links_acked(m: &Server, port: u16, off: i64) -> usize {
+    info(m, "replication")
+        .lines()
+        .filter(|l| l.starts_with("slave") && l.contains(&format!(",port={port},")))
+        .filter(|l| {
+            l.split(',')
+                .find_map(|f| f.strip_prefix("offset="))
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v >= off)
+        })
+        .count()
+}
+
+/// A replica that reconnects before its master noticed the old connection
+/// broke has two links there. WAIT's answer (and min-replicas-to-write's
+/// count) is a number of replicas: a Tandem master counts that replica once,
+/// by its IP and listening port. redis-server 7.0 counts connections and
+/// answers 2 with one replica; the same steps run against it show the
+/// difference is real.
+#[test]
+fn wait_counts_a_replica_with_a_stale_link_once() {
+    for kind in [Kind::Tandem, Kind::Redis] {
+        let label = format!("{kind:?} master");
+        let m = start(kind, &[]);
+        let r = start(kind, &[]);
+        replicaof(&r, m.port);
+        m.conn().cmd(&["SET", "seed", "1"]);
+        wait_converged(&m, &[&r], &label);
+        let mut stale = extra_link(&m, r.port, &label);
+        let mut c = m.conn();
+        c.cmd(&["SET", "w", "1"]);
+        let target: i64 = info_field(&m, "replication", "master_repl_offset")
+            .parse()
+            .expect("offset");
+        stale
+            .send(&["REPLCONF", "ACK", &target.to_string()])
+            .expect("ack");
+        wait_until(
+            &format!("{label}: both links of the replica acknowledged the write"),
+            Duration::from_secs(10),
+            || links_acked(&m, r.port, target) == 2,
+        );
+        let once = if kind == Kind::Tandem { 1 } else { 2 };
+        assert_eq!(
+            c.cmd(&["WAIT", "2", "300"]),
+            Reply::Int(once),
+            "{label}: one replica, two links"
+        );
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "2"]),
+            Reply::Simple("OK".into())
+        );
+        let write = c.cmd(&["SET", "x", "1"]);
+        if kind == Kind::Tandem {
+            assert_eq!(
+                write,
+                Reply::Error("NOREPLICAS Not enough good replicas to write.".into()),
+                "{label}: one good replica, not two"
+            );
+        } else {
+            assert_eq!(write, Reply::Simple("OK".into()), "{label}");
+        }
+        c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
+        // Another replica (another listening port) counts.
+        let other_port = r.port.wrapping_add(1);
+        let mut other = extra_link(&m, other_port, &label);
+        c.cmd(&["SET", "w", "2"]);
+        let target: i64 = info_field(&m, "replication", "master_repl_offset")
+            .parse()
+            .expect("offset");
+        for link in [&mut stale, &mut other] {
+            link.send(&["REPLCONF", "ACK", &target.to_string()])
+                .expect("ack");
+        }
+        wait_until(
+            &format!("{label}: every link acknowledged the second write"),
+            Duration::from_secs(10),
+            || links_acked(&m, r.port, target) == 2 && links_acked(&m, other_port, target) == 1,
+        );
+        assert_eq!(
+            c.cmd(&["WAIT", "3", "300"]),
+            Reply::Int(once + 1),
+            "{label}: two replicas, three links"
+        );
+    }
+}
+
+/// Bare `\n` bytes (not ending a `\r\n` line) in `bytes`.
+fn bare_newlines(bytes: &[u8]) -> usize {
+    (0..bytes.len())
+        .filter(|&i| bytes[i] == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
+        .count()
+}
+
+/// Keepalive newlines before the payload: (before `+FULLRESYNC`, between
+/// it and the payload's `$` line) in what a master sent a replica.
+fn keepalives_before_payload(down: &[u8]) -> (usize, usize) {
+    let at = down
+        .windows(11)
+        .position(|w| w == b"+FULLRESYNC")
+        .expect("a +FULLRESYNC");
+    let line_end = at + down[at..].iter().position(|&b| b == b'\n').expect("line") + 1;
+    let dollar = line_end
+        + down[line_end..]
+            .iter()
+            .position(|&b| b != b'\n')
+            .expect("a payload");
+    assert_eq!(down[dollar], b'$', "only newlines before the payload");
+    (bare_newlines(&down[..at]), dollar - line_end)
+}
+
+/// The `\n` keepalives around a full sync are outside the stream: a master
+/// sends them before the payload (while the diskless delay runs, before
+/// `+FULLRESYNC`; while a disk snapshot is written, after it), and a
+/// replica sends them upstream while it waits for and loads the payload.
+/// None of them moves an offset: once synced, the Tandem replica's offset
+/// is the master's, the master's view of the replica's offset is its own,
+/// and a link blip continues partially (an offset off by the newlines
+/// would ask for bytes the master never had and force a full sync).
+#[test]
+fn keepalive_newlines_never_move_offsets() {
+    let cases: [(Kind, &str, &[&str]); 3] = [
+        (
+            Kind::Redis,
+            "diskless delay",
+            &[
+                "--repl-diskless-sync",
+                "yes",
+                "--repl-diskless-sync-delay",
+                "3",
+            ],
+        ),
+        (
+            Kind::Redis,
+            "slow disk snapshot",
+            &[
+                "--repl-diskless-sync",
+                "no",
+                "--rdb-key-save-delay",
+                "10000",
+            ],
+        ),
+        (
+            Kind::Tandem,
+            "diskless delay",
+            &[
+                "--repl-diskless-sync",
+                "yes",
+                "--repl-diskless-sync-delay",
+                "3",
+            ],
+        ),
+    ];
+    for (mk, what, args) in cases {
+        let label = format!("{mk:?} master, {what} -> Tandem replica");
+        let m = start(mk, args);
+        let r = start(Kind::Tandem, &[]);
+        fill(&mut m.conn(), "k", 300);
+        let proxy = Proxy::start(m.port);
+        replicaof(&r, proxy.port);
+        wait_converged(&m, &[&r], &label);
+        let (before, after) = keepalives_before_payload(&proxy.captured());
+        assert!(before + after >= 2, "{label}: keepalives were sent");
+        if what == "diskless delay" {
+            assert!(before >= 2, "{label}: newlines before +FULLRESYNC");
+        } else {
+            assert!(after >= 2, "{label}: newlines before the $ line");
+            assert!(
+                bare_newlines(&proxy.captured_upstream()) >= 1,
+                "{label}: the replica sent newlines while waiting for its payload"
+            );
+        }
+        fill(&mut m.conn(), "after", 50);
+        let master_offset = || info_field(&m, "replication", "master_repl_offset");
+        wait_until(
+            &format!("{label}: the replica's offset is the master's"),
+            Duration::from_secs(10),
+            || {
+                let off = master_offset();
+                info_field(&r, "replication", "master_repl_offset") == off
+                    && info(&m, "replication").contains(&format!(",offset={off},"))
+            },
+        );
+        let (full, partial) = (stat(&m, "sync_full"), stat(&m, "sync_partial_ok"));
+        proxy.cut();
+        m.conn().cmd(&["SET", "gap", "1"]);
+        proxy.heal();
+        wait_converged(&m, &[&r], &label);
+        assert_eq!(stat(&m, "sync_full"), full, "{label}: no new full sync");
+        assert_eq!(
+            stat(&m, "sync_partial_ok"),
+            partial + 1,
+            "{label}: the blip continued partially"
+        );
+        wait_until(
+            &format!("{label}: offsets equal after the partial sync"),
+            Duration::from_secs(10),
+            || info_field(&r, "replication", "master_repl_offset") == master_offset(),
+        );
+    }
+}
+
 #[test]
 fn masterauth_and_stale_data_settings() {
     for (mk, rk) in PAIRINGS {

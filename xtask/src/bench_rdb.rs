@@ -8,8 +8,10 @@
 //!   in the 100 ms before BGSAVE (the machine's noise floor), the longest GET
 //!   in flight within 100 ms of BGSAVE start, the longest and the 99th
 //!   percentile while the save ran (Redis pays for `fork()`, Tandem for its
-//!   copy-on-write snapshot and the slices it encodes between commands).
-//!   Three BGSAVEs per server; each row is the median of the three;
+//!   copy-on-write snapshot; both encode the file off the serving thread).
+//!   The client polling for the end uses `INFO persistence`, as a
+//!   monitoring tool would. Three BGSAVEs per server; each row is the
+//!   median of the three;
 //! * `SAVE` time (client round trip) and file size, for N string keys and for
 //!   N keys of mixed types (small and big hashes, lists, sets, sorted sets);
 //! * startup load time of those files: from starting the process until it
@@ -354,19 +356,55 @@ fn save(node: &Node) -> Result<f64> {
     Ok(t.elapsed().as_secs_f64())
 }
 
-fn measure(kind: &'static str, bin: &Path, keys: u64) -> Result<Row> {
+/// Which parts of the benchmark run (`--only`): all by default.
+#[derive(Clone, Copy, Default)]
+struct Parts {
+    stall: bool,
+    strings: bool,
+    mixed: bool,
+}
+
+impl Parts {
+    fn parse(list: &str) -> Result<Parts> {
+        let mut p = Parts::default();
+        for name in list.split(',') {
+            match name.trim() {
+                "stall" => p.stall = true,
+                "strings" => p.strings = true,
+                "mixed" => p.mixed = true,
+                other => {
+                    return Err(format!(
+                        "--only takes stall, strings, mixed (comma-separated), not {other:?}"
+                    ))
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+fn measure(kind: &'static str, bin: &Path, keys: u64, parts: Parts) -> Result<Row> {
     let mut row = Row::default();
     let mut node = Node::new(kind, bin)?;
     node.start()?;
-    println!("{kind}: loading {keys} string keys");
-    fill(node.port, keys)?;
-    row.rss_kb = rss_kb(node.pid());
-    println!("{kind}: BGSAVE under a GET loop");
-    measure_stall(&node, keys, &mut row)?;
-    println!("{kind}: SAVE and restart (strings)");
-    row.save_strings_s = save(&node)?;
-    row.size_strings = node.file_size();
-    row.load_strings_s = reload(&mut node, keys)?;
+    if parts.stall || parts.strings {
+        println!("{kind}: loading {keys} string keys");
+        fill(node.port, keys)?;
+        row.rss_kb = rss_kb(node.pid());
+    }
+    if parts.stall {
+        println!("{kind}: BGSAVE under a GET loop");
+        measure_stall(&node, keys, &mut row)?;
+    }
+    if parts.strings {
+        println!("{kind}: SAVE and restart (strings)");
+        row.save_strings_s = save(&node)?;
+        row.size_strings = node.file_size();
+        row.load_strings_s = reload(&mut node, keys)?;
+    }
+    if !parts.mixed {
+        return Ok(row);
+    }
     println!("{kind}: mixed types");
     Client::connect(node.port)?.cmd(&["FLUSHALL"])?;
     fill_mixed(node.port, keys)?;
@@ -380,18 +418,26 @@ fn measure(kind: &'static str, bin: &Path, keys: u64) -> Result<Row> {
     Ok(row)
 }
 
-/// `cargo xtask bench-rdb [--keys N] [--tandem-bin PATH]` (a given binary,
-/// e.g. an older build, instead of building this one).
+/// `cargo xtask bench-rdb [--keys N] [--tandem-bin PATH] [--only PARTS]`:
+/// a given binary (e.g. an older build) instead of building this one; only
+/// some parts (`stall`, `strings`, `mixed`, comma-separated; rows of the
+/// parts left out read 0).
 pub fn run(args: &[String]) -> Result {
     let mut keys = 1_000_000;
     let mut bin = None;
-    for (name, v) in crate::options(args, &["keys", "tandem-bin"])? {
+    let mut parts = Parts {
+        stall: true,
+        strings: true,
+        mixed: true,
+    };
+    for (name, v) in crate::options(args, &["keys", "tandem-bin", "only"])? {
         match name.as_str() {
             "keys" => {
                 keys = v
                     .parse()
                     .map_err(|_| format!("--keys wants a number, not {v:?}"))?
             }
+            "only" => parts = Parts::parse(&v)?,
             _ => bin = Some(PathBuf::from(v)),
         }
     }
@@ -399,8 +445,8 @@ pub fn run(args: &[String]) -> Result {
         Some(b) => b,
         None => build_tandem_release()?,
     };
-    let t = measure("tandem", &bin, keys)?;
-    let r = measure("redis", &bin, keys)?;
+    let t = measure("tandem", &bin, keys, parts)?;
+    let r = measure("redis", &bin, keys, parts)?;
     println!("\nRDB snapshots, {keys} keys, tandem vs redis-server\n");
     println!(
         "| {:<44} | {:>12} | {:>12} | {:>6} |",

@@ -162,16 +162,8 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
         if !matches!(link.state, ReplicaState::Online { .. }) {
             continue;
         }
-        let ip = link.announced_ip.clone().unwrap_or_else(|| {
-            c.map(|c| {
-                c.addr
-                    .rsplit_once(':')
-                    .map(|(h, _)| h.to_string())
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default()
-        });
-        rows.push((ip, link.listening_port, link.ack_off));
+        let addr = c.map_or("", |c| &c.addr);
+        rows.push((link.ip(addr).to_string(), link.listening_port, link.ack_off));
     }
     let out = &mut ctx.client.out;
     out.array_len(3);

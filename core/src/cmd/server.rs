@@ -282,6 +282,17 @@ pub struct Section {
     pub write: fn(&InfoCtx, &mut InfoSection),
 }
 
+impl Section {
+    /// Whether `INFO <requested...>` (lowercase; empty means `default`)
+    /// shows this section.
+    fn wanted(&self, requested: &[String]) -> bool {
+        requested
+            .iter()
+            .any(|r| r == "all" || r == "everything" || r == self.name)
+            || (self.default && (requested.is_empty() || requested.iter().any(|r| r == "default")))
+    }
+}
+
 /// Every INFO section, in Redis's order.
 pub static SECTIONS: &[Section] = &[
     Section {
@@ -571,12 +582,7 @@ fn info_replication(c: &InfoCtx, s: &mut InfoSection) {
         .collect();
     s.field("connected_slaves", links.len());
     for (i, (cl, link)) in links.iter().enumerate() {
-        let ip = link.announced_ip.clone().unwrap_or_else(|| {
-            let host = cl.addr.rsplit_once(':').map_or(&cl.addr[..], |(h, _)| h);
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string()
-        });
+        let ip = link.ip(&cl.addr);
         let lag = if link.info_state() == "online" {
             now_s.saturating_sub(link.ack_time / 1000)
         } else {
@@ -644,12 +650,9 @@ fn info_keyspace(c: &InfoCtx, s: &mut InfoSection) {
 /// The INFO text for the requested section names (lowercase; empty means
 /// `default`).
 pub fn info_text(ctx: &InfoCtx, requested: &[String]) -> String {
-    let all = requested.iter().any(|r| r == "all" || r == "everything");
-    let default = requested.is_empty() || requested.iter().any(|r| r == "default");
     let mut out = String::new();
     for sec in SECTIONS {
-        let wanted = all || (default && sec.default) || requested.iter().any(|r| r == sec.name);
-        if !wanted {
+        if !sec.wanted(requested) {
             continue;
         }
         if !out.is_empty() {
@@ -665,9 +668,16 @@ pub fn info_text(ctx: &InfoCtx, requested: &[String]) -> String {
 }
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let used = used_memory(ctx.node);
-    ctx.node.used_memory_peak = ctx.node.used_memory_peak.max(used);
     let requested: Vec<String> = args[1..].iter().map(|a| crate::util::lower(a)).collect();
+    // The estimate walks the whole dataset: only for a section that shows
+    // it (monitoring that polls `INFO persistence` must not stall clients).
+    if SECTIONS
+        .iter()
+        .any(|s| s.name == "memory" && s.wanted(&requested))
+    {
+        let used = used_memory(ctx.node);
+        ctx.node.used_memory_peak = ctx.node.used_memory_peak.max(used);
+    }
     let text = info_text(
         &InfoCtx {
             node: ctx.node,

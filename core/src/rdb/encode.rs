@@ -32,8 +32,9 @@
 //! collections are behind `Arc`s; writes go through `Arc::make_mut`, so the
 //! live keyspace copies a shard or a collection only when it writes to one
 //! the snapshot still shares). The node then hands the file out chunk by
-//! chunk between commands, and the snapshot holds exactly the dataset of the
-//! moment it was taken.
+//! chunk between commands, or hands the encoder over to the driver to run on
+//! another thread (see `persist`), and the snapshot holds exactly the
+//! dataset of the moment it was taken.
 
 use super::{crc64, listpack, lzf, opcode::*, RDB_VERSION};
 use crate::db::{DbCursor, Keyspace};

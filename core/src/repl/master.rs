@@ -102,6 +102,30 @@ impl ReplicaLink {
     pub fn attached(&self) -> bool {
         !matches!(self.state, ReplicaState::Handshake)
     }
+
+    /// The replica's IP as INFO's `slaveN` and ROLE show it: the announced
+    /// `ip-address`, else the host part of the connection's `addr`
+    /// (`ip:port`, IPv6 without its brackets).
+    pub fn ip<'a>(&'a self, addr: &'a str) -> &'a str {
+        if let Some(ip) = &self.announced_ip {
+            return ip;
+        }
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+
+    /// Which replica this link belongs to: its IP and listening port. A
+    /// replica that reconnects before the master noticed its old connection
+    /// broke has two links here with one endpoint; WAIT and
+    /// `min-replicas-to-write` count it once. A link without a listening
+    /// port (a tool speaking SYNC) stands for itself: its connection's
+    /// `addr`.
+    fn endpoint<'a>(&'a self, addr: &'a str) -> (&'a str, u16) {
+        match self.listening_port {
+            0 => (addr, 0),
+            port => (self.ip(addr), port),
+        }
+    }
 }
 
 /// A full sync in progress: its snapshot's encoder and who gets it.
@@ -652,18 +676,43 @@ impl Node {
 }
 
 impl Node {
+    /// Distinct replicas (by [`ReplicaLink::endpoint`]) with a link `counts`
+    /// accepts; `current` is the client whose command is running, if any.
+    ///
+    /// Redis 7.0 counts replica connections (`replicationCountAcksByOffset`,
+    /// `refreshGoodSlavesCount`), so a replica whose stale connection the
+    /// master still holds counts twice and `WAIT 2` can answer 2 with one
+    /// replica. Here WAIT's answer is a number of replicas: each one counts
+    /// once, acknowledged by whichever of its links reached the target.
+    fn count_replicas(
+        &self,
+        current: Option<&Client>,
+        counts: impl Fn(&ReplicaLink) -> bool,
+    ) -> usize {
+        let mut endpoints: Vec<(&str, u16)> = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|id| match current {
+                Some(c) if c.id == *id => Some(c),
+                _ => self.clients.get(id),
+            })
+            .filter_map(|c| c.replica.as_deref().map(|l| (c, l)))
+            .filter(|(_, l)| counts(l))
+            .map(|(c, l)| l.endpoint(&c.addr))
+            .collect();
+        endpoints.sort_unstable();
+        endpoints.dedup();
+        endpoints.len()
+    }
+
     /// Replicas online with an ACK younger than `min-replicas-max-lag`.
     pub(crate) fn good_replicas(&self) -> usize {
         let lag = self.config.min_replicas_max_lag * 1000;
-        self.repl
-            .replicas
-            .iter()
-            .filter_map(|id| self.clients.get(id).and_then(|c| c.replica.as_ref()))
-            .filter(|l| {
-                matches!(l.state, ReplicaState::Online { .. })
-                    && self.now.saturating_sub(l.ack_time) <= lag
-            })
-            .count()
+        self.count_replicas(None, |l| {
+            matches!(l.state, ReplicaState::Online { .. })
+                && self.now.saturating_sub(l.ack_time) <= lag
+        })
     }
 
     /// Online replicas that acknowledged at least `offset`.
@@ -674,15 +723,9 @@ impl Node {
         } else {
             offset
         };
-        self.repl
-            .replicas
-            .iter()
-            .filter_map(|id| match current {
-                Some(c) if c.id == *id => c.replica.as_deref(),
-                _ => self.clients.get(id).and_then(|c| c.replica.as_deref()),
-            })
-            .filter(|l| matches!(l.state, ReplicaState::Online { .. }) && l.ack_off >= offset)
-            .count() as i64
+        self.count_replicas(current, |l| {
+            matches!(l.state, ReplicaState::Online { .. }) && l.ack_off >= offset
+        }) as i64
     }
 
     /// Ask every replica for an ACK (`REPLCONF GETACK *` in the stream, as WAIT does).
