@@ -187,3 +187,26 @@ test('cut and heal a link from its menu; add and remove a replica', async ({ pag
   await expect(page.locator('#cluster .node[data-node="3"]')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('a message in flight, clicked in the picture, says what it carries; a paused picture has exact digests', async ({ page }) => {
+  const errors = await open(page);
+  await page.locator('#presets button[data-scenario="writes-during-sync"]').click();
+  // The snapshot travels n0 → n1 as RDB bytes (drawn on the canvas over the picture).
+  const rdb = () => page.evaluate(() => window.tandem.messages()
+    .filter((d) => d.m.kind === 'rdb' && d.m.from === 0 && d.m.to === 1).map(({ x, y }) => ({ x, y })));
+  await expect.poll(async () => (await rdb()).length, { timeout: 20_000 }).toBeGreaterThan(0);
+  await pause(page);
+  await page.waitForTimeout(100); // the paused picture is drawn
+  const [at] = await rdb();
+  await page.mouse.click(at.x, at.y);
+  await expect(page.locator('#menu .menu-title')).toHaveText('rdb: n0 → n1');
+  await expect(page.locator('#menu')).toContainText('bytes, sent at');
+  await shot(page, 'message-menu');
+  await page.keyboard.press('Escape');
+  // Playing, a node's digest may be of an earlier offset ("~#…"); paused, every one is current.
+  for (const id of [0, 1]) {
+    const text = await nodeText(page, id);
+    expect(text).toMatch(/offset \d+ · #[0-9a-f]{8}/);
+  }
+  expect(errors).toEqual([]);
+});

@@ -91,6 +91,12 @@ impl Playground {
         to_js(&self.inner.snapshot())
     }
 
+    /// The picture for a view redrawn every frame: at most one node's
+    /// digest is recomputed (see README: Snapshot, `digest_offset`).
+    pub fn snapshot_live(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.snapshot_live())
+    }
+
     /// `{next, events}` from `cursor` on.
     pub fn events_since(&self, cursor: f64) -> Result<JsValue, JsError> {
         to_js(&self.inner.events_since(cursor.max(0.0) as u64))

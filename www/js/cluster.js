@@ -1,32 +1,76 @@
 // The cluster picture: one box per node, a line per replication link (and per
 // damaged link), and every message in flight drawn where it is on its way.
-// Elements are created once per node / link / pooled message and only their
-// attributes change from frame to frame.
+// Nodes and links are SVG elements, created once and only changed where
+// their data changed. Messages, which move every frame and number in the
+// hundreds when writes stream, are drawn on a canvas laid over the SVG (one
+// fill per message kind), and a click near one is found by distance.
 
-import { svg, setText, setAttr, setClass, shortId, bytes } from './dom.js';
+import { svg, setText, setAttr, setClass, shortId, bytes, cssColour } from './dom.js';
 
 const W = 900, H = 530, BOX_W = 214, BOX_H = 88;
-const MAX_MESSAGES = 400;
+const MAX_MESSAGES = 2000;
+/** How close (in picture units) a click must land to pick a message. */
+const PICK = 10;
 /** Kinds whose every message gets a label; the busy ones (stream, ack) get one per direction. */
 const QUIET = new Set(['stream', 'ack', 'ping', 'reply', 'client']);
 
 export class ClusterView {
   /**
    * @param {SVGSVGElement} root
+   * @param {HTMLCanvasElement} canvas over `root`, the same size, not taking clicks
    * @param {{onNode:Function, onLink:Function, onMessage:Function}} on
    */
-  constructor(root, on) {
+  constructor(root, canvas, on) {
     this.root = root;
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d');
     this.on = on;
     root.setAttribute('viewBox', `0 0 ${W} ${H}`);
     this.edgeLayer = svg('g', { class: 'edges' });
-    this.msgLayer = svg('g', { class: 'messages' });
     this.nodeLayer = svg('g', { class: 'nodes' });
-    root.append(this.edgeLayer, this.nodeLayer, this.msgLayer);
+    root.append(this.edgeLayer, this.nodeLayer);
     this.nodes = new Map(); // id -> {g, texts..., x, y}
     this.edges = new Map(); // "a-b" -> {g, line, hit, label}
-    this.pool = [];
+    this.drawn = []; // [{x, y, m}] messages where they were last drawn (picture units)
     this.count = -1;
+    // The SVG's size from a ResizeObserver: reading it while drawing would
+    // force a layout in the middle of every frame.
+    this.size = { w: 0, h: 0 };
+    new ResizeObserver(([e]) => { this.size = { w: e.contentRect.width, h: e.contentRect.height }; }).observe(root);
+    // Messages sit on the links: a click near one is for the message.
+    root.addEventListener('click', (e) => {
+      const m = this.pick(e);
+      if (m) { e.stopPropagation(); this.on.onMessage(m, e); }
+    }, true);
+  }
+
+  /** Picture units → canvas pixels (the SVG's viewBox is fitted and centred). */
+  fit() {
+    const { w, h } = this.size;
+    const s = Math.min(w / W, h / H) || 1;
+    return { s, ox: (w - W * s) / 2, oy: (h - H * s) / 2 };
+  }
+
+  /** Where the messages were last drawn, in page (client) coordinates: `[{x, y, m}]`. */
+  clientPoints() {
+    const r = this.root.getBoundingClientRect();
+    const { s, ox, oy } = this.fit();
+    const x0 = r.left + this.root.clientLeft + ox, y0 = r.top + this.root.clientTop + oy;
+    return this.drawn.map((d) => ({ x: x0 + d.x * s, y: y0 + d.y * s, m: d.m }));
+  }
+
+  /** The message drawn nearest to a click, if one is within reach. */
+  pick(e) {
+    if (!this.drawn.length) return null;
+    const r = this.root.getBoundingClientRect();
+    const { s, ox, oy } = this.fit();
+    const x = (e.clientX - r.left - this.root.clientLeft - ox) / s, y = (e.clientY - r.top - this.root.clientTop - oy) / s;
+    let best = null, bestD = PICK * PICK;
+    for (const d of this.drawn) {
+      const dd = (d.x - x) ** 2 + (d.y - y) ** 2;
+      if (dd <= bestD) { best = d.m; bestD = dd; }
+    }
+    return best;
   }
 
   /** Where node `id` sits when there are `n` nodes: an ellipse, node 0 on top. */
@@ -81,7 +125,7 @@ export class ClusterView {
     return ed;
   }
 
-  /** Draw one snapshot. */
+  /** Draw the nodes and links of a snapshot (its messages: `drawMessages`). */
   update(snap) {
     // Nodes: create the new ones, drop removed ones, place when the count changes.
     const present = new Set(snap.nodes.map((n) => n.id));
@@ -111,8 +155,6 @@ export class ClusterView {
       setText(ed.title, `link n${l.a} ↔ n${l.b}: ${l.state}, latency ${l.latency} ms (n${l.a}→n${l.b}), ${l.latency_back ?? l.latency} ms back (click for actions)`);
     }
     for (const [k, ed] of this.edges) if (ed.seen !== mark) { ed.g.remove(); this.edges.delete(k); }
-
-    this.drawMessages(snap.inflight);
   }
 
   drawNode(nd, n, snap) {
@@ -123,16 +165,20 @@ export class ClusterView {
     setClass(nd.g, 'down', !n.up);
     setClass(nd.g, 'main', snap.master === n.id);
     setText(nd.ids, `replid ${shortId(n.replid)} · replid2 ${shortId(n.replid2)}`);
-    setText(nd.off, `offset ${n.offset} · #${n.digest}`);
+    // While playing, a digest may be of an earlier offset (see snapshot_live).
+    const fresh = (x) => x.digest_offset === x.offset;
+    // A lagging one is marked "~" (the box has no room for its offset; the tooltip says it).
+    setText(nd.off, `offset ${n.offset} · ${!n.up || fresh(n) ? '' : '~'}#${n.digest}`);
     // Compared with its upstream: same offset and same digest means the same data.
     const up = n.up && n.upstream != null ? snap.nodes.find((x) => x.id === n.upstream) : null;
     let sync = '';
     if (up && up.up) {
-      if (n.offset === up.offset) sync = n.digest === up.digest ? 'same' : 'differs';
-      else sync = n.offset < up.offset ? 'behind' : 'ahead';
+      if (n.offset !== up.offset) sync = n.offset < up.offset ? 'behind' : 'ahead';
+      else if (fresh(n) && fresh(up)) sync = n.digest === up.digest ? 'same' : 'differs';
+      else sync = 'level';
     }
     setAttr(nd.sync, 'data-sync', sync);
-    setText(nd.sync, { same: '= upstream', behind: `${up ? up.offset - n.offset : 0} B behind`,
+    setText(nd.sync, { same: '= upstream', level: '= offset', behind: `${up ? up.offset - n.offset : 0} B behind`,
       ahead: `${up ? n.offset - up.offset : 0} B ahead`, differs: '≠ DATA DIFFERS', '': '' }[sync]);
     const store = `${n.keys} keys`;
     let state;
@@ -147,32 +193,37 @@ export class ClusterView {
     setText(nd.title, [
       `${n.name} (${n.up ? n.role : 'down'})`,
       `replid  ${n.replid}`, `replid2 ${n.replid2} (valid up to offset ${n.second_offset})`,
-      `offset ${n.offset}`, n.upstream != null ? `replica of n${n.upstream}, link ${n.link}` : '',
+      `offset ${n.offset}`, n.up ? `DEBUG DIGEST ${n.digest} (at offset ${n.digest_offset}${fresh(n) ? '' : '; while playing, digests are refreshed one node at a time'})` : '',
+      n.upstream != null ? `replica of n${n.upstream}, link ${n.link}` : '',
       n.backlog ? `backlog ${bytes(n.backlog.size)} covering [${n.backlog.first}, ${n.backlog.last}]` : 'no backlog',
       n.disk ? `disk: RDB ${bytes(n.disk.bytes)}, ${n.disk.keys} keys (replid ${shortId(n.disk.replid)}, offset ${n.disk.offset ?? '-'})` : 'disk: empty',
       'click for actions',
     ].filter(Boolean).join('\n'));
   }
 
+  /** Draw the messages in flight (on the canvas; every frame while playing). */
   drawMessages(inflight) {
+    const c = this.canvas, ctx = this.ctx;
+    const { w, h } = this.size;
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+      c.width = Math.round(w * dpr); c.height = Math.round(h * dpr);
+      c.style.width = `${w}px`; c.style.height = `${h}px`;
+    }
+    const { s, ox, oy } = this.fit();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, c.width, c.height);
+    ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * ox, dpr * oy);
     const labelled = new Set();
+    const dots = new Map(); // kind -> Path2D
+    const stalled = new Path2D();
+    const labels = [];
+    this.drawn = [];
     const shown = Math.min(inflight.length, MAX_MESSAGES);
     for (let i = 0; i < shown; i++) {
       const m = inflight[i];
       const A = this.nodes.get(m.from), B = this.nodes.get(m.to);
-      let v = this.pool[i];
-      if (!v) {
-        const g = svg('g', { class: 'msg' });
-        const dot = svg('circle', { r: 6 });
-        const text = svg('text', { x: 9, y: 4 });
-        g.append(dot, text);
-        g.addEventListener('click', (e) => this.on.onMessage(g.__m, e));
-        this.msgLayer.append(g);
-        v = this.pool[i] = { g, dot, text };
-      }
-      if (!A || !B) { setClass(v.g, 'hidden', true); continue; }
-      v.g.__m = m;
-      setClass(v.g, 'hidden', false);
+      if (!A || !B) continue;
       const [sx, sy, ex, ey] = clip(A, B);
       // Offset each direction to its own side of the line so both directions stay readable.
       const len = Math.hypot(ex - sx, ey - sy) || 1;
@@ -180,19 +231,38 @@ export class ClusterView {
       const px = (-(ey - sy) / len) * side, py = ((ex - sx) / len) * side;
       const p = Math.max(0, Math.min(1, m.progress));
       const x = sx + (ex - sx) * p + px, y = sy + (ey - sy) * p + py;
-      setAttr(v.g, 'transform', `translate(${x.toFixed(1)},${y.toFixed(1)})`);
-      setAttr(v.g, 'data-kind', m.kind);
-      setClass(v.g, 'stalled', m.stalled);
+      const r = m.kind === 'rdb' ? 8 : 6;
+      let path = dots.get(m.kind);
+      if (!path) dots.set(m.kind, (path = new Path2D()));
+      path.moveTo(x + r, y); path.arc(x, y, r, 0, 2 * Math.PI);
+      if (m.stalled) { stalled.moveTo(x + r, y); stalled.arc(x, y, r, 0, 2 * Math.PI); }
+      this.drawn.push({ x, y, m });
       const dir = `${m.from}>${m.to}:${QUIET.has(m.kind) ? m.kind : i}`;
-      let label = '';
       if (!labelled.has(dir)) {
         labelled.add(dir);
-        label = m.kind === 'rdb' ? `${m.label} ${Math.round(p * 100)}%` : m.label;
+        let label = m.kind === 'rdb' ? `${m.label} ${Math.round(p * 100)}%` : m.label;
         if (label.length > 34) label = label.slice(0, 33) + '…';
+        if (label) labels.push([label, x + 9, y + 4, m.kind]);
       }
-      setText(v.text, label);
     }
-    for (let i = shown; i < this.pool.length; i++) setClass(this.pool[i].g, 'hidden', true);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = '#fff';
+    for (const [kind, path] of dots) {
+      ctx.fillStyle = cssColour(kind);
+      ctx.fill(path);
+      ctx.stroke(path);
+    }
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = cssColour('held');
+    ctx.stroke(stalled);
+    ctx.font = '600 11px ui-monospace, monospace';
+    ctx.lineJoin = 'round';
+    for (const [label, x, y, kind] of labels) {
+      ctx.strokeStyle = '#fff';
+      ctx.strokeText(label, x, y);
+      ctx.fillStyle = cssColour(kind);
+      ctx.fillText(label, x, y);
+    }
   }
 }
 

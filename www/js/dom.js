@@ -35,6 +35,12 @@ export function setText(e, s) {
   if (e.textContent !== s) e.textContent = s;
 }
 
+/** Set an input's value if it differs (assigning even the same value repaints the field). */
+export function setValue(e, v) {
+  v = String(v);
+  if (e.value !== v) e.value = v;
+}
+
 /** Set an attribute if it differs. */
 export function setAttr(e, k, v) {
   v = String(v);
@@ -59,4 +65,19 @@ export function bytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+const colours = new Map();
+/**
+ * A colour the stylesheet names: its `--NAME` variable (a message kind, a
+ * role, a verdict; style.css is the one place colours are set, and the
+ * canvases read them from there).
+ */
+export function cssColour(name) {
+  let c = colours.get(name);
+  if (c == null) {
+    c = getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim() || '#555';
+    colours.set(name, c);
+  }
+  return c;
 }

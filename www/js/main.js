@@ -5,7 +5,7 @@
 // only wires controls, the URL, the keyboard and the guided tour.
 
 import init, { Playground, scenarios } from '../pkg/tandem_web.js';
-import { el, setText } from './dom.js';
+import { el, setText, setValue } from './dom.js';
 import { ClusterView } from './cluster.js';
 import { BacklogView } from './backlog.js';
 import { DecisionsView, LogView, ConsoleView } from './panels.js';
@@ -16,6 +16,11 @@ const DEFAULT_SPEED = -1.3; // log10 of simulated ms per real ms
 /** Wall time one frame may spend simulating, and the simulated slice it advances by. */
 const SIM_BUDGET_MS = 9;
 const SIM_SLICE_MS = 2;
+/** How often the text panels are redrawn while playing (the canvases: every frame). */
+const PANELS_EVERY_MS = 100;
+/** How often the log is read while playing, and how many events (the newest) each time. */
+const LOG_EVERY_MS = 200;
+const LOG_ROWS_PER_READ = 20;
 const EVENT_KINDS = ['decision', 'message', 'fault', 'role', 'sync', 'client', 'log'];
 const MESSAGE_KINDS = ['psync', 'fullresync', 'continue', 'rdb', 'stream', 'ack', 'getack', 'handshake', 'ping', 'reply', 'client'];
 /** The two flows of the guided tour: a scenario each, with its steps from the core. */
@@ -31,10 +36,10 @@ const app = {
   autoPaused: false,
   tour: null, // {steps:[{scenario, at_ms, text, flow}], idx, pauseAt}
   lastUrl: 0,
-  perf: { work: [], sim: [], draw: [], gaps: [], events: [], clock: [], last: 0 },
+  perf: { frames: 0, work: [], run: [], read: [], draw: [], gaps: [], events: [], clock: [], last: 0 },
 };
 
-let cluster, backlog, decisions, log, consoles, lanes;
+let cluster, backlog, decisions, logView, consoles, lanes;
 
 // ---------- running the simulation ----------
 
@@ -56,7 +61,7 @@ function adopt(pg) {
   if (old && old !== pg) old.free?.(); // the WASM memory of the run we leave
   app.cursor = 0;
   decisions.reset();
-  log.reset();
+  logView.reset();
   lanes.reset();
   $('seed').value = pg.seed;
   for (const b of $('presets').children) b.classList.toggle('active', b.dataset.scenario === pg.scenario);
@@ -140,9 +145,11 @@ function frame(ts) {
 function tick(ts) {
   const t0 = performance.now();
   const perf = app.perf;
+  perf.frames++;
   if (perf.last) push(perf.gaps, ts - perf.last);
   const dt = Math.min(100, perf.last ? ts - perf.last : 16);
   perf.last = ts;
+  let run = 0, readMs = 0, drawMs = 0;
   if (app.playing) {
     // On the way to a tour stop, go at least fast enough to get there in ~2.5 s.
     const rate = app.tour?.pauseAt != null ? Math.max(speedFactor(), app.tour.rate ?? 0) : speedFactor();
@@ -165,7 +172,7 @@ function tick(ts) {
       push(perf.clock, [t0, done, dt]);
       app.dirty = true;
     }
-    push(perf.sim, performance.now() - t0);
+    run = performance.now() - t0;
     if (stop != null && app.pg.now() >= stop) {
       app.tour.pauseAt = null;
       setPlaying(false);
@@ -174,43 +181,79 @@ function tick(ts) {
   }
   if (app.dirty) {
     const t1 = performance.now();
-    render();
+    const view = read();
+    const t2 = performance.now();
+    draw(view);
     app.dirty = false;
-    push(perf.draw, performance.now() - t1);
+    readMs = t2 - t1;
+    drawMs = performance.now() - t2;
   }
   if (app.playing && t0 - app.lastUrl > 1000) saveUrl();
+  // Per frame: simulating (run_for), reading (snapshot, events), drawing, all.
+  push(perf.run, run); push(perf.read, readMs); push(perf.draw, drawMs);
   push(perf.work, performance.now() - t0);
 }
 
-function push(ring, v) { ring.push(v); if (ring.length > 600) ring.shift(); }
+function push(ring, v) { ring.push(v); if (ring.length > 2000) ring.shift(); }
 
-function render() {
+/**
+ * What the next picture needs from the simulator: a snapshot (while playing,
+ * the live kind, whose digests may lag; paused, an exact one), and while
+ * playing at most five times a second the newest events for the log (only
+ * the newest: nobody reads faster, and older ones would only be dropped).
+ */
+function read() {
   const pg = app.pg;
-  const snap = pg.snapshot();
-  cluster.update(snap);
-  backlog.update(snap);
+  const snap = app.playing ? pg.snapshot_live() : pg.snapshot();
+  const t = performance.now();
+  let log = null;
+  // Not in a frame that redraws the text panels: the two layouts go to different frames.
+  const panelsDue = !app.playing || t - (app.panelsAt ?? 0) >= PANELS_EVERY_MS;
+  if (!app.playing || (t - (app.logAt ?? 0) > LOG_EVERY_MS && !panelsDue)) {
+    app.logAt = t;
+    const from = Math.max(app.cursor, snap.events_next - LOG_ROWS_PER_READ);
+    const { next, events } = pg.events_since(from);
+    log = { events, skipped: from - app.cursor, hash: pg.trace_hash() };
+    app.cursor = next;
+  }
+  return { snap, log, panelsDue };
+}
+
+function render() { draw(read()); }
+
+/**
+ * Draw a picture. The moving parts (messages in flight, the lanes) are
+ * canvases redrawn every frame; the text (node boxes, links, backlog, cards,
+ * status) is laid out again only when it is redrawn, so while playing that
+ * happens PANELS_EVERY_MS at most: numbers changing 60 times a second cannot
+ * be read anyway.
+ */
+function draw({ snap, log, panelsDue }) {
+  const panels = panelsDue || snap.nodes.length !== app.drawnNodes;
+  if (panels) {
+    app.panelsAt = performance.now();
+    app.drawnNodes = snap.nodes.length;
+    cluster.update(snap);
+    backlog.update(snap);
+    decisions.update(snap.decisions);
+    consoles.update(snap.nodes);
+  }
+  cluster.drawMessages(snap.inflight);
   // The lane diagram shows about ten seconds of wall time at the current speed.
   lanes.update(snap, Math.min(2000, Math.max(100, 10_000 * speedFactor())));
-  decisions.update(snap.decisions);
-  consoles.update(snap.nodes);
-  // The log and the status line at most ten times a second while playing:
-  // nobody reads faster.
-  const t = performance.now();
-  if (!app.playing || t - (app.logAt ?? 0) > 100) {
-    app.logAt = t;
-    const { next, events } = pg.events_since(app.cursor);
-    app.cursor = next;
-    log.append(events, snap.steps);
-    setText($('hash'), pg.trace_hash());
+  if (log) {
+    logView.append(log.events, snap.steps, log.skipped);
+    setText($('hash'), log.hash);
   }
+  if (!panels) return;
   setText($('now'), snap.now);
   setText($('steps'), snap.steps);
   const bad = snap.violations ?? [];
   setText($('checks'), bad.length ? `✗ ${bad.join('; ')}` : 'all invariants hold');
   $('checks').classList.toggle('violations', bad.length > 0);
   const master = snap.nodes.find((n) => n.id === snap.master);
-  if (master?.backlog && document.activeElement !== $('backlog')) $('backlog').value = master.backlog.size;
-  if (snap.writes_per_sec != null && document.activeElement !== $('writes')) $('writes').value = snap.writes_per_sec;
+  if (master?.backlog && document.activeElement !== $('backlog')) setValue($('backlog'), master.backlog.size);
+  if (snap.writes_per_sec != null && document.activeElement !== $('writes')) setValue($('writes'), snap.writes_per_sec);
   showPerf();
 }
 
@@ -429,11 +472,11 @@ function stepBack() {
 }
 
 function wire() {
-  cluster = new ClusterView($('cluster'), { onNode: nodeMenu, onLink: linkMenu, onMessage: messageMenu });
+  cluster = new ClusterView($('cluster'), $('cluster-msgs'), { onNode: nodeMenu, onLink: linkMenu, onMessage: messageMenu });
   backlog = new BacklogView($('backlog-view'));
   lanes = new LaneView($('lanes'));
   decisions = new DecisionsView($('decisions'));
-  log = new LogView($('log'), (ev) => {
+  logView = new LogView($('log'), (ev) => {
     if (ev.step != null) replayTo(ev.step);
     else replayToTime(ev.t);
     toast(`Back at t = ${ev.t} ms. Anything you do now starts a new future.`);
@@ -519,7 +562,8 @@ async function main() {
   } else {
     startScenario(app.scenarios[0].id, { play: true });
   }
-  window.tandem = { get pg() { return app.pg; }, perf: app.perf };
+  // For the browser tests: the run, the frame timings, where messages are drawn.
+  window.tandem = { get pg() { return app.pg; }, perf: app.perf, messages: () => cluster.clientPoints() };
   document.body.dataset.ready = 'true';
   requestAnimationFrame(frame);
 }

@@ -64,13 +64,16 @@ export class LogView {
 
   reset() { this.root.replaceChildren(); }
 
-  /** Add new events (oldest first in `events`), at most ROWS_PER_UPDATE per call. */
-  append(events, current) {
+  /**
+   * Add new events (oldest first in `events`), at most ROWS_PER_UPDATE per
+   * call; `skipped` more happened before them and are not listed.
+   */
+  append(events, current, skipped = 0) {
     if (events.length) {
       const frag = document.createDocumentFragment();
       const shown = events.slice(-ROWS_PER_UPDATE);
       for (let i = shown.length - 1; i >= 0; i--) frag.append(row(shown[i]));
-      const skipped = events.length - shown.length;
+      skipped += events.length - shown.length;
       if (skipped > 0) {
         frag.append(el('div', { class: 'ev skipped', text: `… ${skipped} earlier events not listed (pause, or slow down, to see every one)` }));
       }

@@ -5,6 +5,12 @@
 //! the system Chromium.
 //!
 //! Screenshots and failure traces land in `target/e2e-artifacts/`.
+//!
+//! `cargo xtask bench-web` runs only the page's measurement
+//! (`e2e/tests/perf.spec.js`: 8 nodes, 1,000 writes/s, simulated time at
+//! 1×): frames per second, frame work split into simulating, reading and
+//! drawing, simulated events per second, and the machine's load average. It
+//! reports numbers and asserts no speed (speed targets live in benchmarks).
 
 use crate::proc::{free_port, root, run, target_dir};
 use crate::Result;
@@ -26,18 +32,48 @@ pub fn artifacts_dir() -> std::path::PathBuf {
 /// Build the page's WASM package into `www/pkg`, install the pinned
 /// Playwright (`npm ci`), and run the browser tests.
 pub fn run_e2e() -> Result {
+    playwright(&[], &[])?;
+    println!("e2e: screenshots in {}", artifacts_dir().display());
+    Ok(())
+}
+
+/// `cargo xtask bench-web [--seconds N]`: the page's frame rate and frame
+/// work with 8 nodes at 1,000 writes/s (see the module docs).
+pub fn run_bench_web(args: &[String]) -> Result {
+    let opts = crate::options(args, &["seconds"])?;
+    let seconds = match opts.iter().find(|(k, _)| k == "seconds") {
+        Some((_, v)) => v
+            .parse::<u32>()
+            .map_err(|_| format!("--seconds {v}: not a whole number"))?,
+        None => 10,
+    };
+    playwright(
+        &["tests/perf.spec.js"],
+        &[("PERF_SECONDS", seconds.to_string())],
+    )?;
+    println!(
+        "bench-web: report in {}",
+        artifacts_dir().join("perf.json").display()
+    );
+    Ok(())
+}
+
+/// Build the WASM package, `npm ci`, then `playwright test` with `tests`
+/// (all when empty) and extra environment variables.
+fn playwright(tests: &[&str], env: &[(&str, String)]) -> Result {
     crate::web::build_web_pkg()?;
     let dir = root().join("e2e");
     let mut ci = npm(&dir);
     ci.args(["ci", "--no-audit", "--no-fund"]);
     run(ci)?;
     let mut test = npm(&dir);
-    test.args(["exec", "--", "playwright", "test"]);
+    test.args(["exec", "--", "playwright", "test"]).args(tests);
     test.env("E2E_PORT", free_port()?.to_string());
     test.env("E2E_ARTIFACTS", artifacts_dir());
-    run(test)?;
-    println!("e2e: screenshots in {}", artifacts_dir().display());
-    Ok(())
+    for (k, v) in env {
+        test.env(k, v);
+    }
+    run(test)
 }
 
 fn npm(dir: &std::path::Path) -> Command {

@@ -5,6 +5,8 @@
 //!   and a local cluster (master on 6379, replicas on 6380 and 6381) until
 //!   Ctrl-C.
 //! * `cargo xtask e2e`: the playground page's browser tests (Playwright).
+//! * `cargo xtask bench-web`: the page's frame rate with 8 nodes at 1,000
+//!   simulated writes/s.
 //! * `cargo xtask test`: install what is missing, then every check CI runs
 //!   (fmt, clippy `-D warnings`, the core's wasm32 build, all tests including
 //!   the differential tests against a real `redis-server`).
@@ -38,6 +40,9 @@ commands:
            options: --port N (master; replicas N+1, N+2)  --web-port W (8080)
   e2e      build the WASM package and run the page's Playwright tests in
            Chromium (screenshots in target/e2e-artifacts)
+  bench-web  the page's frames per second and frame work (simulate, read,
+           draw) with 8 nodes at 1,000 writes/s, in Chromium; no assertion on speed
+           options: --seconds N (10)
   test     install what is missing, then fmt, clippy -D warnings, the core's
            wasm32 build and every test (cargo test --workspace)
   bench    redis-benchmark against tandem and redis-server, alternating rounds
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Some("play") => play::run(&args[1..]),
         Some("test") => setup::test(&args[1..]),
         Some("e2e") => crate::options(&args[1..], &[]).and_then(|_| e2e::run_e2e()),
+        Some("bench-web") => e2e::run_bench_web(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-repl") => bench_repl::run(&args[1..]),
         Some("bench-rdb") => bench_rdb::run(&args[1..]),

@@ -29,6 +29,9 @@
 //!   [`PsyncView::may_continue`] on the master's state just before the
 //!   request, says so. The request's id and offset are read off the wire by
 //!   the simulator, not taken from the node's report (which must match).
+//! * **S5** replid discipline at promotion: a replica that becomes a
+//!   master (same incarnation) takes a new replid, keeps the old one as
+//!   replid2, and `second_replid_offset` is its offset + 1.
 //! * **S7** WAIT. The workload writes a key nobody else writes
 //!   (`SET wait:<n> v`) and then `WAIT k t`. (a) When the master answers
 //!   `:c`, at least `c` nodes other than it held `wait:<n> = v` at some point
@@ -49,6 +52,13 @@
 //!   (Redis answers such a WAIT at once; it promises nothing about it).
 //! * **L1** (in the simulator) once faults stop, every replica is linked up
 //!   with its master's replid, offset and digest within a bounded time.
+//! * **L2** no sync loops: once faults stop, a node accepts at most as many
+//!   full syncs as links separate it from the master (one for a replica of
+//!   the master; a replica of a replica may need one more when its own
+//!   master full-syncs and takes a new replid, and so on down a chain). A
+//!   replica that keeps full-syncing (a backlog or output buffer too small
+//!   for what a sync takes, a PSYNC refused that should continue) breaks it;
+//!   real sync loops: redis/redis#9647, valkey-io/valkey#3044.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -153,7 +163,7 @@ fn holds(node: &Node, key: &[u8], value: &[u8]) -> bool {
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S7`, `L1`).
+    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S5`, `S7`, `L1`, `L2`).
     pub invariant: &'static str,
     /// Simulated time (ms).
     pub t: u64,
@@ -226,6 +236,15 @@ struct Seen {
     backlog: bool,
 }
 
+/// A node's role, incarnation and identity when last observed (S5).
+#[derive(Debug, Clone)]
+struct Role {
+    inc: u32,
+    replica: bool,
+    replid: String,
+    offset: i64,
+}
+
 /// The checker's memory of a run.
 #[derive(Debug, Default)]
 pub struct Checker {
@@ -255,6 +274,14 @@ pub struct Checker {
     /// Check S3 at one `(replid, offset)` in this many (chosen by a hash of
     /// the pair, so every node samples the same points); 0 or 1: all.
     pub sample: u64,
+    /// Faults have stopped (L2 counts full syncs from then on).
+    quiet: bool,
+    /// Full syncs each node accepted since faults stopped (L2).
+    full_syncs_quiet: BTreeMap<usize, u32>,
+    /// Each node's distance from the master when faults stopped (L2).
+    depths: Vec<u32>,
+    /// Each node's role at its last observation (S5).
+    roles: BTreeMap<usize, Role>,
 }
 
 impl Checker {
@@ -291,6 +318,7 @@ impl Checker {
 
     /// Look at node `n` (incarnation `inc`) after it handled an input.
     pub fn observe(&mut self, t: u64, n: usize, inc: u32, node: &Node) {
+        self.check_promotion(t, n, inc, node);
         if !self.waits.is_empty() {
             for w in self.waits.values_mut() {
                 if w.writer != n && holds(node, &w.key, &w.value) {
@@ -380,6 +408,59 @@ impl Checker {
                 resync: if reset { None } else { resync },
             },
         );
+    }
+
+    /// S5: a replica promoted to master (same incarnation) takes a new
+    /// replid and keeps the old one as replid2, valid up to the byte after
+    /// its offset (`shiftReplicationId`).
+    fn check_promotion(&mut self, t: u64, n: usize, inc: u32, node: &Node) {
+        let id = &node.repl().identity;
+        let replica = node.is_replica();
+        let same = self.roles.get(&n).is_some_and(|r| {
+            r.inc == inc
+                && r.replica == replica
+                && r.replid == id.replid
+                && r.offset == id.master_repl_offset
+        });
+        if same {
+            return;
+        }
+        let now = Role {
+            inc,
+            replica,
+            replid: id.replid.clone(),
+            offset: id.master_repl_offset,
+        };
+        let Some(before) = self.roles.insert(n, now) else {
+            return;
+        };
+        if before.inc != inc || !before.replica || replica {
+            return;
+        }
+        let wrong = if id.replid == before.replid {
+            Some("kept its replid")
+        } else if id.replid2 != before.replid {
+            Some("did not keep its old replid as replid2")
+        } else if id.second_replid_offset != before.offset + 1 {
+            Some("took a second_replid_offset other than its offset + 1")
+        } else {
+            None
+        };
+        if let Some(wrong) = wrong {
+            self.fail(
+                "S5",
+                t,
+                format!(
+                    "n{n} promoted at {}:{} {wrong}: now {}:{}, replid2 {} up to {}",
+                    before.replid,
+                    before.offset,
+                    id.replid,
+                    id.master_repl_offset,
+                    id.replid2,
+                    id.second_replid_offset
+                ),
+            );
+        }
     }
 
     /// S2 for node `n`, which moved from `prev` to its current `(replid,
@@ -643,10 +724,30 @@ impl Checker {
 
     /// Node `n` accepted a full sync of `replid` at `offset` (its narration
     /// says so): its offset may move there, backwards included.
-    pub fn full_sync(&mut self, n: usize, replid: &str, offset: i64) {
+    pub fn full_sync(&mut self, t: u64, n: usize, replid: &str, offset: i64) {
         if let Some(p) = self.last.get_mut(&n) {
             p.resync = Some((replid.to_string(), offset));
         }
+        if self.quiet {
+            let count = self.full_syncs_quiet.entry(n).or_default();
+            *count += 1;
+            let depth = self.depths.get(n).copied().unwrap_or(1).max(1);
+            if *count > depth {
+                let count = *count;
+                self.fail(
+                    "L2",
+                    t,
+                    format!("n{n}: full sync number {count} since faults stopped (a sync loop), this one of {replid}:{offset}"),
+                );
+            }
+        }
+    }
+
+    /// Faults stopped: from now on full syncs are counted (L2); `depths`:
+    /// how many links separate each node from the master.
+    pub fn faults_stopped(&mut self, depths: Vec<u32>) {
+        self.quiet = true;
+        self.depths = depths;
     }
 
     /// A node decided a PSYNC; `before` is its state before the request.
@@ -691,5 +792,31 @@ impl Checker {
     /// Record a violation found by the simulator itself (liveness).
     pub fn report(&mut self, invariant: &'static str, t: u64, detail: String) {
         self.fail(invariant, t, detail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Checker;
+
+    #[test]
+    fn l2_allows_one_full_sync_per_link_to_the_master_after_faults_stop() {
+        let mut c = Checker::new(1);
+        // Before faults stop, full syncs are not counted.
+        for _ in 0..5 {
+            c.full_sync(10, 1, "a", 100);
+        }
+        // n0 the master, n1 its replica, n2 a replica of n1.
+        c.faults_stopped(vec![0, 1, 2]);
+        c.full_sync(20, 1, "a", 200);
+        c.full_sync(21, 2, "a", 200);
+        c.full_sync(22, 2, "b", 300);
+        assert!(c.violations.is_empty(), "{:?}", c.violations);
+        c.full_sync(23, 1, "b", 300);
+        assert_eq!(c.violations.len(), 1, "{:?}", c.violations);
+        assert_eq!(c.violations[0].invariant, "L2");
+        assert!(c.violations[0].detail.starts_with("n1: full sync number 2"));
+        c.full_sync(24, 2, "c", 400);
+        assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
     }
 }

@@ -661,7 +661,7 @@ impl Sim {
                 let rest = &message["Full resync from master: ".len()..];
                 if let Some((id, off)) = rest.rsplit_once(':') {
                     if let Ok(off) = off.parse() {
-                        self.checker.full_sync(n, id, off);
+                        self.checker.full_sync(self.now, n, id, off);
                     }
                 }
             }
@@ -1512,6 +1512,23 @@ impl Sim {
         }
         self.workload_on = false;
         self.quiet_since = Some(self.now);
+        // How many links separate each node from the master: a full sync
+        // anywhere up its chain may cascade down to it (L2).
+        let depths = (0..self.nodes.len())
+            .map(|n| {
+                let mut d = 0;
+                let mut at = n;
+                while let Some(up) = self.upstream[at] {
+                    d += 1;
+                    at = up;
+                    if d as usize > self.nodes.len() {
+                        break;
+                    }
+                }
+                d
+            })
+            .collect();
+        self.checker.faults_stopped(depths);
         let at = self.now + 250;
         self.schedule(at, Ev::Probe);
     }

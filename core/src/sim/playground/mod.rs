@@ -277,7 +277,7 @@ struct Logged {
 }
 
 /// What a cached digest was computed at: incarnation, offset, dirty counter, keys.
-type DigestKey = (u32, i64, u64, u64);
+pub(crate) type DigestKey = (u32, i64, u64, u64);
 
 /// The simulator as the playground drives it.
 pub struct Playground {

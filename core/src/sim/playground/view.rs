@@ -2,6 +2,14 @@
 //! feature): every node's replication state read from the real core, the
 //! links, the messages in flight labelled by what they carry, the PSYNC
 //! decision cards and the event log.
+//!
+//! A node's digest is Redis's `DEBUG DIGEST`, which hashes the whole dataset,
+//! so its cost grows with the data. [`Playground::snapshot`] recomputes it for
+//! every node whose data changed (exact, for a paused picture and the tests);
+//! [`Playground::snapshot_live`], for a picture redrawn every animation frame
+//! while writes stream, refreshes at most one changed node's digest per call
+//! (the one lagging furthest behind its offset) and says which offset each
+//! digest was taken at ([`NodeView::digest_offset`]).
 
 use super::wire::{Reader, Side};
 use super::Playground;
@@ -32,6 +40,9 @@ pub struct Snapshot {
     pub violations: Vec<String>,
     /// Client writes per second.
     pub writes_per_sec: u64,
+    /// The event log's end: `events_since(events_next - k)` reads just the
+    /// last `k` events (a live view that shows only the newest ones).
+    pub events_next: u64,
 }
 
 /// The backlog's window over the offset line.
@@ -104,6 +115,9 @@ pub struct NodeView {
     pub keys: u64,
     /// First 8 hex digits of `DEBUG DIGEST`.
     pub digest: String,
+    /// The offset the digest was taken at: `offset` in an exact snapshot; in
+    /// a live one it may lag behind (the digest is of an earlier dataset).
+    pub digest_offset: i64,
     /// The backlog, if the node has one.
     pub backlog: Option<BacklogView>,
     /// Its replicas.
@@ -223,16 +237,50 @@ fn short(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
+/// How a snapshot treats digests of nodes whose data changed since theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Digests {
+    /// Recompute every one.
+    Exact,
+    /// Recompute the one lagging furthest behind its offset; the others keep
+    /// their last digest (with the offset it was taken at).
+    OneStale,
+}
+
 impl Playground {
-    /// The picture now.
+    /// The picture now, every digest exact.
     pub fn snapshot(&mut self) -> Snapshot {
+        self.snapshot_with(Digests::Exact)
+    }
+
+    /// The picture now for a live view redrawn every frame: at most one
+    /// node's digest is recomputed (see the module docs).
+    pub fn snapshot_live(&mut self) -> Snapshot {
+        self.snapshot_with(Digests::OneStale)
+    }
+
+    fn snapshot_with(&mut self, digests: Digests) -> Snapshot {
         let inflight = self.inflight();
         let mut nodes = Vec::new();
         for n in 0..self.sim.nodes.len() {
             if self.removed[n] {
                 continue;
             }
-            nodes.push(self.node_view(n, &inflight));
+            nodes.push(self.node_view(n, &inflight, digests));
+        }
+        if digests == Digests::OneStale {
+            let lagging = nodes
+                .iter_mut()
+                .filter(|v| {
+                    v.up && self
+                        .digest_key(v.id)
+                        .is_some_and(|k| !self.digest_fresh(v.id, k))
+                })
+                .max_by_key(|v| (v.offset - v.digest_offset, std::cmp::Reverse(v.id)));
+            if let Some(v) = lagging {
+                let key = self.digest_key(v.id).expect("an up node has a digest key");
+                (v.digest, v.digest_offset) = self.digest_of(v.id, key, true);
+            }
         }
         let sim = &self.sim;
         let live = |n: usize| !self.removed[n];
@@ -267,15 +315,56 @@ impl Playground {
             decisions: self.tap().decisions.iter().cloned().collect(),
             violations: sim.violations().iter().map(|v| v.to_string()).collect(),
             writes_per_sec: self.rate,
+            events_next: self.tap().first + self.tap().events.len() as u64,
         }
     }
 
-    fn node_view(&mut self, n: usize, inflight: &[Inflight]) -> NodeView {
+    /// What node `n`'s digest depends on: incarnation, offset, dirty counter
+    /// and key count (`None` while it is down).
+    fn digest_key(&self, n: usize) -> Option<super::DigestKey> {
+        let sn = &self.sim.nodes[n];
+        let node = sn.node.as_ref()?;
+        let keys = (0..node.keyspace().db_count())
+            .map(|d| node.keyspace().db(d).len() as u64)
+            .sum();
+        Some((
+            sn.inc,
+            node.repl().identity.master_repl_offset,
+            node.dirty,
+            keys,
+        ))
+    }
+
+    fn digest_fresh(&self, n: usize, key: super::DigestKey) -> bool {
+        self.digests.get(&n).is_some_and(|(k, _)| *k == key)
+    }
+
+    /// Node `n`'s digest and the offset it was taken at: the cached one when
+    /// still fresh (or when `recompute` is false and there is one), else
+    /// computed now.
+    fn digest_of(&mut self, n: usize, key: super::DigestKey, recompute: bool) -> (String, i64) {
+        if let Some((k, d)) = self.digests.get(&n) {
+            if *k == key || !recompute {
+                return (d.clone(), k.1);
+            }
+        }
+        let node = self.sim.nodes[n].node.as_ref().expect("an up node");
+        let d = short(&node.digest(), 8);
+        self.digests.insert(n, (key, d.clone()));
+        (d, key.1)
+    }
+
+    fn node_view(&mut self, n: usize, inflight: &[Inflight], digests: Digests) -> NodeView {
         let disk = self.disk_view(n);
+        let key = self.digest_key(n);
+        let recompute = digests == Digests::Exact || !self.digests.contains_key(&n);
+        let digest = key.map(|k| self.digest_of(n, k, recompute));
         let sim = &self.sim;
         let sn = &sim.nodes[n];
         let upstream = sim.upstream[n];
-        let Some(node) = sn.node.as_ref() else {
+        let (Some(node), Some(key), Some((digest, digest_offset))) =
+            (sn.node.as_ref(), key, digest)
+        else {
             return NodeView {
                 id: n,
                 name: format!("n{n}"),
@@ -294,6 +383,7 @@ impl Playground {
                 sync_progress: None,
                 keys: 0,
                 digest: String::new(),
+                digest_offset: 0,
                 backlog: None,
                 replicas: Vec::new(),
                 disk,
@@ -326,9 +416,7 @@ impl Playground {
             (Some("sync"), None) => Some(0.0),
             _ => None,
         };
-        let keys = (0..node.keyspace().db_count())
-            .map(|d| node.keyspace().db(d).len() as u64)
-            .sum();
+        let keys = key.3;
         let mut replicas = Vec::new();
         for &cid in &repl.replicas {
             let Some(client) = node.clients.get(&cid) else {
@@ -353,15 +441,6 @@ impl Playground {
                 buffered,
             });
         }
-        let key = (sn.inc, id.master_repl_offset, node.dirty, keys);
-        let digest = match self.digests.get(&n) {
-            Some((k, d)) if *k == key => d.clone(),
-            _ => {
-                let d = short(&node.digest(), 8);
-                self.digests.insert(n, (key, d.clone()));
-                d
-            }
-        };
         NodeView {
             id: n,
             name: format!("n{n}"),
@@ -376,6 +455,7 @@ impl Playground {
             sync_progress,
             keys,
             digest,
+            digest_offset,
             backlog: repl.backlog.as_ref().map(|b| BacklogView {
                 size: b.size() as u64,
                 first: b.first_byte_offset(),
@@ -475,5 +555,59 @@ pub(crate) fn side_of(from: End, to: End, dir: usize) -> Side {
         (_, End::Client(_)) => Side::ToClient,
         _ if dir == 0 => Side::Replica,
         _ => Side::Master,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Playground;
+
+    /// Eight nodes taking writes: a live snapshot recomputes at most one
+    /// changed digest, says which offset each digest is of, and an exact
+    /// snapshot right after has every digest at its node's offset.
+    #[test]
+    fn live_snapshots_refresh_one_digest_and_say_where_it_was_taken() {
+        let mut pg = Playground::new(4, "cold-start").unwrap();
+        for _ in 0..5 {
+            pg.act("add-replica").unwrap();
+        }
+        pg.act("writes 1000").unwrap();
+        pg.run_for(3_000);
+        let exact = pg.snapshot();
+        assert_eq!(exact.nodes.len(), 8);
+        assert!(exact.nodes.iter().all(|n| n.digest_offset == n.offset));
+        pg.run_for(50);
+        let live = pg.snapshot_live();
+        let moved: Vec<_> = exact
+            .nodes
+            .iter()
+            .zip(&live.nodes)
+            .filter(|(a, b)| b.offset != a.offset)
+            .collect();
+        assert!(moved.len() >= 7, "writes reach every node in 50 ms");
+        let refreshed = live.nodes.iter().filter(|n| n.digest_offset == n.offset);
+        assert_eq!(refreshed.count(), 1, "{:?}", live.nodes);
+        for (a, b) in &moved {
+            if b.digest_offset != b.offset {
+                assert_eq!((&b.digest, b.digest_offset), (&a.digest, a.offset));
+            }
+        }
+        // The newest events, without reading the ones before them.
+        let page = pg.events_since(live.events_next - 5);
+        assert_eq!(page.events.len(), 5);
+        assert_eq!(
+            (page.next, page.events[0].i),
+            (live.events_next, live.events_next - 5)
+        );
+        // The paused page asks for an exact one: every digest is current,
+        // and those of nodes at the same offset agree.
+        pg.act("writes 0").unwrap();
+        pg.run_for(2_000);
+        let exact = pg.snapshot();
+        assert!(exact.nodes.iter().all(|n| n.digest_offset == n.offset));
+        assert!(exact
+            .nodes
+            .iter()
+            .all(|n| n.digest == exact.nodes[0].digest));
     }
 }
