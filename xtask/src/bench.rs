@@ -160,8 +160,8 @@ pub fn run(args: &[String]) -> Result {
     }
     let tandem_bin = build_tandem_release()?;
 
-    let tandem = bench_server("tandem", &tandem_bin)?;
-    let redis = bench_server("redis", &tandem_bin)?;
+    let tandem = bench_server("tandem", &tandem_bin, &[])?;
+    let redis = bench_server("redis", &tandem_bin, &[])?;
     let targets = [&tandem, &redis];
     for test in plan.tests.iter().filter_map(|t| custom_test(t)) {
         for server in targets {

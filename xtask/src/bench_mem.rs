@@ -118,7 +118,7 @@ fn verb(kind: Kind) -> &'static str {
 
 /// Start a fresh server, load the layout; (RSS empty, RSS loaded) in kB.
 fn measure(name: &str, tandem_bin: &Path, layout: &Layout) -> Result<(u64, u64)> {
-    let mut server = bench_server(name, tandem_bin)?;
+    let mut server = bench_server(name, tandem_bin, &[])?;
     let port = server.port;
     let empty = rss_kb(server.pid());
     pipeline(port, commands(layout))?;

@@ -124,15 +124,7 @@ impl Drop for Node {
 
 /// The resident set size of a process, in kB (0 if it is gone).
 pub(crate) fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:")
-                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
-            })
-        })
-        .unwrap_or(0)
+    crate::proc::status_kb(pid, "VmRSS")
 }
 
 /// One GET: when it was sent and how long its reply took.

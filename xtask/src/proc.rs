@@ -125,7 +125,7 @@ pub fn free_port() -> Result<u16> {
 /// (`name` says which), on a free loopback port, with no save points and
 /// an empty directory of its own, so it neither loads a `dump.rdb` left
 /// in the working directory nor writes one there when it stops.
-pub fn bench_server(name: &str, tandem_bin: &Path) -> Result<Server> {
+pub fn bench_server(name: &str, tandem_bin: &Path, extra_args: &[&str]) -> Result<Server> {
     let port = free_port()?;
     let dir = std::env::temp_dir().join(format!("tandem-bench-{name}-{port}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -144,10 +144,26 @@ pub fn bench_server(name: &str, tandem_bin: &Path) -> Result<Server> {
         "",
     ]);
     cmd.arg("--dir").arg(&dir);
+    cmd.args(extra_args);
     if name == "redis" {
         cmd.args(["--appendonly", "no"]);
     }
     Server::start(name, cmd, port, true)
+}
+
+/// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`); 0 if the
+/// process is gone.
+pub fn status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(field)
+                    .and_then(|v| v.strip_prefix(':'))
+                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0)
 }
 
 /// A server process (`tandem` or `redis-server`) killed when dropped.
