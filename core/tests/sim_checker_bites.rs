@@ -79,6 +79,22 @@ fn promotion_without_a_new_replid_is_caught() {
 }
 
 #[test]
+fn promotion_without_a_new_replid_is_caught_by_the_replid_rule() {
+    let found = first_failing(
+        Planted {
+            promotion_keeps_replid: true,
+            ..Planted::default()
+        },
+        &["failover", "latency"],
+        &["S5"],
+        30,
+    );
+    let (seed, v) = found.expect("found within 30 seeds");
+    assert!(v.contains("kept its replid"), "{v}");
+    eprintln!("planted promotion_keeps_replid: seed {seed}: {v}");
+}
+
+#[test]
 fn psync_that_repeats_the_last_command_is_caught_by_the_stream_check() {
     let found = first_failing(
         Planted {

@@ -29,6 +29,9 @@
 //!   [`PsyncView::may_continue`] on the master's state just before the
 //!   request, says so. The request's id and offset are read off the wire by
 //!   the simulator, not taken from the node's report (which must match).
+//! * **S5** replid discipline at promotion: a replica that becomes a
+//!   master (same incarnation) takes a new replid, keeps the old one as
+//!   replid2, and `second_replid_offset` is its offset + 1.
 //! * **S7** WAIT. The workload writes a key nobody else writes
 //!   (`SET wait:<n> v`) and then `WAIT k t`. (a) When the master answers
 //!   `:c`, at least `c` nodes other than it held `wait:<n> = v` at some point
@@ -160,7 +163,7 @@ fn holds(node: &Node, key: &[u8], value: &[u8]) -> bool {
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S7`, `L1`, `L2`).
+    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S5`, `S7`, `L1`, `L2`).
     pub invariant: &'static str,
     /// Simulated time (ms).
     pub t: u64,
@@ -233,6 +236,15 @@ struct Seen {
     backlog: bool,
 }
 
+/// A node's role, incarnation and identity when last observed (S5).
+#[derive(Debug, Clone)]
+struct Role {
+    inc: u32,
+    replica: bool,
+    replid: String,
+    offset: i64,
+}
+
 /// The checker's memory of a run.
 #[derive(Debug, Default)]
 pub struct Checker {
@@ -268,6 +280,8 @@ pub struct Checker {
     full_syncs_quiet: BTreeMap<usize, u32>,
     /// Each node's distance from the master when faults stopped (L2).
     depths: Vec<u32>,
+    /// Each node's role at its last observation (S5).
+    roles: BTreeMap<usize, Role>,
 }
 
 impl Checker {
@@ -304,6 +318,7 @@ impl Checker {
 
     /// Look at node `n` (incarnation `inc`) after it handled an input.
     pub fn observe(&mut self, t: u64, n: usize, inc: u32, node: &Node) {
+        self.check_promotion(t, n, inc, node);
         if !self.waits.is_empty() {
             for w in self.waits.values_mut() {
                 if w.writer != n && holds(node, &w.key, &w.value) {
@@ -393,6 +408,59 @@ impl Checker {
                 resync: if reset { None } else { resync },
             },
         );
+    }
+
+    /// S5: a replica promoted to master (same incarnation) takes a new
+    /// replid and keeps the old one as replid2, valid up to the byte after
+    /// its offset (`shiftReplicationId`).
+    fn check_promotion(&mut self, t: u64, n: usize, inc: u32, node: &Node) {
+        let id = &node.repl().identity;
+        let replica = node.is_replica();
+        let same = self.roles.get(&n).is_some_and(|r| {
+            r.inc == inc
+                && r.replica == replica
+                && r.replid == id.replid
+                && r.offset == id.master_repl_offset
+        });
+        if same {
+            return;
+        }
+        let now = Role {
+            inc,
+            replica,
+            replid: id.replid.clone(),
+            offset: id.master_repl_offset,
+        };
+        let Some(before) = self.roles.insert(n, now) else {
+            return;
+        };
+        if before.inc != inc || !before.replica || replica {
+            return;
+        }
+        let wrong = if id.replid == before.replid {
+            Some("kept its replid")
+        } else if id.replid2 != before.replid {
+            Some("did not keep its old replid as replid2")
+        } else if id.second_replid_offset != before.offset + 1 {
+            Some("took a second_replid_offset other than its offset + 1")
+        } else {
+            None
+        };
+        if let Some(wrong) = wrong {
+            self.fail(
+                "S5",
+                t,
+                format!(
+                    "n{n} promoted at {}:{} {wrong}: now {}:{}, replid2 {} up to {}",
+                    before.replid,
+                    before.offset,
+                    id.replid,
+                    id.master_repl_offset,
+                    id.replid2,
+                    id.second_replid_offset
+                ),
+            );
+        }
     }
 
     /// S2 for node `n`, which moved from `prev` to its current `(replid,
