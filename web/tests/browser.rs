@@ -174,3 +174,71 @@ fn simulated_events_per_second() {
         s.nodes.len()
     );
 }
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct PsyncNow {
+    replid: String,
+    offset: i64,
+    verdict: String,
+    reason: String,
+}
+
+#[derive(Deserialize, Debug)]
+struct NodeNow {
+    replid: String,
+    offset: i64,
+    psync_now: Option<PsyncNow>,
+}
+
+#[derive(Deserialize, Debug)]
+struct SnapNow {
+    nodes: Vec<NodeNow>,
+}
+
+#[derive(Deserialize, Debug)]
+struct Event {
+    step: f64,
+    kind: String,
+}
+
+#[derive(Deserialize, Debug)]
+struct Page {
+    events: Vec<Event>,
+}
+
+/// `EventView.step`, `import` with `at=STEP` and `nodes[].psync_now`, as
+/// the page reads them.
+#[wasm_bindgen_test]
+fn event_steps_jump_to_a_step_and_psync_now() {
+    let mut pg = new("3", "link-blip");
+    pg.run_for(2_600.0); // n0–n1 cut at 2000 ms
+    let s: SnapNow =
+        serde_wasm_bindgen::from_value(pg.snapshot().ok().expect("snapshot")).expect("shape");
+    assert_eq!(s.nodes[0].psync_now, None);
+    let n1 = &s.nodes[1];
+    let now = n1.psync_now.as_ref().expect("n1 is a replica of a live n0");
+    assert_eq!((&now.replid, now.offset), (&n1.replid, n1.offset + 1));
+    assert_eq!(now.verdict, "CONTINUE", "{now:?}");
+    assert!(now.reason.contains("within the backlog"), "{now:?}");
+
+    let page: Page =
+        serde_wasm_bindgen::from_value(pg.events_since(0.0).ok().expect("events")).expect("shape");
+    let cut = page
+        .events
+        .iter()
+        .find(|e| e.kind == "fault")
+        .expect("the scripted cut");
+    assert!(cut.step > 0.0 && cut.step <= pg.steps());
+    let fragment = pg.export();
+    let (head, rest) = fragment.split_once("&at=").expect("at");
+    let log = rest.split_once("&log=").expect("log").1;
+    let jump = format!("{head}&at={}&log={log}", cut.step);
+    let copy = Playground::import_run(&jump).ok().expect("import at=STEP");
+    assert_eq!(copy.steps(), cut.step);
+    let mut replay = new("3", "link-blip");
+    while replay.steps() < cut.step {
+        assert!(replay.step());
+    }
+    assert_eq!(copy.trace_hash(), replay.trace_hash());
+    assert!(Playground::import_run(&format!("{head}&at=1x")).is_err());
+}

@@ -12,7 +12,7 @@
 //! `zrange_100` (`ZRANGE` of 100 members, `WITHSCORES`, from a 200-member
 //! sorted set: the skiplist encoding in both).
 
-use crate::proc::{build_tandem_release, free_port, show, Server};
+use crate::proc::{bench_server, build_tandem_release, show};
 use crate::Result;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -69,6 +69,8 @@ struct Plan {
     /// `redis-benchmark -t` names, in table order.
     tests: Vec<String>,
     pipelines: Vec<u32>,
+    /// Items per memory row (`bench_mem`); 0 skips the memory table.
+    memory_items: u64,
 }
 
 impl Default for Plan {
@@ -91,6 +93,7 @@ impl Default for Plan {
             .map(String::from)
             .to_vec(),
             pipelines: vec![1, 16],
+            memory_items: 1_000_000,
         }
     }
 }
@@ -99,7 +102,14 @@ fn parse_plan(args: &[String]) -> Result<Plan> {
     let mut plan = Plan::default();
     let opts = crate::options(
         args,
-        &["rounds", "requests", "clients", "tests", "pipelines"],
+        &[
+            "rounds",
+            "requests",
+            "clients",
+            "tests",
+            "pipelines",
+            "memory",
+        ],
     )?;
     let num = |name: &str, v: &str| -> Result<u64> {
         v.parse::<u64>()
@@ -118,6 +128,11 @@ fn parse_plan(args: &[String]) -> Result<Plan> {
                     .split(',')
                     .map(|p| num(&name, p.trim()).map(|n| n as u32))
                     .collect::<Result<_>>()?
+            }
+            "memory" => {
+                plan.memory_items = v
+                    .parse()
+                    .map_err(|_| format!("--memory wants a number, not {v:?}"))?
             }
             _ => unreachable!("options() only returns known names"),
         }
@@ -145,23 +160,8 @@ pub fn run(args: &[String]) -> Result {
     }
     let tandem_bin = build_tandem_release()?;
 
-    let tport = free_port()?;
-    let mut tcmd = Command::new(&tandem_bin);
-    tcmd.args(["--port", &tport.to_string(), "--bind", "127.0.0.1"]);
-    let tandem = Server::start("tandem", tcmd, tport, true)?;
-    let rport = free_port()?;
-    let mut rcmd = Command::new("redis-server");
-    rcmd.args([
-        "--port",
-        &rport.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
-    let redis = Server::start("redis", rcmd, rport, true)?;
+    let tandem = bench_server("tandem", &tandem_bin, &[])?;
+    let redis = bench_server("redis", &tandem_bin, &[])?;
     let targets = [&tandem, &redis];
     for test in plan.tests.iter().filter_map(|t| custom_test(t)) {
         for server in targets {
@@ -228,6 +228,9 @@ pub fn run(args: &[String]) -> Result {
             "| {:<28} | {:>8} | {:>12.0} | {:>12.0} | {:>5.2} |",
             key.1, key.0, mt, mr, ratio
         );
+    }
+    if plan.memory_items > 0 {
+        crate::bench_mem::report(&tandem_bin, plan.memory_items)?;
     }
     Ok(())
 }

@@ -122,16 +122,9 @@ impl Drop for Node {
     }
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:")
-                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
-            })
-        })
-        .unwrap_or(0)
+/// The resident set size of a process, in kB (0 if it is gone).
+pub(crate) fn rss_kb(pid: u32) -> u64 {
+    crate::proc::status_kb(pid, "VmRSS")
 }
 
 /// One GET: when it was sent and how long its reply took.
@@ -240,7 +233,8 @@ fn stall_once(node: &Node, keys: u64, row: &mut Row) -> Result {
 }
 
 /// Pipelined commands, `batch` at a time, every reply read.
-fn pipeline(port: u16, commands: impl Iterator<Item = Vec<Vec<u8>>>) -> Result {
+/// Send commands 1,000 at a time on one connection, reading every reply.
+pub(crate) fn pipeline(port: u16, commands: impl Iterator<Item = Vec<Vec<u8>>>) -> Result {
     let mut c = Client::connect(port)?;
     let mut out = Vec::new();
     let mut pending = 0;

@@ -11,7 +11,7 @@
 //! Both masters use `repl-diskless-sync-delay 0` so the configured delay does
 //! not dominate the timing.
 
-use crate::proc::{build_tandem_release, free_port, Server};
+use crate::proc::{build_tandem_release, Server};
 use crate::Result;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -116,42 +116,13 @@ pub(crate) fn fill(port: u16, keys: u64) -> Result {
     Ok(())
 }
 
+/// The peak resident set size of a process, in kB.
 fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmHWM:")
-                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
-            })
-        })
-        .unwrap_or(0)
+    crate::proc::status_kb(pid, "VmHWM")
 }
 
 fn start(kind: &str, bin: &std::path::Path) -> Result<Server> {
-    let port = free_port()?;
-    let mut cmd = Command::new(if kind == "tandem" {
-        bin.as_os_str()
-    } else {
-        "redis-server".as_ref()
-    });
-    cmd.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--repl-diskless-sync-delay",
-        "0",
-    ]);
-    if kind == "redis" {
-        cmd.args(["--appendonly", "no"]);
-    }
-    let dir = std::env::temp_dir().join(format!("tandem-bench-repl-{port}"));
-    let _ = std::fs::create_dir_all(&dir);
-    cmd.current_dir(&dir);
-    Server::start(kind, cmd, port, true)
+    crate::proc::bench_server(kind, bin, &["--repl-diskless-sync-delay", "0"])
 }
 
 struct Row {

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_mem;
 mod bench_rdb;
 mod bench_repl;
 mod e2e;
@@ -47,6 +48,8 @@ commands:
   bench    redis-benchmark against tandem and redis-server, alternating rounds
            options: --rounds N (3)  --requests N (200000)  --clients N (50)
                     --tests set,get,incr  --pipelines 1,16
+                    --memory N (1000000; RSS after N hash fields / set members /
+                    zset members, 100 per key and all in one key; 0 skips)
   bench-repl  replication tandem->tandem vs redis->redis: full sync time and
            master peak RSS, partial resync time, lag under write load
            options: --keys N (100000)

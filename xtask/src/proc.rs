@@ -121,6 +121,51 @@ pub fn free_port() -> Result<u16> {
         .map_err(|e| format!("local addr: {e}"))
 }
 
+/// A benchmark's server: `tandem` (from `tandem_bin`) or `redis-server`
+/// (`name` says which), on a free loopback port, with no save points and
+/// an empty directory of its own, so it neither loads a `dump.rdb` left
+/// in the working directory nor writes one there when it stops.
+pub fn bench_server(name: &str, tandem_bin: &Path, extra_args: &[&str]) -> Result<Server> {
+    let port = free_port()?;
+    let dir = std::env::temp_dir().join(format!("tandem-bench-{name}-{port}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut cmd = Command::new(if name == "tandem" {
+        tandem_bin.as_os_str()
+    } else {
+        "redis-server".as_ref()
+    });
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ]);
+    cmd.arg("--dir").arg(&dir);
+    cmd.args(extra_args);
+    if name == "redis" {
+        cmd.args(["--appendonly", "no"]);
+    }
+    Server::start(name, cmd, port, true)
+}
+
+/// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`); 0 if the
+/// process is gone.
+pub fn status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(field)
+                    .and_then(|v| v.strip_prefix(':'))
+                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0)
+}
+
 /// A server process (`tandem` or `redis-server`) killed when dropped.
 pub struct Server {
     /// What it is, for messages.

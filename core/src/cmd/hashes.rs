@@ -286,8 +286,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let h = peek_hash(ctx.node, ctx.client.db, &args[1]);
         let out = &mut ctx.client.out;
         out.array_len(picks.len() * (1 + with as usize));
-        for i in picks {
-            let (f, v) = h.get_index(i).expect("position in range");
+        for (f, v) in h.entries_at(picks) {
             out.bulk(f);
             if with {
                 out.bulk(v);
@@ -315,8 +314,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let opts = ScanOpts::parse(args, 3)?;
     let (range, next) = opts.step(cursor, h.len(), h.is_compact());
     let mut items: Vec<&[u8]> = Vec::new();
-    for i in range {
-        let (f, v) = h.get_index(i).expect("position in range");
+    for (f, v) in h.entries_at(range) {
         if opts.matches(f) {
             items.push(f);
             items.push(v);

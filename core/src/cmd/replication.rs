@@ -104,12 +104,8 @@ fn sync_preconditions(ctx: &mut Ctx) -> Result<bool, CmdError> {
             "SYNC and PSYNC are invalid with pending output",
         ));
     }
-    // A replica serves sub-replicas only while its own link is up (Redis's
-    // syncCommand); otherwise it would invent a history with a fresh replid.
-    if ctx.node.repl.replica.as_ref().is_some_and(|s| !s.link_up()) {
-        return Err(CmdError::Other(
-            "NOMASTERLINK Can't SYNC while not connected with my master".into(),
-        ));
+    if let Some(refusal) = ctx.node.sync_refusal() {
+        return Err(CmdError::Other(refusal.into()));
     }
     Ok(true)
 }

@@ -196,6 +196,9 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> CmdResult {
             }
         }
     }
+    if added > 0 {
+        z.release_spare_capacity();
+    }
     if added + updated > 0 {
         ctx.modified(key);
     }

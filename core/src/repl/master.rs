@@ -166,6 +166,39 @@ pub fn link_of(client: &mut Client, now: u64) -> &mut ReplicaLink {
 }
 
 impl Node {
+    /// Why this node refuses `SYNC` / `PSYNC` now, as its error reply: a
+    /// replica serves sub-replicas only while its own master link is up
+    /// (Redis's `syncCommand`); otherwise it would invent a history.
+    pub fn sync_refusal(&self) -> Option<&'static str> {
+        if self.repl.replica.as_ref().is_some_and(|s| !s.link_up()) {
+            Some("NOMASTERLINK Can't SYNC while not connected with my master")
+        } else {
+            None
+        }
+    }
+
+    /// What this node's [`decide`] answers `PSYNC <id> <offset>` with its
+    /// replication state now (once [`Node::sync_refusal`] let it through).
+    pub fn psync_verdict(&self, id: &str, offset: i64) -> PsyncVerdict {
+        let verdict = || decide(id, offset, &self.repl.identity, self.repl.backlog.as_ref());
+        #[cfg(feature = "planted-bugs")]
+        if self.repl.planted.psync_ignores_first_byte {
+            if let PsyncVerdict::FullResync(super::ResyncReason::OffsetBeforeBacklog {
+                offset,
+                first_byte,
+            }) = verdict()
+            {
+                let end = self.repl.identity.master_repl_offset;
+                return PsyncVerdict::Continue {
+                    offset,
+                    len: end + 1 - offset,
+                    window: (first_byte, end),
+                };
+            }
+        }
+        verdict()
+    }
+
     /// Handle `PSYNC <id> <offset>` (or legacy `SYNC` when `legacy`) from `client`.
     pub(crate) fn master_psync(
         &mut self,
@@ -179,27 +212,7 @@ impl Node {
         let verdict = if legacy {
             None
         } else {
-            Some(decide(
-                id,
-                offset,
-                &self.repl.identity,
-                self.repl.backlog.as_ref(),
-            ))
-        };
-        #[cfg(feature = "planted-bugs")]
-        let verdict = match verdict {
-            Some(PsyncVerdict::FullResync(super::ResyncReason::OffsetBeforeBacklog {
-                offset,
-                first_byte,
-            })) if self.repl.planted.psync_ignores_first_byte => {
-                let end = self.repl.identity.master_repl_offset;
-                Some(PsyncVerdict::Continue {
-                    offset,
-                    len: end + 1 - offset,
-                    window: (first_byte, end),
-                })
-            }
-            v => v,
+            Some(self.psync_verdict(id, offset))
         };
         if let Some(v) = &verdict {
             self.event(crate::node::Event::Repl(ReplEvent::PsyncDecision {

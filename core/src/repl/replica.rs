@@ -486,7 +486,15 @@ impl Node {
         Ok(())
     }
 
-    fn send_psync(&mut self, conn: ConnId) {
+    /// The `PSYNC <id> <offset>` this node sends when its link to the master
+    /// reaches that point of the handshake (now, were it to reconnect):
+    /// `<replid> <offset+1>` with a cached master, `? -1` without one.
+    /// `None` when it is not a replica.
+    pub fn psync_request(&self) -> Option<(String, i64)> {
+        let side = self.repl.replica.as_ref()?;
+        if !side.cached {
+            return Some(("?".to_string(), -1));
+        }
         #[cfg(not(feature = "planted-bugs"))]
         let resume = self.repl.identity.master_repl_offset + 1;
         #[cfg(feature = "planted-bugs")]
@@ -496,12 +504,13 @@ impl Node {
             } else {
                 0
             };
+        Some((self.repl.identity.replid.clone(), resume))
+    }
+
+    fn send_psync(&mut self, conn: ConnId) {
+        let (id, off) = self.psync_request().expect("replica side");
+        let off = off.to_string();
         let side = self.repl.replica.as_mut().expect("replica side");
-        let (id, off) = if side.cached {
-            (self.repl.identity.replid.clone(), resume.to_string())
-        } else {
-            ("?".to_string(), "-1".to_string())
-        };
         if let LinkState::Handshake { expect, .. } = &mut side.state {
             expect.push_back(Expect::Psync);
         }

@@ -4,13 +4,15 @@
 //!
 //! A listpack keeps insertion order (an updated field keeps its place, a
 //! deleted one closes the gap), and that is the order HGETALL answers while
-//! the hash is small; a hashtable's order is unspecified. Both are kept in
-//! one insertion-ordered index map: small hashes delete with `shift_remove`
-//! (order kept), large ones with O(1) `swap_remove`. Index access gives
-//! HRANDFIELD O(1) random picks. Each field and its value share one heap
-//! allocation (`[field length][field][value]`), found by field through
-//! indexmap's `Equivalent` lookup: one allocation per entry, as Redis's
-//! listpack/dictEntry+sds do with two.
+//! the hash is small; a hashtable's order is unspecified.
+//!
+//! A small hash is packed into one buffer as a listpack is (about the same
+//! bytes per entry as Redis's), and found by walking it. A large one is an
+//! insertion-ordered index map (O(1) `swap_remove`; index access gives
+//! HRANDFIELD and HSCAN positions) in which each field and its value share
+//! one heap allocation (`[field length][field][value]`), found by field
+//! through indexmap's `Equivalent` lookup: one allocation per entry, as
+//! Redis's dictEntry+sds do with two.
 
 use crate::config::EncodingLimits;
 use ahash::RandomState;
@@ -75,23 +77,135 @@ pub(crate) fn fixed_state() -> RandomState {
 /// A map of fields to values.
 #[derive(Debug, Clone)]
 pub struct Hash {
-    map: IndexMap<Entry, (), RandomState>,
-    big: bool,
+    repr: Repr,
+}
+
+#[derive(Debug, Clone)]
+enum Repr {
+    /// `listpack`: the entries packed in one buffer, in insertion order.
+    Small(Packed),
+    /// `hashtable`.
+    Big(Box<IndexMap<Entry, (), RandomState>>),
+}
+
+/// A listpack's contents: `[field length][field][value length][value]` per
+/// entry, lengths as LEB128 varints (one byte under 128). Lookups walk the
+/// buffer, as Redis walks a listpack; the limits keep it short.
+#[derive(Debug, Clone, Default)]
+struct Packed {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+fn put_len(buf: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        buf.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    buf.push(n as u8);
+}
+
+fn get_len(buf: &[u8], pos: &mut usize) -> usize {
+    let (mut n, mut shift) = (0usize, 0);
+    loop {
+        let b = buf[*pos];
+        *pos += 1;
+        n |= usize::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return n;
+        }
+        shift += 7;
+    }
+}
+
+/// One packed entry: where it starts, where its value's length starts, and
+/// where it ends, with its field and value.
+struct PackedEntry<'a> {
+    start: usize,
+    value_at: usize,
+    end: usize,
+    field: &'a [u8],
+    value: &'a [u8],
+}
+
+struct PackedIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for PackedIter<'a> {
+    type Item = PackedEntry<'a>;
+    fn next(&mut self) -> Option<PackedEntry<'a>> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let start = self.pos;
+        let flen = get_len(self.buf, &mut self.pos);
+        let field = &self.buf[self.pos..self.pos + flen];
+        self.pos += flen;
+        let value_at = self.pos;
+        let vlen = get_len(self.buf, &mut self.pos);
+        let value = &self.buf[self.pos..self.pos + vlen];
+        self.pos += vlen;
+        Some(PackedEntry {
+            start,
+            value_at,
+            end: self.pos,
+            field,
+            value,
+        })
+    }
+}
+
+impl Packed {
+    fn entries(&self) -> PackedIter<'_> {
+        PackedIter {
+            buf: &self.buf,
+            pos: 0,
+        }
+    }
+    fn find(&self, field: &[u8]) -> Option<PackedEntry<'_>> {
+        self.entries().find(|e| e.field == field)
+    }
+    fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if let Some(e) = self.find(field) {
+            let (from, to) = (e.value_at, e.end);
+            let mut v = Vec::with_capacity(value.len() + 5);
+            put_len(&mut v, value.len());
+            v.extend_from_slice(value);
+            self.buf.splice(from..to, v);
+            false
+        } else {
+            put_len(&mut self.buf, field.len());
+            self.buf.extend_from_slice(field);
+            put_len(&mut self.buf, value.len());
+            self.buf.extend_from_slice(value);
+            self.len += 1;
+            true
+        }
+    }
+    fn remove(&mut self, field: &[u8]) -> bool {
+        let Some((from, to)) = self.find(field).map(|e| (e.start, e.end)) else {
+            return false;
+        };
+        self.buf.drain(from..to);
+        self.len -= 1;
+        true
+    }
 }
 
 impl Default for Hash {
     fn default() -> Self {
         Hash {
-            map: IndexMap::with_hasher(fixed_state()),
-            big: false,
+            repr: Repr::Small(Packed::default()),
         }
     }
 }
 
 impl PartialEq for Hash {
     fn eq(&self, o: &Self) -> bool {
-        self.big == o.big
-            && self.map.len() == o.map.len()
+        self.is_compact() == o.is_compact()
+            && self.len() == o.len()
             && self.iter().all(|(f, v)| o.get(f) == Some(v))
     }
 }
@@ -104,11 +218,14 @@ impl Hash {
     }
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.map.len()
+        match &self.repr {
+            Repr::Small(p) => p.len,
+            Repr::Big(m) => m.len(),
+        }
     }
     /// Whether it has no fields.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
     /// An empty hash with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
@@ -127,40 +244,81 @@ impl Hash {
     }
     /// Set a field; true if it is new. An existing field keeps its place.
     pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> bool {
-        let e = Entry::new(&field, &value);
-        if let Some((_, k, _)) = self.map.get_full_mut2(&Field(&field)) {
-            *k = e;
-            false
-        } else {
-            self.map.insert(e, ());
-            true
+        match &mut self.repr {
+            Repr::Small(p) => p.insert(&field, &value),
+            Repr::Big(m) => {
+                let e = Entry::new(&field, &value);
+                if let Some((_, k, _)) = m.get_full_mut2(&Field(&field)) {
+                    *k = e;
+                    false
+                } else {
+                    m.insert(e, ());
+                    true
+                }
+            }
         }
     }
     /// A field's value.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.map
-            .get_key_value(&Field(field))
-            .map(|(e, _)| e.value())
+        match &self.repr {
+            Repr::Small(p) => p.find(field).map(|e| e.value),
+            Repr::Big(m) => m.get_key_value(&Field(field)).map(|(e, _)| e.value()),
+        }
     }
     /// Whether a field exists.
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.map.contains_key(&Field(field))
+        self.get(field).is_some()
     }
-    /// Remove a field; true if it existed.
+    /// Remove a field; true if it existed. A listpack closes the gap (the
+    /// order is kept); a hashtable moves its last entry into it.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        if self.big {
-            self.map.swap_remove(&Field(field)).is_some()
-        } else {
-            self.map.shift_remove(&Field(field)).is_some()
+        match &mut self.repr {
+            Repr::Small(p) => p.remove(field),
+            Repr::Big(m) => m.swap_remove(&Field(field)).is_some(),
         }
     }
-    /// The field and value at a position of the iteration order.
+    /// The field and value at a position of the iteration order (a walk
+    /// from the start for a listpack).
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
-        self.map.get_index(i).map(|(e, _)| (e.field(), e.value()))
+        match &self.repr {
+            Repr::Small(p) => p.entries().nth(i).map(|e| (e.field, e.value)),
+            Repr::Big(m) => m.get_index(i).map(|(e, _)| (e.field(), e.value())),
+        }
+    }
+    /// The fields and values at these positions of the iteration order
+    /// (random picks, a scan step): one walk of a listpack for them all.
+    pub fn entries_at(&self, positions: impl IntoIterator<Item = usize>) -> Vec<(&[u8], &[u8])> {
+        match &self.repr {
+            Repr::Small(p) => {
+                let all: Vec<_> = p.entries().map(|e| (e.field, e.value)).collect();
+                positions.into_iter().map(|i| all[i]).collect()
+            }
+            Repr::Big(m) => positions
+                .into_iter()
+                .map(|i| {
+                    let (e, _) = m.get_index(i).expect("position in range");
+                    (e.field(), e.value())
+                })
+                .collect(),
+        }
     }
     /// Fields and values, in the order Redis would list them for a listpack.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.map.keys().map(|e| (e.field(), e.value()))
+        let (small, big) = match &self.repr {
+            Repr::Small(p) => (Some(p.entries().map(|e| (e.field, e.value))), None),
+            Repr::Big(m) => (None, Some(m.keys().map(|e| (e.field(), e.value())))),
+        };
+        small.into_iter().flatten().chain(big.into_iter().flatten())
+    }
+    /// Become a `hashtable` (one-way).
+    fn convert(&mut self) {
+        if let Repr::Small(p) = &self.repr {
+            let mut m = IndexMap::with_capacity_and_hasher(p.len, fixed_state());
+            for e in p.entries() {
+                m.insert(Entry::new(e.field, e.value), ());
+            }
+            self.repr = Repr::Big(Box::new(m));
+        }
     }
     /// Convert before a write whose arguments have these lengths, as
     /// `hashTypeTryConversion` does (even if the write then does nothing).
@@ -169,41 +327,46 @@ impl Hash {
         lens: impl IntoIterator<Item = usize>,
         limits: &EncodingLimits,
     ) {
-        if !self.big && lens.into_iter().any(|l| l > limits.hash_max_listpack_value) {
-            self.big = true;
+        if self.is_compact() && lens.into_iter().any(|l| l > limits.hash_max_listpack_value) {
+            self.convert();
         }
     }
     /// After a command's write: switch to `hashtable` past the entry limit
     /// (`hashTypeSet` checks only the count; lengths were checked on the
-    /// arguments by [`convert_for_lengths`](Self::convert_for_lengths)).
+    /// arguments by [`convert_for_lengths`](Self::convert_for_lengths)). A
+    /// listpack keeps no spare capacity between commands.
     pub fn update_encoding_after_write(&mut self, limits: &EncodingLimits) {
-        if self.map.len() > limits.hash_max_listpack_entries {
-            self.big = true;
+        if self.len() > limits.hash_max_listpack_entries {
+            self.convert();
+        } else if let Repr::Small(p) = &mut self.repr {
+            p.buf.shrink_to_fit();
         }
     }
     /// Switch to `hashtable` if the contents exceed the limits (one-way),
     /// counting entries and lengths (RDB load).
     pub fn update_encoding(&mut self, limits: &EncodingLimits) {
-        if !self.big
-            && (self.map.len() > limits.hash_max_listpack_entries
+        if self.is_compact()
+            && (self.len() > limits.hash_max_listpack_entries
                 || self.iter().any(|(k, v)| {
                     k.len() > limits.hash_max_listpack_value
                         || v.len() > limits.hash_max_listpack_value
                 }))
         {
-            self.big = true;
+            self.convert();
+        } else if let Repr::Small(p) = &mut self.repr {
+            p.buf.shrink_to_fit();
         }
     }
     /// Whether the hash is in its compact encoding.
     pub fn is_compact(&self) -> bool {
-        !self.big
+        matches!(self.repr, Repr::Small(_))
     }
     /// `listpack` or `hashtable`.
     pub fn encoding_name(&self) -> &'static str {
-        if self.big {
-            "hashtable"
-        } else {
+        if self.is_compact() {
             "listpack"
+        } else {
+            "hashtable"
         }
     }
 }

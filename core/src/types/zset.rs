@@ -18,9 +18,13 @@ use crate::config::EncodingLimits;
 use ahash::RandomState;
 use hashbrown::HashTable;
 
+/// A listpack member: up to 16 bytes inline (no allocation of its own), as
+/// a listpack keeps short strings inside its one buffer.
+type SmallMember = smallvec::SmallVec<[u8; 16]>;
+
 #[derive(Debug, Clone)]
 enum Repr {
-    Small(Vec<(Box<[u8]>, f64)>),
+    Small(Vec<(SmallMember, f64)>),
     Big {
         /// Skiplist node indices, hashed by member with `hasher`.
         dict: HashTable<u32>,
@@ -57,7 +61,7 @@ impl PartialEq for ZSet {
 /// Iterator over (member, score) of a [`ZSet`], from either end.
 pub enum ZIter<'a> {
     /// Over a listpack.
-    Small(std::slice::Iter<'a, (Box<[u8]>, f64)>),
+    Small(std::slice::Iter<'a, (SmallMember, f64)>),
     /// Over a skiplist.
     Big(super::skiplist::SkipRange<'a>),
 }
@@ -204,7 +208,7 @@ impl ZSet {
                     new = false;
                 }
                 let pos = v.partition_point(|e| cmp_entry(e.1, &e.0, score, &member).is_lt());
-                v.insert(pos, (member.into_boxed_slice(), score));
+                v.insert(pos, (SmallMember::from_vec(member), score));
                 new
             }
             Repr::Big { dict, hasher, sl } => {
@@ -445,6 +449,13 @@ impl ZSet {
         }
         end - start
     }
+    /// A listpack keeps no spare room between commands (it is one exact
+    /// allocation in Redis); called after a command added members.
+    pub fn release_spare_capacity(&mut self) {
+        if let Repr::Small(v) = &mut self.repr {
+            v.shrink_to_fit();
+        }
+    }
     /// Switch to `skiplist` past the listpack limits (one-way).
     pub fn update_encoding(&mut self, limits: &EncodingLimits) {
         if let Repr::Small(v) = &self.repr {
@@ -465,7 +476,7 @@ impl ZSet {
             {
                 let v = sl
                     .iter_from(0, false)
-                    .map(|(m, s)| (Box::from(m), if s == 0.0 { 0.0 } else { s }))
+                    .map(|(m, s)| (SmallMember::from_slice(m), if s == 0.0 { 0.0 } else { s }))
                     .collect();
                 self.repr = Repr::Small(v);
             }
@@ -478,7 +489,7 @@ impl ZSet {
             if let Repr::Big { dict, hasher, sl } = &mut big.repr {
                 for (m, s) in v {
                     let h = hasher.hash_one(&m[..]);
-                    let idx = sl.insert(s, m);
+                    let idx = sl.insert(s, Box::from(&m[..]));
                     dict.insert_unique(h, idx, |&i| hasher.hash_one(sl.node(i).0));
                 }
             }

@@ -31,7 +31,7 @@ pub mod wire;
 
 pub use action::Action;
 pub use scenario::{Scenario, SCENARIOS};
-pub use view::{Decision, EventPage, EventView, Snapshot};
+pub use view::{Decision, EventPage, EventView, PsyncNow, Snapshot};
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -64,6 +64,8 @@ pub struct Tap {
     events: VecDeque<EventView>,
     /// Index of `events[0]`.
     first: u64,
+    /// The last this many events have no step count yet (see [`Tap::stamp`]).
+    unstamped: usize,
     decisions: VecDeque<Decision>,
     /// Reading state per `(connection, direction)`, after what was delivered.
     readers: BTreeMap<(u64, usize), Reader>,
@@ -86,15 +88,27 @@ impl Tap {
     fn push(&mut self, mut e: EventView) {
         e.i = self.first + self.events.len() as u64;
         self.events.push_back(e);
+        self.unstamped += 1;
         if self.events.len() > EVENT_LOG_CAP {
             self.events.pop_front();
             self.first += 1;
         }
     }
 
+    /// Give the events logged since the last call the step count `step`
+    /// (the playground calls this after every step and action).
+    fn stamp(&mut self, step: u64) {
+        let n = self.unstamped.min(self.events.len());
+        for e in self.events.iter_mut().rev().take(n) {
+            e.step = step;
+        }
+        self.unstamped = 0;
+    }
+
     fn event(&mut self, t: u64, kind: &'static str, node: Option<NodeId>, text: String) {
         self.push(EventView {
             i: 0,
+            step: 0,
             t,
             kind,
             node,
@@ -125,7 +139,7 @@ impl Tap {
                     ..
                 },
             ) => {
-                let (word, reason) = verdict.split_once(": ").unwrap_or((verdict, ""));
+                let (word, reason) = view::verdict_words(verdict);
                 let replica = addr
                     .strip_prefix(&format!("{HOST}-"))
                     .and_then(|r| r.split(':').next())
@@ -141,8 +155,8 @@ impl Tap {
                     second_offset: before.map_or(-1, |b| b.second_offset),
                     backlog_first: before.and_then(|b| b.backlog.map(|(end, h)| end - h + 1)),
                     backlog_last: before.and_then(|b| b.backlog.map(|(end, _)| end)),
-                    verdict: word.to_string(),
-                    reason: reason.to_string(),
+                    verdict: word,
+                    reason,
                 };
                 self.decisions.push_back(card);
                 if self.decisions.len() > DECISIONS_CAP {
@@ -203,6 +217,7 @@ impl Tap {
         let kind = reading.kind().map_or("reply", |k| k.name());
         self.push(EventView {
             i: 0,
+            step: 0,
             t: now,
             kind: "message",
             node: to.node(),
@@ -374,6 +389,7 @@ impl Playground {
             pg.script.push_back((at, a));
         }
         pg.record(format!("playground: scenario {} seed {seed}", sc.id));
+        pg.stamp();
         Ok(pg)
     }
 
@@ -451,16 +467,24 @@ impl Playground {
                 };
                 self.tap_mut().event(t, "fault", None, line.clone());
                 self.record(line);
+                self.stamp();
                 return true;
             }
         }
         let stepped = self.sim.step().is_some();
+        self.stamp();
         if stepped && self.sim.steps().is_multiple_of(4096) {
             let conns = &self.sim.conns;
             let tap = self.sim.tap.as_deref_mut().expect("tap");
             tap.readers.retain(|(k, _), _| conns.contains_key(k));
         }
         stepped
+    }
+
+    /// Stamp the events logged since the last stamp with the step count now.
+    fn stamp(&mut self) {
+        let step = self.steps();
+        self.tap_mut().stamp(step);
     }
 
     fn next_time(&self) -> Option<u64> {
@@ -521,6 +545,7 @@ impl Playground {
             now,
             action: a,
         });
+        self.stamp();
         Ok(result)
     }
 
@@ -761,6 +786,7 @@ impl Playground {
             {
                 break;
             }
+            self.stamp();
         }
         // Still blocked: give this console up (its reply would arrive late).
         if let Some(k) = self.sim.clients[i].conn.take() {
@@ -816,6 +842,13 @@ impl Playground {
     }
 
     /// Replay an exported run to the same step.
+    ///
+    /// `at=STEP.MS` replays to step STEP with the clock at MS (what
+    /// [`Playground::export`] writes). `at=STEP` replays to step STEP
+    /// exactly, with the clock at that step's event, and leaves out the log
+    /// entries recorded after it; entries recorded at STEP itself are
+    /// applied. (A console command runs the simulation until its reply, so
+    /// a STEP inside that wait lands at the reply.)
     pub fn import(fragment: &str) -> Result<Playground, String> {
         let fragment = fragment.trim_start_matches('#');
         let (mut seed, mut scenario, mut at, mut log) = (None, None, None, "");
@@ -824,7 +857,12 @@ impl Playground {
             match k {
                 "seed" => seed = Some(v.parse::<u64>().map_err(|_| format!("bad seed '{v}'"))?),
                 "scenario" => scenario = Some(v),
-                "at" => at = Some(position(v)?),
+                "at" => {
+                    at = Some(match v.split_once('.') {
+                        Some(_) => position(v).map(|(s, t)| (s, Some(t)))?,
+                        None => (v.parse().map_err(|_| format!("bad step '{v}'"))?, None),
+                    })
+                }
                 "log" => log = v,
                 _ => return Err(format!("unknown field '{k}' in the shared run")),
             }
@@ -838,23 +876,34 @@ impl Playground {
             let (step, now) = position(&format!("{step}.{now}"))?;
             let text = decode(parts.next().ok_or(format!("log entry {i} has no action"))?)?;
             let a: Action = text.parse().map_err(|e| format!("log entry {i}: {e}"))?;
+            if matches!(at, Some((last, None)) if step > last) {
+                break;
+            }
             pg.replay_to(step, now)
                 .map_err(|e| format!("log entry {i}: {e}"))?;
             pg.act_logged(a)
                 .map_err(|e| format!("log entry {i} ({text}): {e}"))?;
         }
-        if let Some((step, now)) = at {
-            pg.replay_to(step, now)?;
+        match at {
+            Some((step, Some(now))) => pg.replay_to(step, now)?,
+            Some((step, None)) => pg.run_to_step(step)?,
+            None => {}
         }
         Ok(pg)
     }
 
-    fn replay_to(&mut self, step: u64, now: u64) -> Result<(), String> {
+    /// Step until `step` steps are taken (or more already were).
+    fn run_to_step(&mut self, step: u64) -> Result<(), String> {
         while self.steps() < step {
             if !self.step() {
                 return Err(format!("the run ends before step {step}"));
             }
         }
+        Ok(())
+    }
+
+    fn replay_to(&mut self, step: u64, now: u64) -> Result<(), String> {
+        self.run_to_step(step)?;
         if self.steps() != step || now < self.sim.now {
             return Err(format!(
                 "cannot reach step {step} at {now} ms (at step {} and {} ms)",

@@ -357,3 +357,192 @@ fn tours_are_in_time_order_within_the_expected_window() {
         );
     }
 }
+
+/// The whole event log, every page.
+fn all_events(pg: &Playground) -> Vec<EventView> {
+    let (mut out, mut cursor) = (Vec::new(), 0);
+    loop {
+        let page = pg.events_since(cursor);
+        if page.events.is_empty() {
+            return out;
+        }
+        cursor = page.next;
+        out.extend(page.events);
+    }
+}
+
+#[test]
+fn every_event_carries_the_step_count_right_after_it() {
+    let mut pg = Playground::new(9, "link-blip").unwrap();
+    let mut cursor = 0;
+    let mut check = |pg: &Playground, what: &str| {
+        let page = pg.events_since(cursor);
+        cursor = page.next;
+        page.events.iter().map(|e| e.step).collect::<Vec<_>>()
+            == vec![pg.steps(); page.events.len()]
+            || panic!("{what}: {:?} at step {}", page.events, pg.steps())
+    };
+    check(&pg, "new");
+    for i in 0..2_500 {
+        pg.step();
+        check(&pg, "step");
+        if i == 1_000 {
+            pg.act("crash 2").unwrap();
+            check(&pg, "crash");
+            pg.act("restart 2").unwrap();
+            check(&pg, "restart");
+        }
+    }
+    // A console command runs the simulation until its reply: the events
+    // of that wait carry the steps at which they happened.
+    let before = pg.steps();
+    let from = all_events(&pg).last().map_or(0, |e| e.i + 1);
+    pg.command(0, "SET k v").unwrap();
+    let steps: Vec<u64> = pg
+        .events_since(from)
+        .events
+        .iter()
+        .map(|e| e.step)
+        .collect();
+    assert!(steps.len() >= 2, "{steps:?}");
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "{steps:?}");
+    assert!(steps[0] > before, "{before} {steps:?}");
+    assert_eq!(steps.last(), Some(&pg.steps()), "{steps:?}");
+}
+
+#[test]
+fn import_at_a_bare_step_replays_to_exactly_that_step() {
+    let mut pg = Playground::new(21, "link-blip").unwrap();
+    // (hash, now, snapshot) after each step and the actions taken there.
+    let mut seen = BTreeMap::new();
+    for i in 0..2_400 {
+        pg.step();
+        match i {
+            400 => drop(pg.act("cut 0 2").unwrap()),
+            900 => drop(pg.command(0, "SET during cut").unwrap()),
+            1_300 => drop(pg.act("heal 0 2").unwrap()),
+            1_900 => drop(pg.act("add-replica").unwrap()),
+            _ => {}
+        }
+        seen.insert(pg.steps(), (pg.trace_hash(), pg.now()));
+    }
+    pg.run_for(250);
+    let full = pg.export();
+    let log = all_events(&pg);
+    assert_eq!(log[0].i, 0);
+    let (head, _) = full.split_once("&at=").unwrap();
+    let log_part = full.split_once("&log=").unwrap().1;
+    // A few events with a recorded step, and the actions' own.
+    let mut targets: Vec<u64> = log.iter().map(|e| e.step).step_by(log.len() / 4).collect();
+    targets.extend(log.iter().filter(|e| e.kind == "fault").map(|e| e.step));
+    targets.retain(|s| seen.contains_key(s));
+    assert!(targets.len() >= 6, "{targets:?}");
+    for &target in &targets {
+        let fragment = format!("{head}&at={target}&log={log_part}");
+        let mut copy = Playground::import(&fragment).unwrap();
+        assert_eq!(copy.steps(), target, "{fragment}");
+        let (hash, now) = &seen[&target];
+        assert_eq!(
+            (&copy.trace_hash(), copy.now()),
+            (hash, *now),
+            "step {target}"
+        );
+        let upto: Vec<_> = log.iter().filter(|e| e.step <= target).cloned().collect();
+        assert_eq!(all_events(&copy), upto, "step {target}");
+        // Log entries after the step are dropped, those at or before kept.
+        let kept: Vec<&str> = log_part
+            .split(',')
+            .filter(|e| e.split('.').next().unwrap().parse::<u64>().unwrap() <= target)
+            .collect();
+        let exported = copy.export();
+        assert_eq!(exported.split_once("&log=").unwrap().1, kept.join(","));
+        assert!(exported.contains(&format!("&at={target}.{now}&")));
+        // And the copy runs on like a run that never had the later actions.
+        copy.snapshot();
+    }
+    assert!(Playground::import(&format!("{head}&at=12x")).is_err());
+}
+
+/// For every PSYNC a replica sends, the `psync_now` read just before its
+/// upstream handles it is the decision card that follows.
+#[test]
+fn psync_now_foretells_every_decision_card() {
+    let mut total = 0;
+    for sc in SCENARIOS {
+        for seed in [1, 42] {
+            let mut pg = Playground::new(seed, sc.id).unwrap();
+            let mut checked = 0;
+            loop {
+                let before: Vec<_> = (0..pg.sim().nodes.len())
+                    .map(|n| (n, pg.psync_now(n)))
+                    .collect();
+                let cards = pg.decisions().count();
+                if pg.now() > sc.expect.by_ms || !pg.step() {
+                    break;
+                }
+                if pg.decisions().count() == cards {
+                    continue;
+                }
+                let card = pg.decisions().last().unwrap().clone();
+                let r = card.replica.expect("a simulated replica");
+                let now = before
+                    .iter()
+                    .find(|(n, _)| *n == r)
+                    .and_then(|(_, p)| p.clone())
+                    .unwrap_or_else(|| panic!("{} seed {seed}: {card:?}", sc.id));
+                assert_eq!(
+                    (&now.replid, now.offset, &now.verdict, &now.reason),
+                    (
+                        &card.asked_replid,
+                        card.asked_offset,
+                        &card.verdict,
+                        &card.reason
+                    ),
+                    "{} seed {seed} at {} ms",
+                    sc.id,
+                    card.t
+                );
+                checked += 1;
+            }
+            assert!(checked >= 1, "{} seed {seed}: no card", sc.id);
+            total += checked;
+        }
+    }
+    assert!(total >= 30, "{total} cards checked");
+}
+
+#[test]
+fn psync_now_while_cut_off_and_through_a_chain() {
+    let mut pg = Playground::new(3, "link-blip").unwrap();
+    pg.run_for(2_600); // n0–n1 cut at 2000, healed at 3500
+    let snap = pg.snapshot();
+    let n1 = &snap.nodes[1];
+    assert_ne!(n1.link, Some("up"), "{n1:?}");
+    let now = n1.psync_now.as_ref().unwrap();
+    assert_eq!(
+        (now.replid.as_str(), now.offset),
+        (n1.replid.as_str(), n1.offset + 1)
+    );
+    assert_eq!(now.verdict, "CONTINUE", "{now:?}");
+    assert!(now.reason.contains("within the backlog"), "{now:?}");
+    assert_eq!(snap.nodes[0].psync_now, None, "the master has no upstream");
+
+    let mut pg = Playground::new(3, "backlog-overflow").unwrap();
+    pg.run_for(4_400); // the cut lasts long enough for the backlog to move on
+    let now = pg.snapshot().nodes[1].psync_now.clone().unwrap();
+    assert_eq!(now.verdict, "FULLRESYNC", "{now:?}");
+    assert!(now.reason.contains("fell out of the backlog"), "{now:?}");
+
+    // n2 replicates from n1: with n0 down, n1 refuses every sync.
+    let mut pg = Playground::new(3, "chained").unwrap();
+    pg.run_for(3_000);
+    pg.act("crash 0").unwrap();
+    pg.run_for(200);
+    let snap = pg.snapshot();
+    assert_eq!(snap.nodes[1].psync_now, None, "n0 is down: nothing answers");
+    let now = snap.nodes[2].psync_now.clone().unwrap();
+    assert_eq!(now.verdict, "NOMASTERLINK", "{now:?}");
+    assert_eq!(now.reason, "Can't SYNC while not connected with my master");
+    pg.act("crash 2").unwrap();
+    assert_eq!(pg.snapshot().nodes[2].psync_now, None, "n2 is down");
+}

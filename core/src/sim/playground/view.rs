@@ -124,6 +124,26 @@ pub struct NodeView {
     pub replicas: Vec<ReplicaView>,
     /// Its RDB file.
     pub disk: Option<DiskView>,
+    /// For a replica: what its upstream would answer if it reconnected now.
+    pub psync_now: Option<PsyncNow>,
+}
+
+/// What a replica's upstream would answer if the replica reconnected now:
+/// the replica's own `PSYNC` request ([`crate::node::Node::psync_request`])
+/// put to the upstream's own decision ([`crate::node::Node::sync_refusal`],
+/// then [`crate::node::Node::psync_verdict`]), in the words of a decision card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+pub struct PsyncNow {
+    /// The request's replid (`?` without a cached master).
+    pub replid: String,
+    /// The request's offset (-1 without a cached master).
+    pub offset: i64,
+    /// `CONTINUE`, `FULLRESYNC`, or `NOMASTERLINK` (the upstream is a
+    /// replica whose own link is down: it refuses every sync).
+    pub verdict: String,
+    /// Why, in the upstream's words (as in [`Decision::reason`]).
+    pub reason: String,
 }
 
 /// A link between two nodes.
@@ -203,6 +223,9 @@ pub struct Decision {
 pub struct EventView {
     /// Index (cursor).
     pub i: u64,
+    /// The step count right after the event (`at=STEP` in an imported
+    /// fragment replays to it).
+    pub step: u64,
     /// Simulated time (ms).
     pub t: u64,
     /// `decision`, `message`, `fault`, `role`, `sync`, `client`, `log`.
@@ -231,6 +254,13 @@ pub struct EventPage {
     pub next: u64,
     /// Events from the cursor on (at most [`super::EVENTS_PER_PAGE`]).
     pub events: Vec<EventView>,
+}
+
+/// A verdict as the core words it (`CONTINUE: offset 812 is within ...`),
+/// split into the verdict and its reason.
+pub(crate) fn verdict_words(text: &str) -> (String, String) {
+    let (word, reason) = text.split_once(": ").unwrap_or((text, ""));
+    (word.to_string(), reason.to_string())
 }
 
 fn short(s: &str, n: usize) -> String {
@@ -387,6 +417,7 @@ impl Playground {
                 backlog: None,
                 replicas: Vec::new(),
                 disk,
+                psync_now: None,
             };
         };
         let repl = node.repl();
@@ -463,7 +494,40 @@ impl Playground {
             }),
             replicas,
             disk,
+            psync_now: self.psync_now(n),
         }
+    }
+
+    /// What node `n`'s upstream would answer its PSYNC now (`None`: `n` is
+    /// down or no replica, or its upstream is down or gone, so nothing would
+    /// answer).
+    pub fn psync_now(&self, n: usize) -> Option<PsyncNow> {
+        let node = self.sim.nodes.get(n)?.node.as_ref()?;
+        let (replid, offset) = node.psync_request()?;
+        let m = usize::from(
+            node.repl()
+                .replica
+                .as_ref()?
+                .port
+                .checked_sub(crate::sim::BASE_PORT)?,
+        );
+        if self.removed.get(m).copied().unwrap_or(true) {
+            return None;
+        }
+        let upstream = self.sim.nodes.get(m)?.node.as_ref()?;
+        let (verdict, reason) = match upstream.sync_refusal() {
+            Some(refusal) => {
+                let (word, reason) = refusal.split_once(' ').unwrap_or((refusal, ""));
+                (word.to_string(), reason.to_string())
+            }
+            None => verdict_words(&upstream.psync_verdict(&replid, offset).to_string()),
+        };
+        Some(PsyncNow {
+            replid,
+            offset,
+            verdict,
+            reason,
+        })
     }
 
     fn disk_view(&mut self, n: usize) -> Option<DiskView> {
