@@ -930,6 +930,10 @@ fn parse_value(
                     Partial::Set(Set::new_table())
                 }
                 TYPE_SET => Partial::Set(Set::new()),
+                TYPE_HASH if count > limits.hash_max_listpack_entries as u64 => {
+                    // Room for what the declared count promises, within reason.
+                    Partial::Hash(Hash::new_table(count.min(1 << 16) as usize))
+                }
                 TYPE_HASH => Partial::Hash(Hash::new()),
                 _ if count > limits.zset_max_listpack_entries as u64 => {
                     Partial::ZSet(ZSet::new_big())
@@ -956,7 +960,7 @@ fn parse_value(
         TYPE_HASH_LISTPACK => {
             let bat = c.off();
             let blob = c.blob()?;
-            let h = hash_from_listpack(&blob).map_err(blob_err(bat, "hash listpack"))?;
+            let h = hash_from_listpack(&blob, limits).map_err(blob_err(bat, "hash listpack"))?;
             Ok(Item::Value(at, key, Some(Partial::Hash(h))))
         }
         TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
@@ -1046,9 +1050,15 @@ fn parse_value(
     }
 }
 
-/// A hash from a listpack of field, value, field, value...
-fn hash_from_listpack(blob: &[u8]) -> Result<Hash, String> {
-    let mut h = Hash::with_capacity(listpack::count_hint(blob) / 2);
+/// A hash from a listpack of field, value, field, value... One declared
+/// past the entry limit starts as a hashtable (no quadratic compact inserts).
+fn hash_from_listpack(blob: &[u8], limits: &EncodingLimits) -> Result<Hash, String> {
+    let fields = listpack::count_hint(blob) / 2;
+    let mut h = if fields > limits.hash_max_listpack_entries {
+        Hash::new_table(fields)
+    } else {
+        Hash::new()
+    };
     let mut field: Vec<u8> = Vec::new();
     let mut have_field = false;
     let mut duplicate = false;

@@ -176,13 +176,17 @@ impl Packed {
             self.buf.splice(from..to, v);
             false
         } else {
-            put_len(&mut self.buf, field.len());
-            self.buf.extend_from_slice(field);
-            put_len(&mut self.buf, value.len());
-            self.buf.extend_from_slice(value);
-            self.len += 1;
+            self.append(field, value);
             true
         }
+    }
+    /// Add an entry at the end (the field is not there).
+    fn append(&mut self, field: &[u8], value: &[u8]) {
+        put_len(&mut self.buf, field.len());
+        self.buf.extend_from_slice(field);
+        put_len(&mut self.buf, value.len());
+        self.buf.extend_from_slice(value);
+        self.len += 1;
     }
     fn remove(&mut self, field: &[u8]) -> bool {
         let Some((from, to)) = self.find(field).map(|e| (e.start, e.end)) else {
@@ -227,20 +231,29 @@ impl Hash {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// An empty hash with room for `n` fields.
-    pub fn with_capacity(n: usize) -> Self {
+    /// An empty hash already in the `hashtable` encoding, with room for
+    /// `n` fields (RDB load of a hash known to be past the limits).
+    pub fn new_table(n: usize) -> Self {
         Hash {
-            map: IndexMap::with_capacity_and_hasher(n, fixed_state()),
-            big: false,
+            repr: Repr::Big(Box::new(IndexMap::with_capacity_and_hasher(
+                n,
+                fixed_state(),
+            ))),
         }
     }
     /// Add a field that is not there yet (RDB load); false, and nothing
     /// changes, if it is there.
     pub fn insert_new(&mut self, field: &[u8], value: &[u8]) -> bool {
-        self.map
-            .insert_full(Entry::new(field, value), ())
-            .1
-            .is_none()
+        match &mut self.repr {
+            Repr::Small(p) => {
+                if p.find(field).is_some() {
+                    return false;
+                }
+                p.append(field, value);
+                true
+            }
+            Repr::Big(m) => m.insert_full(Entry::new(field, value), ()).1.is_none(),
+        }
     }
     /// Set a field; true if it is new. An existing field keeps its place.
     pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> bool {
