@@ -123,12 +123,10 @@ test('keyboard help, the guided tour, and pausing when the tab is hidden', async
     for (const v of await page.locator('#decisions .decision .verdict').allTextContents()) seen.add(`${await page.locator('#tour-title').textContent()}:${v}`);
   }
   expect(seen.has('Full sync:FULLRESYNC')).toBe(true);
-  // The partial-sync flow leads to a CONTINUE (the engine may need a moment past the last stop).
+  // The partial-sync flow's last stop shows its CONTINUE card.
   await expect(page.locator('#tour-title')).toHaveText('Partial sync');
-  await page.locator('#tour-exit').click();
-  await page.locator('#play').click();
   await expect(page.locator('#decisions .decision').first()).toHaveAttribute('data-verdict', 'CONTINUE');
-  await page.locator('#play').click();
+  await page.locator('#tour-exit').click();
 
   await page.keyboard.press('Space');
   await expect(page.locator('body')).toHaveAttribute('data-playing', 'true');
@@ -155,9 +153,13 @@ test('clicking an event in the log goes back to that moment', async ({ page }) =
   // An older event, a few rows down (newest first).
   const row = page.locator('#log .ev:not(.skipped)').nth(8);
   const t = Number(await row.locator('.t').textContent());
+  const step = await row.getAttribute('data-step');
   expect(t).toBeLessThan(now);
   await row.click();
+  // Exactly the step right after that event (not just its millisecond), and it is the one highlighted.
+  await expect(page.locator('#steps')).toHaveText(step);
   await expect(page.locator('#now')).toHaveText(String(t));
+  await expect(page.locator(`#log .ev.here[data-step="${step}"]`)).toHaveCount(1);
   await expect(page.locator('#toast')).toContainText(`t = ${t} ms`);
   // The replayed run goes on from there like any other.
   await page.locator('#step').click();
@@ -208,5 +210,24 @@ test('a message in flight, clicked in the picture, says what it carries; a pause
     const text = await nodeText(page, id);
     expect(text).toMatch(/offset \d+ · #[0-9a-f]{8}/);
   }
+  expect(errors).toEqual([]);
+});
+
+test('backlog markers say what the master would answer the replica now', async ({ page }) => {
+  const errors = await open(page);
+  const marker = page.locator('#backlog-view .bl-marker:not(.hidden)').filter({ hasText: 'n1' });
+  // A short blip: n1's offset is still inside n0's backlog with n0's replid, CONTINUE.
+  await page.locator('#presets button[data-scenario="link-blip"]').click();
+  await speed(page, 0.7);
+  await expect(page.locator('#cluster .node[data-node="1"]')).toHaveAttribute('data-link-state', 'up');
+  await expect(marker).toHaveAttribute('data-where', 'continue');
+  await expect(marker.locator('title')).toContainText('CONTINUE');
+  // A long outage with a 16 KB backlog: the byte n1 needs next leaves the window, FULLRESYNC,
+  // and the marker turns before n1 even asks.
+  await page.locator('#presets button[data-scenario="backlog-overflow"]').click();
+  await speed(page, 0.7);
+  await expect(marker).toHaveAttribute('data-where', 'fullresync', { timeout: 30_000 });
+  await expect(marker.locator('title')).toContainText('fell out of the backlog');
+  await shot(page, 'backlog-fullresync-now');
   expect(errors).toEqual([]);
 });

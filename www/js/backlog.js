@@ -91,9 +91,10 @@ export class BacklogView {
         const g = svg('g', { class: 'bl-marker' });
         const tri = svg('path', { d: 'M0,6 L-6,16 L6,16 Z' });
         const text = svg('text', { y: 28, 'text-anchor': 'middle' });
-        g.append(tri, text);
+        const title = svg('title');
+        g.append(title, tri, text);
         r.markers.append(g);
-        v = r.pool[i] = { g, tri, text };
+        v = r.pool[i] = { g, tri, text, title };
       }
       const { x, members } = grp;
       const lowest = members[0].off, highest = members[members.length - 1].off;
@@ -105,12 +106,16 @@ export class BacklogView {
       setAttr(v.text, 'y', 28 + level * 11);
       const names = members.map((m) => m.x.name + (m.x.up ? '' : ' (down)')).join(', ');
       setText(v.text, `${pinned ? '◀ ' : ''}${names} @ ${lowest === highest ? lowest : `${lowest}–${highest}`}`);
-      const where = (m) => {
-        const verdict = m.x.psync_now?.verdict;
-        if (verdict) return verdict.toLowerCase();
-        return !empty && m.off >= b.first - 1 && m.off <= b.last ? 'inside' : 'outside';
-      };
+      // Coloured by what the upstream would answer if the replica asked now
+      // (the core's own decision: the replid counts as much as the offset). A
+      // down replica cannot ask: its marker only says whether the offset on
+      // its disk is still inside the window.
+      const where = (m) => m.x.psync_now?.verdict.toLowerCase()
+        ?? (!empty && m.off >= b.first - 1 && m.off <= b.last ? 'inside' : 'outside');
       const kinds = new Set(members.map(where));
+      setText(v.title, members.map((m) => (m.x.psync_now
+        ? `${m.x.name} asking now: PSYNC ${m.x.psync_now.replid.slice(0, 8)} ${m.x.psync_now.offset} → ${m.x.psync_now.verdict}: ${m.x.psync_now.reason}`
+        : `${m.x.name}: ${m.x.up ? 'no upstream to ask' : `down; its disk holds offset ${m.off}`}`)).join('\n'));
       setAttr(v.g, 'data-where', kinds.size === 1 ? [...kinds][0] : 'mixed');
       setClass(v.g, 'down', members.every((m) => !m.x.up));
     });

@@ -81,42 +81,18 @@ function startScenario(id, { play = true } = {}) {
 }
 
 /**
- * The exported fragment with its log cut after `keep(entry)` is false and
- * its position replaced. The fragment is `seed=..&scenario=..&at=STEP.MS&log=
- * STEP.MS.ACTION,...` (web/README.md); only its fields are touched here.
+ * Replay the current run from its seed to exactly step `n` (step back, a
+ * click on the log): its exported fragment (`seed=..&scenario=..&at=STEP.MS&
+ * log=..`) with the position `at=n`, which the core replays to that very
+ * step, dropping the actions after it (web/README.md).
  */
-function rewind(fragment, keep, at) {
-  return fragment.split('&').flatMap((part) => {
-    if (part.startsWith('at=')) return at == null ? [] : [`at=${at}`];
-    if (part.startsWith('log=')) {
-      const kept = part.slice(4).split(',').filter((e) => e && keep(e.split('.').map(Number)));
-      return [`log=${kept.join(',')}`];
-    }
-    return [part];
-  }).join('&');
-}
-
-/** Replay the current run from its seed up to step `n` (step back); later actions are dropped. */
 function replayTo(n) {
   n = Math.max(0, n);
-  const base = rewind(app.pg.export(), ([step]) => step <= n, null);
+  const parts = app.pg.export().split('&').filter((p) => !p.startsWith('at='));
   setPlaying(false);
   try {
-    const pg = Playground.import(base);
-    while (pg.steps() < n && pg.step()) { /* one event at a time up to step n */ }
-    adopt(pg);
+    adopt(Playground.import([...parts, `at=${n}`].join('&')));
   } catch (e) { toast(`Could not replay to step ${n}: ${e.message}`, true); }
-}
-
-/** Replay the current run up to simulated time `t` (jump to an event); later actions are dropped. */
-function replayToTime(t) {
-  const base = rewind(app.pg.export(), ([, ms]) => ms <= t, null);
-  setPlaying(false);
-  try {
-    const pg = Playground.import(base);
-    if (t > pg.now()) pg.run_for(t - pg.now());
-    adopt(pg);
-  } catch (e) { toast(`Could not replay to ${t} ms: ${e.message}`, true); }
 }
 
 function act(action) {
@@ -477,8 +453,7 @@ function wire() {
   lanes = new LaneView($('lanes'));
   decisions = new DecisionsView($('decisions'));
   logView = new LogView($('log'), (ev) => {
-    if (ev.step != null) replayTo(ev.step);
-    else replayToTime(ev.t);
+    replayTo(ev.step);
     toast(`Back at t = ${ev.t} ms. Anything you do now starts a new future.`);
   });
   consoles = new ConsoleView($('console'), (node, line) => {

@@ -89,7 +89,7 @@ export class LogView {
     const old = this.root.querySelector('.ev.here');
     for (const r of this.root.children) {
       const ev = r.__ev;
-      if (ev && ev.step != null && ev.step <= current) {
+      if (ev && ev.step <= current) {
         if (r !== old) { old?.classList.remove('here'); r.classList.add('here'); }
         return;
       }
@@ -99,7 +99,7 @@ export class LogView {
 }
 
 function row(ev) {
-  const r = el('div', { class: 'ev', dataset: { kind: ev.kind, msg: ev.msg ?? '' }, title: 'click to go back to this moment' },
+  const r = el('div', { class: 'ev', dataset: { kind: ev.kind, msg: ev.msg ?? '', step: ev.step }, title: `click to go back to this moment (step ${ev.step})` },
     el('span', { class: 't', text: `${ev.t}` }),
     el('span', { class: 'n', text: ev.node == null ? '' : `n${ev.node}` }),
     el('span', { class: 'k', text: ev.kind }),

@@ -50,6 +50,10 @@
 //!   write run by a master without a backlog is not checked: it is in no
 //!   stream, the offset does not move, and WAIT's target is an older offset
 //!   (Redis answers such a WAIT at once; it promises nothing about it).
+//! * **S9** resource bounds: a backlog never holds more than
+//!   `repl-backlog-size` bytes (16 KB at least), checked whenever a node's
+//!   offset moves. (Redis trims whole 16 KB blocks and may hold up to one
+//!   more; Tandem keeps exactly the last `size` bytes.)
 //! * **L1** (in the simulator) once faults stop, every replica is linked up
 //!   with its master's replid, offset and digest within a bounded time.
 //! * **L2** no sync loops: once faults stop, a node accepts at most as many
@@ -163,7 +167,7 @@ fn holds(node: &Node, key: &[u8], value: &[u8]) -> bool {
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S5`, `S7`, `L1`, `L2`).
+    /// Which invariant (`S1`, `S2`, `S3`, `S4`, `S5`, `S7`, `S9`, `L1`, `L2`).
     pub invariant: &'static str,
     /// Simulated time (ms).
     pub t: u64,
@@ -355,6 +359,20 @@ impl Checker {
         if let Some(p) = &prev {
             if p.inc == inc && !reset {
                 self.check_stream(t, n, node, p);
+            }
+        }
+        if let Some(b) = node.repl().backlog.as_ref() {
+            // Redis's own floor: a smaller setting means 16 KB.
+            let limit = (node.config().repl_backlog_size as usize).max(16 * 1024);
+            if b.histlen() > limit {
+                self.fail(
+                    "S9",
+                    t,
+                    format!(
+                        "n{n}: backlog holds {} bytes, repl-backlog-size is {limit}",
+                        b.histlen()
+                    ),
+                );
             }
         }
         if node.is_replica() {
@@ -798,6 +816,30 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::Checker;
+    use crate::config::Config;
+    use crate::node::Node;
+    use crate::rng::Rng;
+
+    #[test]
+    fn s9_catches_a_backlog_larger_than_its_setting() {
+        let now = 1_700_000_000_000;
+        let mut node = Node::new(Config::default(), 7, now);
+        node.repl.ensure_backlog(1 << 20, &mut Rng::new(1));
+        node.repl.feed(&[b'x'; 20_000]);
+        let mut c = Checker::new(1);
+        c.observe(1, 0, 0, &node);
+        assert!(c.violations.is_empty(), "{:?}", c.violations);
+        // The setting shrinks but the backlog is not resized (the bug S9 is for).
+        node.config.repl_backlog_size = 1;
+        node.repl.feed(b"y");
+        c.observe(2, 0, 0, &node);
+        assert_eq!(c.violations.len(), 1, "{:?}", c.violations);
+        assert_eq!(c.violations[0].invariant, "S9");
+        assert_eq!(
+            c.violations[0].detail,
+            "n0: backlog holds 20001 bytes, repl-backlog-size is 16384"
+        );
+    }
 
     #[test]
     fn l2_allows_one_full_sync_per_link_to_the_master_after_faults_stop() {
