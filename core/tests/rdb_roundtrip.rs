@@ -295,6 +295,7 @@ fn large_collections_load_in_linear_time() {
         s.insert(i.to_string().into_bytes());
         z.insert(format!("m{i}").into_bytes(), (i % 1000) as f64);
         h.insert(format!("f{i}").into_bytes(), i.to_string().into_bytes());
+        h.convert_past_entry_limit(&limits);
         l.push_back(i.to_string().into_bytes());
     }
     h.update_encoding(&limits);

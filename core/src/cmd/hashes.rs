@@ -47,6 +47,7 @@ fn set_pairs(ctx: &mut Ctx, args: &[Bytes]) -> Result<i64, CmdError> {
     for pair in args[2..].chunks(2) {
         if h.insert(pair[0].to_vec(), pair[1].to_vec()) {
             created += 1;
+            h.convert_past_entry_limit(&limits);
         }
     }
     h.update_encoding_after_write(&limits);
@@ -322,4 +323,47 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     scan_reply(&mut ctx.client.out, next, items.into_iter());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::node::tests::send;
+    use crate::node::Node;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    #[test]
+    fn hset_converts_to_a_hashtable_as_soon_as_it_passes_the_entry_limit() {
+        let mut n = Node::new(crate::Config::default(), 7, T0);
+        let c = n.accept(T0, "127.0.0.1:1000".into());
+        let mut run = |args: Vec<String>| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            String::from_utf8_lossy(&send(&mut n, T0, c, &[&args])).into_owned()
+        };
+        let hset = |key: &str, fields: usize| {
+            let mut args = vec!["HSET".to_string(), key.to_string()];
+            for i in 0..fields {
+                args.push(format!("f{i}"));
+                args.push(i.to_string());
+            }
+            args
+        };
+        let words = |s: &[&str]| s.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        // hash-max-listpack-entries is 512 by default.
+        assert_eq!(run(hset("small", 512)), ":512\r\n");
+        assert_eq!(
+            run(words(&["OBJECT", "ENCODING", "small"])),
+            "$8\r\nlistpack\r\n"
+        );
+        assert_eq!(run(hset("big", 513)), ":513\r\n");
+        assert_eq!(
+            run(words(&["OBJECT", "ENCODING", "big"])),
+            "$9\r\nhashtable\r\n"
+        );
+        // One command adding many fields: linear (a listpack walked per
+        // field would make this quadratic), every field there.
+        assert_eq!(run(hset("many", 100_000)), ":100000\r\n");
+        assert_eq!(run(words(&["HLEN", "many"])), ":100000\r\n");
+        assert_eq!(run(words(&["HGET", "many", "f99999"])), "$5\r\n99999\r\n");
+    }
 }

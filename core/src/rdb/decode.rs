@@ -974,7 +974,13 @@ fn parse_value(
                 pairs_of(entries)
                     .ok_or_else(|| corrupt(bat, "hash with an odd number of entries"))?
             };
-            let mut h = Hash::new();
+            // Past the entry limit it starts as a hashtable (no quadratic
+            // compact inserts).
+            let mut h = if pairs.len() > limits.hash_max_listpack_entries {
+                Hash::new_table(pairs.len())
+            } else {
+                Hash::new()
+            };
             for (f, v) in pairs {
                 if !h.insert(f, v) {
                     return Err(corrupt(bat, "hash with duplicate fields"));

@@ -349,10 +349,17 @@ impl Hash {
     /// arguments by [`convert_for_lengths`](Self::convert_for_lengths)). A
     /// listpack keeps no spare capacity between commands.
     pub fn update_encoding_after_write(&mut self, limits: &EncodingLimits) {
-        if self.len() > limits.hash_max_listpack_entries {
-            self.convert();
-        } else if let Repr::Small(p) = &mut self.repr {
+        self.convert_past_entry_limit(limits);
+        if let Repr::Small(p) = &mut self.repr {
             p.buf.shrink_to_fit();
+        }
+    }
+    /// Switch to `hashtable` once past the entry limit, as `hashTypeSet`
+    /// does after each field it adds (so a command adding many fields
+    /// never walks a long listpack).
+    pub fn convert_past_entry_limit(&mut self, limits: &EncodingLimits) {
+        if self.is_compact() && self.len() > limits.hash_max_listpack_entries {
+            self.convert();
         }
     }
     /// Switch to `hashtable` if the contents exceed the limits (one-way),
