@@ -389,7 +389,13 @@ function tourGo(idx) {
   $('tour-next').disabled = idx === t.steps.length - 1;
 }
 
-function endTour() { app.tour = null; $('tour-card').classList.add('hidden'); }
+function endTour() {
+  app.tour = null;
+  // A focused button inside the card would keep Space for itself (see onKey)
+  // until the browser notices it is hidden: give the keys back to the page.
+  if (document.activeElement?.closest('#tour-card')) document.activeElement.blur();
+  $('tour-card').classList.add('hidden');
+}
 
 // ---------- page wiring ----------
 
