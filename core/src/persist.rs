@@ -694,6 +694,20 @@ mod tests {
         run(node, conn, &cmds, file);
     }
 
+    /// Fill a node, then send BGSAVE and a round of writes in one input
+    /// (the writes run before any of the snapshot is encoded); the client,
+    /// the file so far and the digest of the dataset at BGSAVE start.
+    fn bgsave_then_writes(node: &mut Node) -> (ConnId, FileOut, String) {
+        let conn = node.accept(NOW, "127.0.0.1:1".into());
+        let mut file = FileOut::default();
+        fill(node, conn, &mut file);
+        let at_start = dataset_digest(&node.ks);
+        let mut cmds = vec![cmd(&["BGSAVE"])];
+        cmds.extend(writes(0));
+        run(node, conn, &cmds, &mut file);
+        (conn, file, at_start)
+    }
+
     /// Writes of every kind, different in each round.
     fn writes(round: usize) -> Vec<Vec<String>> {
         let r = round.to_string();
@@ -725,14 +739,7 @@ mod tests {
         let mut node = Node::new(Config::default(), 7, NOW);
         node.stream_file_writes(streamed);
         node.persist.tick_bytes = Some(4096);
-        let conn = node.accept(NOW, "127.0.0.1:1".into());
-        let mut file = FileOut::default();
-        fill(&mut node, conn, &mut file);
-        let at_start = dataset_digest(&node.ks);
-        // Writes in the same input as BGSAVE run before any of it is encoded.
-        let mut cmds = vec![cmd(&["BGSAVE"])];
-        cmds.extend(writes(0));
-        run(&mut node, conn, &cmds, &mut file);
+        let (conn, mut file, at_start) = bgsave_then_writes(&mut node);
         assert_eq!(node.next_deadline(), NOW, "encoding work is pending");
         let mut rounds = 0;
         while !file.complete {
@@ -781,13 +788,7 @@ mod tests {
         fn sendable<T: Send + 'static>(_: &T) {}
         let mut node = Node::new(Config::default(), 7, NOW);
         node.hand_background_saves_to_driver(true);
-        let conn = node.accept(NOW, "127.0.0.1:1".into());
-        let mut file = FileOut::default();
-        fill(&mut node, conn, &mut file);
-        let at_start = dataset_digest(&node.ks);
-        let mut cmds = vec![cmd(&["BGSAVE"])];
-        cmds.extend(writes(0));
-        run(&mut node, conn, &cmds, &mut file);
+        let (conn, mut file, at_start) = bgsave_then_writes(&mut node);
         node.handle_input(NOW, Input::Tick);
         file.drain(&mut node);
         assert_eq!(file.pieces, 0, "the node wrote nothing itself");
