@@ -77,6 +77,19 @@ fn wait_converged(master: &Server, replicas: &[&Server], label: &str) {
     );
 }
 
+/// After a healed cut, the replica converges with the master through one
+/// partial sync and no new full one; `before` is the master's
+/// (`sync_full`, `sync_partial_ok`) from before the cut.
+fn healed_by_one_partial_sync(m: &Server, r: &Server, before: (i64, i64), label: &str) {
+    wait_converged(m, &[r], label);
+    assert_eq!(stat(m, "sync_full"), before.0, "{label}: no new full sync");
+    assert_eq!(
+        stat(m, "sync_partial_ok"),
+        before.1 + 1,
+        "{label}: one partial sync"
+    );
+}
+
 /// Pipelined SETs: `n` keys `prefix:i`.
 fn fill(c: &mut Conn, prefix: &str, n: usize) {
     let mut batch = Vec::new();
@@ -234,13 +247,7 @@ fn link_blip_continues_partially_with_exactly_the_gap() {
             .expect("offset");
         let before_heal = proxy.downstream_bytes();
         proxy.heal();
-        wait_converged(&m, &[&r], &label);
-        assert_eq!(stat(&m, "sync_full"), full, "{label}: no new full sync");
-        assert_eq!(
-            stat(&m, "sync_partial_ok"),
-            partial + 1,
-            "{label}: one partial sync"
-        );
+        healed_by_one_partial_sync(&m, &r, (full, partial), &label);
         // What crossed the link after the heal: handshake replies, the
         // +CONTINUE line, then the gap (and maybe master PINGs).
         let captured = proxy.captured();
@@ -681,13 +688,7 @@ fn keepalive_newlines_never_move_offsets() {
         proxy.cut();
         m.conn().cmd(&["SET", "gap", "1"]);
         proxy.heal();
-        wait_converged(&m, &[&r], &label);
-        assert_eq!(stat(&m, "sync_full"), full, "{label}: no new full sync");
-        assert_eq!(
-            stat(&m, "sync_partial_ok"),
-            partial + 1,
-            "{label}: the blip continued partially"
-        );
+        healed_by_one_partial_sync(&m, &r, (full, partial), &label);
         wait_until(
             &format!("{label}: offsets equal after the partial sync"),
             Duration::from_secs(10),
