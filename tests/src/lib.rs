@@ -66,6 +66,21 @@ pub fn free_port() -> u16 {
 }
 
 /// Whether `redis-server` is installed.
+/// Assert that `redis-check-rdb` (7.0.15) accepts the file at `path`.
+pub fn check_rdb(path: &std::path::Path) {
+    let out = Command::new("redis-check-rdb")
+        .arg(path)
+        .output()
+        .expect("run redis-check-rdb");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb rejected {}:\n{text}",
+        path.display()
+    );
+}
+
 pub fn have_redis() -> bool {
     Command::new("redis-server")
         .arg("--version")

@@ -3,7 +3,7 @@
 //! files that redis-check-rdb accepts.
 
 use std::time::{Duration, Instant};
-use tandem_tests::{have_redis, wait_until, Conn, Reply, Server};
+use tandem_tests::{check_rdb, have_redis, wait_until, Conn, Reply, Server};
 
 fn some_data(c: &mut Conn) {
     c.cmd(&["SET", "s", "string"]);
@@ -34,15 +34,7 @@ fn save_bgsave_and_restart_keep_the_dataset() {
     assert_eq!(c.cmd(&["SAVE"]), Reply::Simple("OK".into()));
     assert!(int(c.cmd(&["LASTSAVE"])) >= before);
     let file = t.dir.join("dump.rdb");
-    let check = std::process::Command::new("redis-check-rdb")
-        .arg(&file)
-        .output()
-        .expect("redis-check-rdb");
-    assert!(
-        check.status.success(),
-        "redis-check-rdb: {}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    check_rdb(&file);
     c.cmd(&["SET", "after-save", "1"]);
     assert_eq!(
         c.cmd(&["BGSAVE"]),
@@ -190,20 +182,24 @@ fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) -> Vec<Reply> {
         .collect()
 }
 
+/// `n` string keys `k<i>` = `value-<i>`, 5,000 to a pipeline.
+fn fill_strings(c: &mut Conn, n: usize) {
+    let keys: Vec<Vec<String>> = (0..n)
+        .map(|i| vec!["SET".into(), format!("k{i}"), format!("value-{i}")])
+        .collect();
+    for chunk in keys.chunks(5000) {
+        pipeline(c, chunk);
+    }
+}
+
 #[test]
 fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
     assert!(have_redis(), "redis-server is required");
     let t = Server::tandem(&[]);
     let mut c = t.conn();
+    fill_strings(&mut c, 150_000);
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut fill = Vec::new();
-    for i in 0..150_000 {
-        fill.push(s(&["SET", &format!("k{i}"), &format!("value-{i}")]));
-        if fill.len() == 5000 {
-            pipeline(&mut c, &fill);
-            fill.clear();
-        }
-    }
     for i in 0..3000 {
         let n = i.to_string();
         fill.push(s(&["SET", &format!("ttl{i}"), "v", "EX", "100000"]));
@@ -247,15 +243,7 @@ fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
     assert_ne!(c.cmd(&["DEBUG", "DIGEST"]), digest);
 
     let file = t.dir.join("dump.rdb");
-    let check = std::process::Command::new("redis-check-rdb")
-        .arg(&file)
-        .output()
-        .expect("redis-check-rdb");
-    assert!(
-        check.status.success(),
-        "redis-check-rdb: {}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    check_rdb(&file);
     // A real redis-server loads exactly the dataset of BGSAVE's start.
     let mut r = Server::redis(&[]);
     r.terminate();
@@ -278,15 +266,7 @@ fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
 fn shutdown_nosave_abandons_a_running_background_save() {
     let mut t = Server::tandem(&[]);
     let mut c = t.conn();
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let mut fill = Vec::new();
-    for i in 0..300_000 {
-        fill.push(s(&["SET", &format!("k{i}"), &format!("value-{i}")]));
-        if fill.len() == 5000 {
-            pipeline(&mut c, &fill);
-            fill.clear();
-        }
-    }
+    fill_strings(&mut c, 300_000);
     assert_eq!(
         c.cmd(&["BGSAVE"]),
         Reply::Simple("Background saving started".into())

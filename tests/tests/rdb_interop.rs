@@ -7,15 +7,14 @@
 //!   the encoding thresholds and TTLs, SAVEs; Tandem decodes the file (in one
 //!   piece and in small chunks) to a keyspace with the same digest.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use tandem_core::config::EncodingLimits;
 use tandem_core::db::Keyspace;
 use tandem_core::digest::dataset_digest;
 use tandem_core::rdb::{self, DecodeOptions, EncodeOptions};
 use tandem_core::rng::Rng;
 use tandem_core::value::{Hash, List, Set, Value, ZSet};
-use tandem_tests::{have_redis, Conn, Reply, Server};
+use tandem_tests::{check_rdb, have_redis, Conn, Reply, Server};
 
 const FAR: u64 = 4_102_444_800_000; // 2100-01-01
 
@@ -163,20 +162,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn check_rdb(path: &Path) {
-    let out = Command::new("redis-check-rdb")
-        .arg(path)
-        .output()
-        .expect("run redis-check-rdb");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.contains("RDB looks OK"),
-        "redis-check-rdb rejected {}:\n{text}",
-        path.display()
-    );
 }
 
 fn digest_of(c: &mut Conn) -> String {
