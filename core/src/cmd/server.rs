@@ -1531,10 +1531,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Ok(())
         }
         ("sleep", 3) => {
-            let secs: f64 = std::str::from_utf8(&args[2])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or(CmdError::NotFloat)?;
+            let secs = crate::float::parse_double(&args[2]).ok_or(CmdError::NotFloat)?;
             if secs != 0.0 {
                 return Err(CmdError::err(
                     "DEBUG SLEEP is not supported: Tandem's core never blocks",
