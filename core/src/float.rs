@@ -929,9 +929,33 @@ mod tests {
     /// in a 5 right where the rounding happens (ties).
     fn sample_doubles() -> Vec<f64> {
         let mut out = vec![
-            0.1, 0.5, 1.5, 2.5, 0.125, 0.375, 1e-5, 1e-4, 123456789012345678.0, 1e17, 1e16, 5e-324,
-            2.2250738585072014e-308, f64::MAX, f64::MIN_POSITIVE, 0.3, 2.0 / 3.0, 1e21, 1e22,
-            9.999999999999999e22, 0.000123, 99.995, 0.005, 0.015, 0.025, 1.005, 1234.5678,
+            0.1,
+            0.5,
+            1.5,
+            2.5,
+            0.125,
+            0.375,
+            1e-5,
+            1e-4,
+            123456789012345678.0,
+            1e17,
+            1e16,
+            5e-324,
+            2.2250738585072014e-308,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            0.3,
+            2.0 / 3.0,
+            1e21,
+            1e22,
+            1e23,
+            0.000123,
+            99.995,
+            0.005,
+            0.015,
+            0.025,
+            1.005,
+            1234.5678,
         ];
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for i in 0..6_000u64 {
@@ -1002,7 +1026,9 @@ mod tests {
             let got = parse_double(t.as_bytes()).unwrap_or_else(|| panic!("{t}"));
             assert_eq!(got.to_bits(), want.to_bits(), "{t}");
         }
-        for bad in ["", "-", ".", "e5", "1e", "1e+", "1.2.3", "0x10", "inf", "1 "] {
+        for bad in [
+            "", "-", ".", "e5", "1e", "1e+", "1.2.3", "0x10", "inf", "1 ",
+        ] {
             assert_eq!(parse_double(bad.as_bytes()), None, "{bad:?}");
         }
     }
