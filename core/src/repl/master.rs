@@ -744,17 +744,17 @@ impl Node {
                     self.outputs
                         .push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
                 }
-                // Its snapshot still draining: timed out when that stalls
-                // (Redis: "Disconnecting timedout replica (full sync)").
-                ReplicaState::Online { .. } if link.payload_unsent > 0 => {
-                    if now.saturating_sub(link.payload_progress) > timeout_ms {
-                        timed_out.push((*id, "full sync"));
-                    }
-                }
-                ReplicaState::Online { .. }
-                    if !link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms =>
-                {
-                    timed_out.push((*id, "streaming sync"));
+                ReplicaState::Online { .. } => {
+                    // Its snapshot still draining: timed out when that stalls
+                    // (Redis: "Disconnecting timedout replica (full sync)").
+                    let phase = if link.payload_unsent > 0 {
+                        (now.saturating_sub(link.payload_progress) > timeout_ms)
+                            .then_some("full sync")
+                    } else {
+                        (!link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms)
+                            .then_some("streaming sync")
+                    };
+                    timed_out.extend(phase.map(|p| (*id, p)));
                 }
                 _ => {}
             }
