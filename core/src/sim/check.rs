@@ -62,7 +62,10 @@
 //!   master full-syncs and takes a new replid, and so on down a chain). A
 //!   replica that keeps full-syncing (a backlog or output buffer too small
 //!   for what a sync takes, a PSYNC refused that should continue) breaks it;
-//!   real sync loops: redis/redis#9647, valkey-io/valkey#3044.
+//!   real sync loops: redis/redis#9647, valkey-io/valkey#3044. Counted are
+//!   the full syncs answering PSYNCs sent after the faults stopped (one
+//!   asked for during them may still arrive after: that is the faults'
+//!   doing).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -282,6 +285,10 @@ pub struct Checker {
     quiet: bool,
     /// Full syncs each node accepted since faults stopped (L2).
     full_syncs_quiet: BTreeMap<usize, u32>,
+    /// Nodes whose latest PSYNC request went out after faults stopped (L2
+    /// counts only the full syncs that answer those: one asked for during
+    /// the faults may still arrive after them).
+    asked_quiet: BTreeSet<usize>,
     /// Each node's distance from the master when faults stopped (L2).
     depths: Vec<u32>,
     /// Each node's role at its last observation (S5).
@@ -746,7 +753,7 @@ impl Checker {
         if let Some(p) = self.last.get_mut(&n) {
             p.resync = Some((replid.to_string(), offset));
         }
-        if self.quiet {
+        if self.quiet && self.asked_quiet.contains(&n) {
             let count = self.full_syncs_quiet.entry(n).or_default();
             *count += 1;
             let depth = self.depths.get(n).copied().unwrap_or(1).max(1);
@@ -758,6 +765,15 @@ impl Checker {
                     format!("n{n}: full sync number {count} since faults stopped (a sync loop), this one of {replid}:{offset}"),
                 );
             }
+        }
+    }
+
+    /// Node `n` sent a PSYNC request (its narration says so).
+    pub fn psync_asked(&mut self, n: usize) {
+        if self.quiet {
+            self.asked_quiet.insert(n);
+        } else {
+            self.asked_quiet.remove(&n);
         }
     }
 
@@ -848,16 +864,25 @@ mod tests {
         for _ in 0..5 {
             c.full_sync(10, 1, "a", 100);
         }
-        // n0 the master, n1 its replica, n2 a replica of n1.
+        // n0 the master, n1 its replica, n2 a replica of n1. n1 asked for
+        // a sync during the faults; it arrives after them, and is not
+        // counted: it answers a request made during the faults.
+        c.psync_asked(1);
         c.faults_stopped(vec![0, 1, 2]);
+        c.full_sync(19, 1, "a", 150);
+        c.psync_asked(1);
         c.full_sync(20, 1, "a", 200);
+        c.psync_asked(2);
         c.full_sync(21, 2, "a", 200);
+        c.psync_asked(2);
         c.full_sync(22, 2, "b", 300);
         assert!(c.violations.is_empty(), "{:?}", c.violations);
+        c.psync_asked(1);
         c.full_sync(23, 1, "b", 300);
         assert_eq!(c.violations.len(), 1, "{:?}", c.violations);
         assert_eq!(c.violations[0].invariant, "L2");
         assert!(c.violations[0].detail.starts_with("n1: full sync number 2"));
+        c.psync_asked(2);
         c.full_sync(24, 2, "c", 400);
         assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
     }

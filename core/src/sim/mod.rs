@@ -665,6 +665,11 @@ impl Sim {
                     }
                 }
             }
+            Event::Log { message, .. }
+                if message.starts_with("Trying a partial resynchronization") =>
+            {
+                self.checker.psync_asked(n);
+            }
             Event::ClientConnected { .. } | Event::ClientClosed { .. } => return,
             Event::Log { level, .. } if *level == "debug" || *level == "verbose" => return,
             _ => {}
