@@ -95,7 +95,6 @@ impl std::fmt::Debug for Member {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::BuildHasher;
 
     #[test]
     fn short_members_inline_long_ones_boxed_same_bytes() {
