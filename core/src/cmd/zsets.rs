@@ -181,7 +181,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> CmdResult {
                 processed += 1;
                 last = new;
                 if new != cur {
-                    z.insert(member.to_vec(), new);
+                    z.insert(&member[..], new);
                     updated += 1;
                 }
             }
@@ -189,7 +189,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], mut incr: bool) -> CmdResult {
                 if xx {
                     continue;
                 }
-                z.insert_converting(member.to_vec(), score, &limits);
+                z.insert_converting(&member[..], score, &limits);
                 added += 1;
                 processed += 1;
                 last = score;
@@ -460,7 +460,7 @@ fn zrange_generic(
                 out = ZSet::new_big();
             }
             for (m, s) in z.range(lo, lo + n) {
-                out.insert_converting(m.to_vec(), s, &limits);
+                out.insert_converting(m, s, &limits);
             }
         }
         store_result(ctx, dst, out);

@@ -107,7 +107,17 @@ pub(super) fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Read an LEB128 varint at `*pos` and move past it.
+#[inline]
 pub(super) fn get_varint(buf: &[u8], pos: &mut usize) -> u64 {
+    let b = buf[*pos];
+    if b < 0x80 {
+        *pos += 1;
+        return u64::from(b);
+    }
+    get_long_varint(buf, pos)
+}
+
+fn get_long_varint(buf: &[u8], pos: &mut usize) -> u64 {
     let (mut n, mut shift) = (0u64, 0);
     loop {
         let b = buf[*pos];
@@ -126,6 +136,7 @@ pub(super) fn put_len(buf: &mut Vec<u8>, n: usize) {
 }
 
 /// Read a length written by [`put_len`].
+#[inline]
 pub(super) fn get_len(buf: &[u8], pos: &mut usize) -> usize {
     get_varint(buf, pos) as usize
 }

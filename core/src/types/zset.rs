@@ -18,6 +18,7 @@
 //! [`ZSet::count_prefix`], then walked.
 
 use super::hash::{get_len, get_varint, put_len, put_varint};
+use super::member::Member;
 use super::skiplist::{cmp_entry, SkipList};
 use crate::config::EncodingLimits;
 use ahash::RandomState;
@@ -65,6 +66,7 @@ fn put_score(buf: &mut Vec<u8>, score: f64) {
     }
 }
 
+#[inline]
 fn get_score(buf: &[u8], pos: &mut usize) -> f64 {
     if buf[*pos] == FLOAT_SCORE {
         let bytes = buf[*pos + 1..*pos + 9].try_into().expect("8 bytes");
@@ -88,6 +90,7 @@ pub struct PackedIter<'a> {
 }
 
 impl<'a> PackedIter<'a> {
+    #[inline]
     fn decode(buf: &'a [u8], pos: &mut usize) -> (&'a [u8], f64) {
         let n = get_len(buf, pos);
         let m = &buf[*pos..*pos + n];
@@ -177,7 +180,11 @@ impl Packed {
         for rank in 0..self.len {
             let from = pos;
             let n = get_len(buf, &mut pos);
-            let hit = &buf[pos..pos + n] == member;
+            // Members often share a prefix (`user:1001`, `user:1002`):
+            // the last byte rejects most of them before a full compare.
+            let hit = n == member.len()
+                && (n == 0 || buf[pos + n - 1] == member[n - 1])
+                && &buf[pos..pos + n] == member;
             pos += n;
             if hit {
                 let score = get_score(buf, &mut pos);
@@ -188,11 +195,11 @@ impl Packed {
                     score,
                 });
             }
-            pos += if buf[pos] == FLOAT_SCORE {
-                9
-            } else {
-                // Skip the varint.
-                buf[pos..].iter().position(|b| b & 0x80 == 0).expect("end") + 1
+            pos += match buf[pos] {
+                FLOAT_SCORE => 9,
+                0..=0x7f => 1,
+                // A longer varint.
+                _ => buf[pos..].iter().position(|b| b & 0x80 == 0).expect("end") + 1,
             };
         }
         None
@@ -213,12 +220,14 @@ impl Packed {
     /// Insert an entry for a member that is not there, at its place.
     fn insert_new(&mut self, member: &[u8], score: f64) {
         let (_, at) = self.partition(|s, m| cmp_entry(s, m, score, member) == Ordering::Less);
-        let mut entry = Vec::with_capacity(member.len() + 12);
-        put_len(&mut entry, member.len());
-        entry.extend_from_slice(member);
-        put_score(&mut entry, score);
-        self.buf.reserve_exact(entry.len());
-        self.buf.splice(at..at, entry);
+        // Written at the end, then rotated into place (no temporary).
+        let end = self.buf.len();
+        self.buf.reserve_exact(member.len() + 12);
+        put_len(&mut self.buf, member.len());
+        self.buf.extend_from_slice(member);
+        put_score(&mut self.buf, score);
+        let entry_len = self.buf.len() - end;
+        self.buf[at..].rotate_right(entry_len);
         self.len += 1;
     }
     fn remove_bytes(&mut self, from: usize, to: usize, entries: usize) {
@@ -383,11 +392,12 @@ impl ZSet {
         }
     }
     /// Add or update a member; true if it is new.
-    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
+    pub fn insert<M: AsRef<[u8]> + Into<Member>>(&mut self, member: M, score: f64) -> bool {
         match &mut self.repr {
             Repr::Small(p) => {
+                let member = member.as_ref();
                 let mut new = true;
-                if let Some(f) = p.find(&member) {
+                if let Some(f) = p.find(member) {
                     // -0 and 0 are the same score (and stored alike).
                     if f.score == score {
                         return false;
@@ -395,19 +405,19 @@ impl ZSet {
                     p.remove_bytes(f.from, f.to, 1);
                     new = false;
                 }
-                p.insert_new(&member, score);
+                p.insert_new(member, score);
                 new
             }
             Repr::Big(b) => {
                 let Indexed { dict, hasher, sl } = &mut **b;
-                let h = hasher.hash_one(&member[..]);
-                match dict.find_mut(h, |&i| sl.node(i).0 == &member[..]) {
+                let h = hasher.hash_one(member.as_ref());
+                match dict.find_mut(h, |&i| sl.node(i).0 == member.as_ref()) {
                     Some(slot) => {
                         let old = sl.node(*slot).1;
                         if old != score {
                             // Reinserted into the slot just freed (SCAN
                             // relies on a member keeping its slot).
-                            let m = sl.remove(old, &member).expect("indexed member");
+                            let m = sl.remove(old, member.as_ref()).expect("indexed member");
                             let idx = sl.insert(score, m);
                             debug_assert_eq!(idx, *slot);
                             *slot = idx;
@@ -426,16 +436,16 @@ impl ZSet {
     /// Add or update a member as `zsetAdd` does: a new member that would
     /// overflow the listpack limits converts the set to a skiplist *before*
     /// it is inserted (so it keeps a -0 score). True if it is new.
-    pub fn insert_converting(
+    pub fn insert_converting<M: AsRef<[u8]> + Into<Member>>(
         &mut self,
-        member: Vec<u8>,
+        member: M,
         score: f64,
         limits: &EncodingLimits,
     ) -> bool {
         if let Repr::Small(p) = &self.repr {
             if (p.len + 1 > limits.zset_max_listpack_entries
-                || member.len() > limits.zset_max_listpack_value)
-                && p.find(&member).is_none()
+                || member.as_ref().len() > limits.zset_max_listpack_value)
+                && p.find(member.as_ref()).is_none()
             {
                 self.convert_to_big();
             }
