@@ -114,6 +114,10 @@ pub(super) fn get_varint(buf: &[u8], pos: &mut usize) -> u64 {
         *pos += 1;
         return u64::from(b);
     }
+    if let Some(&c) = buf.get(*pos + 1).filter(|&&c| c < 0x80) {
+        *pos += 2;
+        return u64::from(b & 0x7f) | u64::from(c) << 7;
+    }
     get_long_varint(buf, pos)
 }
 

@@ -58,6 +58,7 @@ impl From<Vec<u8>> for Member {
 
 impl Deref for Member {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         match self {
             Member::Inline { len, bytes } => &bytes[..usize::from(*len)],

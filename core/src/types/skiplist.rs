@@ -365,6 +365,7 @@ impl SkipList {
 
 impl<'a> Iterator for SkipRange<'a> {
     type Item = (&'a [u8], f64);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
             return None;

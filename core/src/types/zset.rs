@@ -90,7 +90,7 @@ pub struct PackedIter<'a> {
 }
 
 impl<'a> PackedIter<'a> {
-    #[inline]
+    #[inline(always)]
     fn decode(buf: &'a [u8], pos: &mut usize) -> (&'a [u8], f64) {
         let n = get_len(buf, pos);
         let m = &buf[*pos..*pos + n];
@@ -101,6 +101,7 @@ impl<'a> PackedIter<'a> {
 
 impl<'a> Iterator for PackedIter<'a> {
     type Item = (&'a [u8], f64);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
             return None;
@@ -271,6 +272,7 @@ pub enum ZIter<'a> {
 
 impl<'a> Iterator for ZIter<'a> {
     type Item = (&'a [u8], f64);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             ZIter::Small(it) => it.next(),
@@ -286,6 +288,7 @@ impl<'a> Iterator for ZIter<'a> {
 }
 
 impl DoubleEndedIterator for ZIter<'_> {
+    #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
         match self {
             ZIter::Small(it) => it.next_back(),
