@@ -28,6 +28,7 @@
 mod check;
 mod net;
 pub mod playground;
+mod small_map;
 pub mod swarm;
 mod trace;
 pub mod workload;
