@@ -76,6 +76,21 @@ impl<K: Ord, V> SmallMap<K, V> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// The values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// The values in key order, taken out.
+    pub fn into_values(self) -> impl Iterator<Item = V> {
+        self.entries.into_iter().map(|(_, v)| v)
+    }
+
     /// The values in key order, to change.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.entries.iter_mut().map(|(_, v)| v)
@@ -118,6 +133,15 @@ impl<K: Ord, V> SmallMap<K, V> {
     }
 }
 
+impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for SmallMap<K, V> {
+    type Output = V;
+
+    /// The value for `k`; panics if there is none (as `BTreeMap` does).
+    fn index(&self, k: &Q) -> &V {
+        self.get(k).expect("no entry for the key")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +176,11 @@ mod tests {
             );
             assert_eq!(small.len(), reference.len());
             assert!(small.iter().eq(reference.iter()));
+            assert!(small.keys().eq(reference.keys()));
+            assert!(small.values().eq(reference.values()));
+            if reference.contains_key(&k) {
+                assert_eq!(small[&k], reference[&k]);
+            }
             assert_eq!(small.contains_key(&k), reference.contains_key(&k));
             let pairs: Vec<(u64, u64)> = reference.iter().map(|(k, v)| (*k, *v)).collect();
             assert_eq!(small.entries, pairs);
