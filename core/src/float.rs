@@ -642,9 +642,11 @@ pub fn format_long_double_human(v: LongDouble) -> Vec<u8> {
                 q
             }
         };
-        let frac = format!("{:017}", q % SCALE);
+        // Both fit a u64 (mant < 2^64, shift >= 1), and u64 formatting is
+        // already in the build where u128's is not.
+        let frac = format!("{:017}", (q % SCALE) as u64);
         let frac = frac.trim_end_matches('0');
-        s.push_str(&(q / SCALE).to_string());
+        s.push_str(&((q / SCALE) as u64).to_string());
         if !frac.is_empty() {
             s.push('.');
             s.push_str(frac);
