@@ -227,10 +227,9 @@ fn malformed_items_give_offsets() {
         }
         other => panic!("{other:?}"),
     }
-    let opts = rdb::DecodeOptions::default();
-    let mut parser = rdb::Decoder::without_keyspace(opts.clone());
+    let mut parser = rdb::Decoder::without_keyspace(rdb::DecodeOptions::default());
     parser.feed(&f).expect("parsing alone sees no duplicate");
-    let mut builder = rdb::KeyspaceBuilder::new(&opts);
+    let mut builder = parser.keyspace_builder();
     let steps = parser.take_steps();
     assert_eq!(steps.len(), 2);
     let mut results = steps.into_iter().map(|s| builder.apply(s));

@@ -225,7 +225,7 @@ proptest! {
         // Parsing and inserting apart (as the native driver does on two
         // threads) builds the same keyspace, whatever the chunks.
         let mut parser = rdb::Decoder::without_keyspace(DecodeOptions::default());
-        let mut builder = rdb::KeyspaceBuilder::new(&DecodeOptions::default());
+        let mut builder = parser.keyspace_builder();
         let mut steps = 0;
         for piece in file.chunks(chunk * 3) {
             parser.feed(piece).unwrap();

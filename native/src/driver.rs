@@ -608,7 +608,8 @@ fn load_file(
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     tracing::info!("Loading RDB {path} ({size} bytes)");
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<rdb::LoadStep>>(LOAD_BATCHES_IN_FLIGHT);
-    let mut builder = rdb::KeyspaceBuilder::new(&opts);
+    let mut parser = rdb::Decoder::without_keyspace(opts);
+    let mut builder = parser.keyspace_builder();
     let inserter = std::thread::Builder::new()
         .name("tandem-load".into())
         .spawn(move || {
@@ -620,7 +621,6 @@ fn load_file(
             Ok::<_, rdb::Error>(builder)
         })
         .map_err(|e| format!("can't start the loading thread: {e}"))?;
-    let mut parser = rdb::Decoder::without_keyspace(opts);
     let mut buf = vec![0u8; 1 << 20];
     let parsed = loop {
         if abandon.load(Ordering::Relaxed) {

@@ -24,7 +24,7 @@
 
 use super::{crc64, intset, listpack, lzf, opcode::*, ziplist, Error};
 use crate::config::EncodingLimits;
-use crate::db::{Key, Keyspace};
+use crate::db::{Key, KeyHashers, Keyspace};
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::Value;
 use std::borrow::Cow;
@@ -366,6 +366,8 @@ pub struct Decoder {
     /// Where decoded keys go: straight into a keyspace, or queued for a
     /// [`KeyspaceBuilder`] elsewhere.
     sink: Sink,
+    /// The keyspace's hash functions: keys are hashed while they are hot.
+    hashers: KeyHashers,
     /// How far into `buf` the CRC has been computed (it is computed over
     /// long runs of consumed bytes, not item by item).
     crc_pos: usize,
@@ -391,6 +393,12 @@ impl Decoder {
         Self::with_sink(opts, Sink::Build(builder))
     }
 
+    /// The builder that applies this decoder's [`take_steps`](Self::take_steps)
+    /// (the keyspace its options call for).
+    pub fn keyspace_builder(&self) -> KeyspaceBuilder {
+        KeyspaceBuilder::new(&self.opts)
+    }
+
     /// A decoder that only parses: the keys it decodes wait in
     /// [`take_steps`](Self::take_steps) for a [`KeyspaceBuilder`] (on
     /// another thread, say). After the last [`feed`](Self::feed), call
@@ -403,6 +411,7 @@ impl Decoder {
 
     fn with_sink(opts: DecodeOptions, sink: Sink) -> Self {
         Decoder {
+            hashers: KeyHashers::new(opts.databases, opts.seed),
             opts,
             buf: Vec::new(),
             start: 0,
@@ -563,7 +572,8 @@ impl Decoder {
     /// with [`new`](Self::new), which inserts them itself.
     pub fn take_steps(&mut self) -> Vec<LoadStep> {
         match &mut self.sink {
-            Sink::Queue(q) => std::mem::take(q),
+            // The next batch is likely as big: no regrowing from empty.
+            Sink::Queue(q) => std::mem::replace(q, Vec::with_capacity(q.len())),
             Sink::Build(_) => Vec::new(),
         }
     }
@@ -655,11 +665,11 @@ impl Decoder {
         match item {
             Item::Nothing => {}
             Item::Expire(t) => self.expire = Some(t),
-            Item::Resize(keys, expires) => self.emit(LoadStep::Reserve {
+            Item::Resize(keys, expires) => self.emit(LoadStep(Step::Reserve {
                 db: self.db,
                 keys,
                 expires,
-            })?,
+            }))?,
             Item::Aux(k, v) => {
                 match k.as_slice() {
                     b"repl-id" if v.len() == 40 => {
@@ -746,13 +756,15 @@ impl Decoder {
                 return Ok(());
             }
         }
-        self.emit(LoadStep::Key {
+        let hash = self.hashers.hash(db, &key);
+        self.emit(LoadStep(Step::Key {
             offset: off,
             db,
+            hash,
             key: key.into_boxed_slice(),
             value: v,
             expire,
-        })?;
+        }))?;
         self.keys += 1;
         Ok(())
     }
@@ -764,44 +776,39 @@ enum Sink {
     Queue(Vec<LoadStep>),
 }
 
-/// One thing a decoded file does to the keyspace being built, in file order.
+/// One thing a decoded file does to the keyspace being built, in file
+/// order: made by a [`Decoder`], applied by its
+/// [`keyspace_builder`](Decoder::keyspace_builder).
 #[derive(Debug)]
-pub enum LoadStep {
+pub struct LoadStep(Step);
+
+#[derive(Debug)]
+enum Step {
     /// `RESIZEDB`: room for this many keys (a hint).
-    Reserve {
-        /// The database.
-        db: usize,
-        /// Keys declared.
-        keys: u64,
-        /// Keys with an expiry declared.
-        expires: u64,
-    },
-    /// A key with its value (already in its final encoding).
+    Reserve { db: usize, keys: u64, expires: u64 },
+    /// A key with its value (already in its final encoding), its hash in
+    /// its database, and the offset of its item (for a duplicate-key error).
     Key {
-        /// Byte offset of the key's item (for a duplicate-key error).
         offset: u64,
-        /// The database.
         db: usize,
-        /// The key.
+        hash: u64,
         key: Key,
-        /// The value.
         value: Value,
-        /// Expiry time (Unix ms).
         expire: Option<u64>,
     },
 }
 
 /// The half of loading that fills the keyspace: it applies a decoder's
 /// [`LoadStep`]s. A [`Decoder::new`] owns one; a driver with a thread to
-/// spare runs one beside a [`Decoder::without_keyspace`], so parsing and
-/// inserting overlap.
+/// spare runs one ([`Decoder::keyspace_builder`]) beside a
+/// [`Decoder::without_keyspace`], so parsing and inserting overlap.
 pub struct KeyspaceBuilder {
     ks: Keyspace,
 }
 
 impl KeyspaceBuilder {
     /// A builder of a fresh keyspace for a file decoded with `opts`.
-    pub fn new(opts: &DecodeOptions) -> Self {
+    fn new(opts: &DecodeOptions) -> Self {
         KeyspaceBuilder {
             ks: Keyspace::new(opts.databases, opts.seed),
         }
@@ -810,8 +817,8 @@ impl KeyspaceBuilder {
     /// Apply one step. A key already present is [`Error::DuplicateKey`],
     /// as redis-server refuses it.
     pub fn apply(&mut self, step: LoadStep) -> Result<(), Error> {
-        match step {
-            LoadStep::Reserve { db, keys, expires } => {
+        match step.0 {
+            Step::Reserve { db, keys, expires } => {
                 // A hint, never trusted beyond a bound: a lying file costs at
                 // most the room for RESIZE_TRUST keys.
                 const RESIZE_TRUST: u64 = 1 << 20;
@@ -824,16 +831,17 @@ impl KeyspaceBuilder {
                 }
                 Ok(())
             }
-            LoadStep::Key {
+            Step::Key {
                 offset,
                 db,
+                hash,
                 key,
                 value,
                 expire,
             } => self
                 .ks
                 .db_mut(db)
-                .insert_new(key, value, expire)
+                .insert_new_hashed(hash, key, value, expire)
                 .map_err(|key| Error::DuplicateKey {
                     offset,
                     db,
