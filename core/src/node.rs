@@ -373,7 +373,17 @@ impl Node {
     /// The next output, or `None` when everything was drained.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        let out = self.outputs.pop_front()?;
+        if let Output::Send(conn, bytes) = &out {
+            // What a replica was sent: its unsent bytes are counted from here
+            // (see `ReplicaLink::stream_pending`).
+            if self.repl.replicas.contains(conn) {
+                if let Some(link) = self.clients.get_mut(conn).and_then(|c| c.replica.as_mut()) {
+                    link.sent += bytes.len() as u64;
+                }
+            }
+        }
+        Some(out)
     }
 
     /// When the driver should feed [`Input::Tick`] next (Unix ms): now,

@@ -259,3 +259,82 @@ fn replica_output_buffer_hard_limit_is_never_below_the_backlog() {
     let text = settle(&mut s);
     assert!(text.contains("probe: all replicas in sync"));
 }
+
+#[test]
+fn a_snapshot_bigger_than_the_output_buffer_limit_crosses_a_slow_link() {
+    // Redis writes the RDB to the socket outside the replica's output
+    // buffer: a 400 KB snapshot queued on a slow link is no reason to drop
+    // the replica at a 64 KB limit (it used to be, and the retry fell out
+    // of the backlog: a sync loop).
+    let mut s = sim(
+        10,
+        2,
+        &[
+            ("repl-timeout", "60"),
+            ("repl-backlog-size", "64kb"),
+            ("client-output-buffer-limit", "replica 64kb 32kb 1"),
+        ],
+    );
+    s.run_until(2_000);
+    // 400 values of 1 KB that do not compress.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..400 {
+        let value: String = (0..64)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{x:016x}")
+            })
+            .collect();
+        let key = format!("big:{i}");
+        assert_eq!(s.admin(0, &["SET", &key, &value]).as_deref(), Some("+OK"));
+        if i % 20 == 19 {
+            // Let the stream drain (it does count against the limit).
+            let t = s.now() + 20;
+            s.run_until(t);
+        }
+    }
+    let t = s.now() + 500;
+    s.run_until(t);
+    assert!(!trace_text(&s).contains("overcoming of output buffer limits"));
+    s.set_link_bandwidth(0, 1, 200);
+    // The replica loses its disk: a full sync of ~410 KB at 200 B/ms.
+    s.restart(1, false);
+    let t = s.now() + 3_500;
+    s.run_until(t);
+    let text = trace_text(&s);
+    assert!(
+        !text.contains("overcoming of output buffer limits"),
+        "{text}"
+    );
+    s.set_link_bandwidth(0, 1, 10_000);
+    let text = settle(&mut s);
+    assert_eq!(count(&text, "Full sync snapshot"), 2, "{text}");
+}
+
+#[test]
+fn config_set_at_run_time_takes_effect() {
+    // The same partition twice: with the default 1 MB backlog the replica
+    // continues; after `CONFIG SET repl-backlog-size 16kb` at run time on
+    // the master (Redis resizes the backlog in place) the same outage
+    // falls out of it and costs a full sync.
+    let mut s = sim(11, 2, &[("repl-timeout", "3")]);
+    s.run_until(3_000);
+    s.partition(0, 1);
+    write_kib(&mut s, 0, "a", 40);
+    s.run_until(8_000);
+    s.repair(0, 1);
+    s.run_until(12_000);
+    let text = trace_text(&s);
+    assert!(text.contains(": CONTINUE"), "{text}");
+    assert_eq!(count(&text, "Full sync snapshot"), 1, "{text}");
+    s.config_set(0, "repl-backlog-size", "16kb");
+    s.partition(0, 1);
+    write_kib(&mut s, 0, "b", 40);
+    s.run_until(17_000);
+    s.repair(0, 1);
+    let text = settle(&mut s);
+    assert!(text.contains("fell out of the backlog"), "{text}");
+    assert_eq!(count(&text, "Full sync snapshot"), 2, "{text}");
+}

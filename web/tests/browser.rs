@@ -160,6 +160,34 @@ fn console_actions_errors_and_shared_runs() {
     assert!(Playground::import_run("seed=1").is_err());
 }
 
+/// The web build leaves the core's `command-docs` feature out: COMMAND DOCS
+/// answers as redis-server does for a command registered without docs (the
+/// group alone, subcommands for a container), while COMMAND INFO keeps
+/// redis-server's data (ACL categories here).
+#[wasm_bindgen_test]
+fn command_docs_without_the_docs_text() {
+    let mut pg = new("3", "cold-start");
+    pg.run_for(500.0);
+    assert_eq!(
+        pg.command(0, "COMMAND DOCS get").ok().as_deref(),
+        Some("1) \"get\"\n2) 1) \"group\"\n   2) \"string\"")
+    );
+    let config = pg.command(0, "COMMAND DOCS config").ok().expect("reply");
+    assert!(
+        config.starts_with(
+            "1) \"config\"\n2) 1) \"group\"\n   2) \"server\"\n   3) \"subcommands\"\n"
+        ),
+        "{config}"
+    );
+    assert!(config.contains("\"config|get\""), "{config}");
+    assert!(!config.contains("summary"), "{config}");
+    let info = pg.command(0, "COMMAND INFO get").ok().expect("reply");
+    assert!(
+        info.contains(") @read\n") && info.contains(") @string\n"),
+        "{info}"
+    );
+}
+
 #[wasm_bindgen_test]
 fn simulated_events_per_second() {
     let mut pg = new("1", "backlog-overflow");

@@ -94,7 +94,9 @@ pub struct CommandSpec {
     pub keys: (i32, i32, i32),
     /// Command group for COMMAND DOCS (`string`, `generic`, `connection`, ...).
     pub group: &'static str,
-    /// One-line summary for COMMAND DOCS.
+    /// One-line summary for COMMAND DOCS (kept only with the `command-docs`
+    /// feature, the only place it is shown).
+    #[cfg(feature = "command-docs")]
     pub summary: &'static str,
     /// The handler.
     pub handler: Handler,
@@ -113,6 +115,7 @@ macro_rules! command {
             flags: $flags,
             keys: $keys,
             group: $group,
+            #[cfg(feature = "command-docs")]
             summary: $summary,
             handler: $handler,
             subcommands: &[],
@@ -125,6 +128,7 @@ macro_rules! command {
             flags: $flags,
             keys: $keys,
             group: $group,
+            #[cfg(feature = "command-docs")]
             summary: $summary,
             handler: $handler,
             subcommands: $subs,

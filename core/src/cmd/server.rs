@@ -14,7 +14,10 @@
 //!   ACL categories, key specs, tips, summaries, history and argument trees
 //!   of redis-server 7.0.15 (its own `COMMAND` and `COMMAND DOCS` replies,
 //!   stored under `reference/`), so `redis-cli` builds its hints from them;
-//!   GETKEYS walks those key specs as `getKeysUsingKeySpecs` does.
+//!   GETKEYS walks those key specs as `getKeysUsingKeySpecs` does. Without
+//!   the `command-docs` feature (default on; the browser playground turns it
+//!   off) the DOCS text is left out and every command is answered as Redis
+//!   answers one registered without docs: its `group` (and `subcommands`).
 //! * SHUTDOWN saves first when save points are configured or SAVE is given
 //!   (not with NOSAVE, nor while loading), and stops once the file is
 //!   written; it never answers on success.
@@ -416,7 +419,10 @@ pub fn bytes_to_human(n: u64) -> String {
     }
     for (size, unit) in UNITS {
         if n >= size {
-            return format!("{:.2}{unit}", n as f64 / size as f64);
+            return format!(
+                "{}{unit}",
+                crate::float::format_fixed(n as f64 / size as f64, 2)
+            );
         }
     }
     unreachable!("n >= 1024 matches a unit")
@@ -467,7 +473,10 @@ fn info_memory(c: &InfoCtx, s: &mut InfoSection) {
     s.field("used_memory_peak_human", bytes_to_human(peak));
     s.field(
         "used_memory_peak_perc",
-        format!("{:.2}%", used as f64 * 100.0 / peak as f64),
+        format!(
+            "{}%",
+            crate::float::format_fixed(used as f64 * 100.0 / peak as f64, 2)
+        ),
     );
     s.field("used_memory_startup", BASE_MEMORY);
     s.field("used_memory_dataset", dataset);
@@ -830,21 +839,20 @@ impl Ref {
 }
 
 /// redis-server 7.0.15's `COMMAND` and `COMMAND DOCS` replies, indexed by
-/// full command name (`get`, `config|get`).
+/// full command name (`get`, `config|get`). The docs only with the
+/// `command-docs` feature (see [`write_command_docs`]).
 struct Reference {
     info: HashMap<String, &'static Ref>,
+    #[cfg(feature = "command-docs")]
     docs: HashMap<String, &'static Ref>,
 }
 
 fn reference() -> &'static Reference {
     static REF: OnceLock<Reference> = OnceLock::new();
-    static TREES: OnceLock<(Ref, Ref)> = OnceLock::new();
+    static INFO_TREE: OnceLock<Ref> = OnceLock::new();
     REF.get_or_init(|| {
-        let (info_tree, docs_tree) = TREES.get_or_init(|| {
-            let info = include_bytes!("reference/command_info.resp");
-            let docs = include_bytes!("reference/command_docs.resp");
-            (parse_ref(info, &mut 0), parse_ref(docs, &mut 0))
-        });
+        let info_tree = INFO_TREE
+            .get_or_init(|| parse_ref(include_bytes!("reference/command_info.resp"), &mut 0));
         let mut info = HashMap::new();
         fn index_info(e: &'static Ref, m: &mut HashMap<String, &'static Ref>) {
             let it = e.items();
@@ -856,20 +864,32 @@ fn reference() -> &'static Reference {
         for e in info_tree.items() {
             index_info(e, &mut info);
         }
-        let mut docs = HashMap::new();
-        fn index_docs(pairs: &'static [Ref], m: &mut HashMap<String, &'static Ref>) {
-            for p in pairs.chunks(2) {
-                m.insert(String::from_utf8_lossy(p[0].bytes()).into_owned(), &p[1]);
-                for kv in p[1].items().chunks(2) {
-                    if kv[0].bytes() == b"subcommands" {
-                        index_docs(kv[1].items(), m);
-                    }
+        Reference {
+            info,
+            #[cfg(feature = "command-docs")]
+            docs: reference_docs(),
+        }
+    })
+}
+
+#[cfg(feature = "command-docs")]
+fn reference_docs() -> HashMap<String, &'static Ref> {
+    static DOCS_TREE: OnceLock<Ref> = OnceLock::new();
+    let docs_tree =
+        DOCS_TREE.get_or_init(|| parse_ref(include_bytes!("reference/command_docs.resp"), &mut 0));
+    let mut docs = HashMap::new();
+    fn index_docs(pairs: &'static [Ref], m: &mut HashMap<String, &'static Ref>) {
+        for p in pairs.chunks(2) {
+            m.insert(String::from_utf8_lossy(p[0].bytes()).into_owned(), &p[1]);
+            for kv in p[1].items().chunks(2) {
+                if kv[0].bytes() == b"subcommands" {
+                    index_docs(kv[1].items(), m);
                 }
             }
         }
-        index_docs(docs_tree.items(), &mut docs);
-        Reference { info, docs }
-    })
+    }
+    index_docs(docs_tree.items(), &mut docs);
+    docs
 }
 
 /// Tandem's flag names, in Redis's order (used when the reference lacks a command).
@@ -958,7 +978,9 @@ fn write_command_info(out: &mut Vec<u8>, spec: &'static CommandSpec, full: &str)
 }
 
 /// Write one `COMMAND DOCS` map for a command (its subcommands limited to
-/// the ones Tandem has).
+/// the ones Tandem has): redis-server's own docs when the reference has
+/// them, else the fields Tandem knows (summary, since, group).
+#[cfg(feature = "command-docs")]
 fn write_command_docs(out: &mut Vec<u8>, spec: &'static CommandSpec, full: &str) {
     let Some(doc) = reference().docs.get(full) else {
         let mut fields = vec![
@@ -996,6 +1018,24 @@ fn write_command_docs(out: &mut Vec<u8>, spec: &'static CommandSpec, full: &str)
         }
     }
     if extra > 0 {
+        out.bulk(b"subcommands");
+        write_subcommand_docs(out, spec, full);
+    }
+}
+
+/// Write one `COMMAND DOCS` map for a command in a build without the
+/// `command-docs` feature (the browser playground, where the docs text would
+/// be a sixth of the download): what redis-server 7.0 answers for a command
+/// registered without docs (`addReplyCommandDocs` with no summary, since,
+/// complexity, history or arguments), the `group` alone, plus `subcommands`
+/// for a container.
+#[cfg(not(feature = "command-docs"))]
+fn write_command_docs(out: &mut Vec<u8>, spec: &'static CommandSpec, full: &str) {
+    let subs = !spec.subcommands.is_empty();
+    out.array_len(if subs { 4 } else { 2 });
+    out.bulk(b"group");
+    out.bulk(spec.group.as_bytes());
+    if subs {
         out.bulk(b"subcommands");
         write_subcommand_docs(out, spec, full);
     }
@@ -1491,10 +1531,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Ok(())
         }
         ("sleep", 3) => {
-            let secs: f64 = std::str::from_utf8(&args[2])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or(CmdError::NotFloat)?;
+            let secs = crate::float::parse_double(&args[2]).ok_or(CmdError::NotFloat)?;
             if secs != 0.0 {
                 return Err(CmdError::err(
                     "DEBUG SLEEP is not supported: Tandem's core never blocks",
@@ -1550,6 +1587,7 @@ mod tests {
     fn reference_covers_every_redis_command() {
         let r = reference();
         assert_eq!(r.info.len(), 366, "240 commands and 126 subcommands");
+        #[cfg(feature = "command-docs")]
         assert!(r.docs.contains_key("get") && r.docs.contains_key("config|get"));
         let mut out = Vec::new();
         reference().info["get"].write(&mut out);

@@ -7,12 +7,16 @@
 //! stored 0 means the writer had `rdbchecksum no` and nothing is checked.
 //!
 //! Implemented slicing-by-8 (eight 256-entry tables) so checksumming does not
-//! dominate save and load time.
+//! dominate save and load time. The tables are computed on first use rather
+//! than stored: 16 KB of random-looking constants would be 16 KB more for the
+//! browser playground to download (gzip cannot shrink them).
+
+use std::sync::OnceLock;
 
 const POLY_REFLECTED: u64 = 0x95AC_9329_AC4B_C9B5;
 
-const fn make_tables() -> [[u64; 256]; 8] {
-    let mut t = [[0u64; 256]; 8];
+fn make_tables() -> Box<[[u64; 256]; 8]> {
+    let mut t = Box::new([[0u64; 256]; 8]);
     let mut i = 0;
     while i < 256 {
         let mut c = i as u64;
@@ -41,11 +45,14 @@ const fn make_tables() -> [[u64; 256]; 8] {
     t
 }
 
-static TABLES: [[u64; 256]; 8] = make_tables();
+fn tables() -> &'static [[u64; 256]; 8] {
+    static TABLES: OnceLock<Box<[[u64; 256]; 8]>> = OnceLock::new();
+    TABLES.get_or_init(make_tables)
+}
 
 /// Continue a CRC-64/REDIS over `data` (start with `crc = 0`).
 pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
-    let t = &TABLES;
+    let t = tables();
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
         let v = crc ^ u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
@@ -70,7 +77,7 @@ mod tests {
 
     fn bytewise(mut crc: u64, data: &[u8]) -> u64 {
         for &b in data {
-            crc = TABLES[0][((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
+            crc = tables()[0][((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8);
         }
         crc
     }

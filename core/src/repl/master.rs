@@ -73,6 +73,21 @@ pub struct ReplicaLink {
     pub ack_off: i64,
     /// When it last acknowledged or sent a newline (Unix ms).
     pub ack_time: u64,
+    /// Bytes handed to the driver for this connection since it became a
+    /// replica (counted as [`Node::poll_output`] gives them out): the unit
+    /// the driver's unsent count ([`Input::OutputPending`]) is in.
+    ///
+    /// [`Input::OutputPending`]: crate::node::Input::OutputPending
+    pub sent: u64,
+    /// The value of `sent` at which the replication stream starts: after
+    /// the snapshot payload of a full sync, at `+CONTINUE` for a partial
+    /// one. `None` while the snapshot is still being sent.
+    pub stream_start: Option<u64>,
+    /// Unsent bytes of the handshake and snapshot payload last reported.
+    pub payload_unsent: u64,
+    /// When the payload's unsent bytes last went down (Unix ms): a replica
+    /// still taking its snapshot is timed out on no progress, not on ACKs.
+    pub payload_progress: u64,
 }
 
 impl ReplicaLink {
@@ -86,7 +101,40 @@ impl ReplicaLink {
             pre_psync: false,
             ack_off: 0,
             ack_time: now,
+            sent: 0,
+            stream_start: None,
+            payload_unsent: 0,
+            payload_progress: now,
         }
+    }
+
+    /// Splits the driver's `unsent` bytes for this replica into the part
+    /// before the replication stream (handshake replies, keepalives, the
+    /// snapshot payload) and the stream part. Bytes leave in order, so of
+    /// the unsent bytes the newest `sent - stream_start` are stream.
+    fn split_unsent(&self, unsent: u64) -> (u64, u64) {
+        let stream = self
+            .stream_start
+            .map_or(0, |start| unsent.min(self.sent.saturating_sub(start)));
+        (unsent - stream, stream)
+    }
+
+    /// Stream bytes the master buffers for this replica, given `unsent`
+    /// bytes the driver has not written yet: what
+    /// `client-output-buffer-limit replica` is checked against. Redis writes
+    /// the `+FULLRESYNC` line, keepalives and the RDB payload straight to the
+    /// socket (`sendBulkToSlave`, the diskless pipe), outside the client's
+    /// output buffer; only the replication stream counts, both the part
+    /// kept during the transfer (and until the first ACK after a diskless
+    /// one) and the part queued on the socket.
+    pub fn stream_pending(&self, unsent: u64) -> u64 {
+        let held = match &self.state {
+            ReplicaState::Transfer { held, .. } | ReplicaState::Online { held: Some(held) } => {
+                held.len() as u64
+            }
+            _ => 0,
+        };
+        held + self.split_unsent(unsent).1
     }
 
     /// The `state=` word of INFO's `slaveN` line.
@@ -227,6 +275,8 @@ impl Node {
         let link = link_of(client, now);
         link.ack_time = now;
         if let Some(PsyncVerdict::Continue { offset, .. }) = verdict {
+            self.mark_stream_start(client.id, Some(client));
+            let link = link_of(client, now);
             link.state = ReplicaState::Online { held: None };
             link.ack_off = offset - 1;
             let psync2 = link.capa_psync2;
@@ -261,6 +311,7 @@ impl Node {
         let link = link_of(client, now);
         link.pre_psync = legacy;
         link.state = ReplicaState::WaitSnapshot { since: now };
+        link.stream_start = None;
         let eof = link.capa_eof && !legacy;
         self.repl.replicas.insert(client.id);
         let size = self.config.repl_backlog_size as usize;
@@ -377,6 +428,7 @@ impl Node {
         let Some(mut sync) = self.repl.sync.take() else {
             return;
         };
+        let now = self.now;
         // Replicas that went away (or were dropped) get nothing more.
         sync.replicas.retain(|id| {
             self.clients
@@ -418,25 +470,32 @@ impl Node {
                 continue;
             };
             let held = std::mem::take(held);
-            let mut tail = Vec::new();
-            match &sync.mark {
+            // Online from now (`replicaPutOnline`, which restarts the ACK
+            // clock); a payload still draining is followed in `output_pending`.
+            link.ack_time = now;
+            link.payload_progress = now;
+            let stream = match &sync.mark {
                 Some(m) => {
-                    tail.extend_from_slice(m.as_bytes());
                     link.state = ReplicaState::Online { held: Some(held) };
+                    self.stats.net_output_bytes += m.len() as u64;
+                    self.outputs
+                        .push_back(Output::Send(id, m.clone().into_bytes().into()));
+                    Vec::new()
                 }
                 None => {
+                    link.state = ReplicaState::Online { held: None };
                     let len = format!("${}\r\n", whole.len());
                     self.stats.net_output_bytes += (len.len() + whole.len()) as u64;
                     self.outputs
                         .push_back(Output::Send(id, len.into_bytes().into()));
                     self.outputs.push_back(Output::Send(id, whole.clone()));
-                    tail = held;
-                    link.state = ReplicaState::Online { held: None };
+                    held
                 }
-            }
-            if !tail.is_empty() {
-                self.stats.net_output_bytes += tail.len() as u64;
-                self.outputs.push_back(Output::Send(id, tail.into()));
+            };
+            self.mark_stream_start(id, None);
+            if !stream.is_empty() {
+                self.stats.net_output_bytes += stream.len() as u64;
+                self.outputs.push_back(Output::Send(id, stream.into()));
             }
         }
         self.event(crate::node::Event::Repl(ReplEvent::FullSyncStarted {
@@ -472,6 +531,7 @@ impl Node {
         }
         let ids: Vec<ConnId> = self.repl.replicas.iter().copied().collect();
         let current_id = current.as_ref().map(|c| c.id);
+        let mut held_grew = Vec::new();
         for id in ids {
             let client: &mut Client = match current.as_deref_mut() {
                 Some(c) if c.id == id => c,
@@ -484,8 +544,10 @@ impl Node {
                 continue;
             };
             match &mut link.state {
-                ReplicaState::Online { held: Some(buf) } => buf.extend_from_slice(bytes),
-                ReplicaState::Transfer { held, .. } => held.extend_from_slice(bytes),
+                ReplicaState::Online { held: Some(held) } | ReplicaState::Transfer { held, .. } => {
+                    held.extend_from_slice(bytes);
+                    held_grew.push((id, client.cob_pending));
+                }
                 ReplicaState::Online { held: None } => {
                     let is_current = current_id == Some(id);
                     if is_current {
@@ -499,6 +561,10 @@ impl Node {
                 // Bytes before its snapshot are inside the snapshot.
                 _ => {}
             }
+        }
+        // Redis checks a replica's limit whenever its buffered stream grows.
+        for (id, unsent) in held_grew {
+            self.output_pending(id, unsent);
         }
     }
 
@@ -519,28 +585,67 @@ impl Node {
         }
     }
 
+    /// The replication stream to replica `id` starts after everything
+    /// handed out for it so far (its link's `sent`, the outputs not polled
+    /// yet, and the replies of `current`, the client whose command runs, if
+    /// that is this replica: they are flushed after the command).
+    fn mark_stream_start(&mut self, id: ConnId, current: Option<&mut Client>) {
+        let queued: u64 = self
+            .outputs
+            .iter()
+            .map(|o| match o {
+                Output::Send(c, b) if *c == id => b.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        let client = match current {
+            Some(c) => c,
+            None => match self.clients.get_mut(&id) {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        let owed = client.out.len() as u64;
+        if let Some(link) = client.replica.as_mut() {
+            link.stream_start = Some(link.sent + queued + owed);
+        }
+    }
+
     /// The driver reports unsent bytes: apply `client-output-buffer-limit`
     /// (hard limit at once, soft limit after `soft_seconds` above it) to
-    /// replicas and normal clients.
-    pub(crate) fn output_pending(&mut self, conn: ConnId, bytes: u64) {
+    /// replicas (their stream part only, see
+    /// [`ReplicaLink::stream_pending`]) and normal clients. For a replica
+    /// the rest is its snapshot payload still draining: progress there keeps
+    /// it from timing out, and the moment the payload is all out is when
+    /// Redis puts it online (`replicaPutOnline`, which restarts its ACK
+    /// clock).
+    pub(crate) fn output_pending(&mut self, conn: ConnId, unsent: u64) {
         let now = self.now;
         let Some(client) = self.clients.get_mut(&conn) else {
             return;
         };
-        client.cob_pending = bytes;
-        let (limit, class) = if client.replica.as_ref().is_some_and(|l| l.attached()) {
-            // Redis 7 never lets a replica's hard limit fall below the
-            // backlog size: a replica must be able to hold what a PSYNC
-            // could send it.
-            let mut limit = self.config.cob_replica;
-            if limit.hard > 0 {
-                limit.hard = limit.hard.max(self.config.repl_backlog_size);
+        client.cob_pending = unsent;
+        let (limit, class, bytes) = match client.replica.as_mut() {
+            Some(link) if link.attached() => {
+                let (payload, _) = link.split_unsent(unsent);
+                if payload < link.payload_unsent {
+                    link.payload_progress = now;
+                    if payload == 0 {
+                        link.ack_time = now;
+                    }
+                }
+                link.payload_unsent = payload;
+                // Redis 7 never lets a replica's hard limit fall below the
+                // backlog size: a replica must be able to hold what a PSYNC
+                // could send it.
+                let mut limit = self.config.cob_replica;
+                if limit.hard > 0 {
+                    limit.hard = limit.hard.max(self.config.repl_backlog_size);
+                }
+                (limit, "replica", link.stream_pending(unsent))
             }
-            (limit, "replica")
-        } else if client.is_master {
-            return;
-        } else {
-            (self.config.cob_normal, "normal")
+            _ if client.is_master => return,
+            _ => (self.config.cob_normal, "normal", unsent),
         };
         let over_hard = limit.hard > 0 && bytes >= limit.hard;
         let over_soft = limit.soft > 0 && bytes >= limit.soft;
@@ -555,7 +660,7 @@ impl Node {
             let addr = client.addr.clone();
             self.log(
                 "warning",
-                format!("Client id={conn} addr={addr} ({class}) scheduled to be closed ASAP for overcoming of output buffer limits ({bytes} bytes unsent)."),
+                format!("Client id={conn} addr={addr} ({class}) scheduled to be closed ASAP for overcoming of output buffer limits ({bytes} bytes buffered)."),
             );
             self.kill_client(conn, "output buffer limit");
         }
@@ -639,18 +744,25 @@ impl Node {
                     self.outputs
                         .push_back(Output::Send(*id, bytes::Bytes::from_static(b"\n")));
                 }
-                ReplicaState::Online { .. }
-                    if !link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms =>
-                {
-                    timed_out.push(*id);
+                ReplicaState::Online { .. } => {
+                    // Its snapshot still draining: timed out when that stalls
+                    // (Redis: "Disconnecting timedout replica (full sync)").
+                    let phase = if link.payload_unsent > 0 {
+                        (now.saturating_sub(link.payload_progress) > timeout_ms)
+                            .then_some("full sync")
+                    } else {
+                        (!link.pre_psync && now.saturating_sub(link.ack_time) > timeout_ms)
+                            .then_some("streaming sync")
+                    };
+                    timed_out.extend(phase.map(|p| (*id, p)));
                 }
                 _ => {}
             }
         }
-        for id in timed_out {
+        for (id, phase) in timed_out {
             self.log(
                 "warning",
-                format!("Disconnecting timedout replica (streaming sync): client {id}"),
+                format!("Disconnecting timedout replica ({phase}): client {id}"),
             );
             self.repl.replicas.remove(&id);
             self.kill_client(id, "replica timeout");

@@ -62,10 +62,14 @@
 //!   master full-syncs and takes a new replid, and so on down a chain). A
 //!   replica that keeps full-syncing (a backlog or output buffer too small
 //!   for what a sync takes, a PSYNC refused that should continue) breaks it;
-//!   real sync loops: redis/redis#9647, valkey-io/valkey#3044.
+//!   real sync loops: redis/redis#9647, valkey-io/valkey#3044. Counted are
+//!   the full syncs answering PSYNCs sent after the faults stopped (one
+//!   asked for during them may still arrive after: that is the faults'
+//!   doing).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::small_map::SmallMap;
 use crate::node::Node;
 use crate::repl::identity::NULL_REPLID;
 use crate::value::Value;
@@ -252,9 +256,9 @@ struct Role {
 /// The checker's memory of a run.
 #[derive(Debug, Default)]
 pub struct Checker {
-    last: BTreeMap<usize, Seen>,
+    last: SmallMap<usize, Seen>,
     /// Highest offset a master reached per replid.
-    master_max: BTreeMap<String, i64>,
+    master_max: SmallMap<String, i64>,
     /// Dataset hash per `(replid, offset)`, first seen.
     datasets: BTreeMap<(String, i64), (usize, u64)>,
     /// `datasets`' keys, oldest first (to forget the oldest).
@@ -262,11 +266,11 @@ pub struct Checker {
     /// Bumped on every stream extension; each stream's last value.
     stream_clock: u64,
     /// Canonical stream per replid (S2).
-    streams: BTreeMap<String, Stream>,
+    streams: SmallMap<String, Stream>,
     /// Stream bytes compared against the canonical stream (S2).
     pub stream_bytes_checked: u64,
     /// WAITs in flight, by client (S7).
-    waits: BTreeMap<usize, PendingWait>,
+    waits: SmallMap<usize, PendingWait>,
     /// Acknowledged writes still expected in the master lineage (S7).
     acked: Vec<AckedWrite>,
     /// Acknowledged writes lost legitimately (S7), with the reason.
@@ -281,11 +285,15 @@ pub struct Checker {
     /// Faults have stopped (L2 counts full syncs from then on).
     quiet: bool,
     /// Full syncs each node accepted since faults stopped (L2).
-    full_syncs_quiet: BTreeMap<usize, u32>,
+    full_syncs_quiet: SmallMap<usize, u32>,
+    /// Nodes whose latest PSYNC request went out after faults stopped (L2
+    /// counts only the full syncs that answer those: one asked for during
+    /// the faults may still arrive after them).
+    asked_quiet: BTreeSet<usize>,
     /// Each node's distance from the master when faults stopped (L2).
     depths: Vec<u32>,
     /// Each node's role at its last observation (S5).
-    roles: BTreeMap<usize, Role>,
+    roles: SmallMap<usize, Role>,
 }
 
 impl Checker {
@@ -390,7 +398,9 @@ impl Checker {
                 _ => {}
             }
         } else {
-            let m = self.master_max.entry(replid.clone()).or_insert(offset);
+            let m = self
+                .master_max
+                .get_or_insert_with(replid.clone(), || offset);
             *m = (*m).max(offset);
         }
         if node.repl().backlog.is_some() && !node.is_loading() && self.sampled(&replid, offset) {
@@ -558,11 +568,12 @@ impl Checker {
                         self.streams.remove(&k);
                     }
                 }
-                self.streams.entry(replid.to_string()).or_insert(Stream {
-                    base: lo,
-                    bytes: Vec::new(),
-                    touched: 0,
-                })
+                self.streams
+                    .get_or_insert_with(replid.to_string(), || Stream {
+                        base: lo,
+                        bytes: Vec::new(),
+                        touched: 0,
+                    })
             }
         };
         let end = s.base + s.bytes.len() as i64;
@@ -746,8 +757,8 @@ impl Checker {
         if let Some(p) = self.last.get_mut(&n) {
             p.resync = Some((replid.to_string(), offset));
         }
-        if self.quiet {
-            let count = self.full_syncs_quiet.entry(n).or_default();
+        if self.quiet && self.asked_quiet.contains(&n) {
+            let count = self.full_syncs_quiet.get_or_insert_with(n, u32::default);
             *count += 1;
             let depth = self.depths.get(n).copied().unwrap_or(1).max(1);
             if *count > depth {
@@ -758,6 +769,15 @@ impl Checker {
                     format!("n{n}: full sync number {count} since faults stopped (a sync loop), this one of {replid}:{offset}"),
                 );
             }
+        }
+    }
+
+    /// Node `n` sent a PSYNC request (its narration says so).
+    pub fn psync_asked(&mut self, n: usize) {
+        if self.quiet {
+            self.asked_quiet.insert(n);
+        } else {
+            self.asked_quiet.remove(&n);
         }
     }
 
@@ -848,16 +868,25 @@ mod tests {
         for _ in 0..5 {
             c.full_sync(10, 1, "a", 100);
         }
-        // n0 the master, n1 its replica, n2 a replica of n1.
+        // n0 the master, n1 its replica, n2 a replica of n1. n1 asked for
+        // a sync during the faults; it arrives after them, and is not
+        // counted: it answers a request made during the faults.
+        c.psync_asked(1);
         c.faults_stopped(vec![0, 1, 2]);
+        c.full_sync(19, 1, "a", 150);
+        c.psync_asked(1);
         c.full_sync(20, 1, "a", 200);
+        c.psync_asked(2);
         c.full_sync(21, 2, "a", 200);
+        c.psync_asked(2);
         c.full_sync(22, 2, "b", 300);
         assert!(c.violations.is_empty(), "{:?}", c.violations);
+        c.psync_asked(1);
         c.full_sync(23, 1, "b", 300);
         assert_eq!(c.violations.len(), 1, "{:?}", c.violations);
         assert_eq!(c.violations[0].invariant, "L2");
         assert!(c.violations[0].detail.starts_with("n1: full sync number 2"));
+        c.psync_asked(2);
         c.full_sync(24, 2, "c", 400);
         assert_eq!(c.violations.len(), 2, "{:?}", c.violations);
     }

@@ -97,7 +97,8 @@ struct Packed {
     len: usize,
 }
 
-fn put_len(buf: &mut Vec<u8>, mut n: usize) {
+/// Append `n` as an LEB128 varint (one byte under 128).
+pub(super) fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         buf.push(n as u8 | 0x80);
         n >>= 7;
@@ -105,17 +106,28 @@ fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     buf.push(n as u8);
 }
 
-fn get_len(buf: &[u8], pos: &mut usize) -> usize {
-    let (mut n, mut shift) = (0usize, 0);
+/// Read an LEB128 varint at `*pos` and move past it.
+pub(super) fn get_varint(buf: &[u8], pos: &mut usize) -> u64 {
+    let (mut n, mut shift) = (0u64, 0);
     loop {
         let b = buf[*pos];
         *pos += 1;
-        n |= usize::from(b & 0x7f) << shift;
+        n |= u64::from(b & 0x7f) << shift;
         if b < 0x80 {
             return n;
         }
         shift += 7;
     }
+}
+
+/// Append a length as a varint.
+pub(super) fn put_len(buf: &mut Vec<u8>, n: usize) {
+    put_varint(buf, n as u64);
+}
+
+/// Read a length written by [`put_len`].
+pub(super) fn get_len(buf: &[u8], pos: &mut usize) -> usize {
+    get_varint(buf, pos) as usize
 }
 
 /// One packed entry: where it starts, where its value's length starts, and

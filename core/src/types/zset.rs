@@ -6,43 +6,231 @@
 //! `<` so -0 equals 0, and a listpack (which stores integral scores as
 //! integers) turns -0 into 0 while a skiplist keeps it.
 //!
-//! Small sets are a sorted vector (the listpack's order), large ones the
-//! rank-indexed [`SkipList`] (which owns the members) plus a hash table of
-//! node indices hashed by member, so lookups are O(1), ranks and ranges
-//! O(log n), and each member is stored once.
+//! A small set is packed into one buffer as a listpack is: per entry the
+//! member's length (a varint), the member, and the score, an integral one
+//! (|s| < 2^53) as a zigzag varint and any other as 8 bytes, so an entry
+//! costs about what it costs Redis. Lookups walk the buffer, as Redis walks
+//! a listpack (the limits keep it short). Large sets are the rank-indexed
+//! [`SkipList`] (which owns the members) plus a hash table of node indices
+//! hashed by member, so lookups are O(1), ranks and ranges O(log n), and
+//! each member is stored once.
 //! Every range (by rank, score or lex) is resolved to a rank interval with
 //! [`ZSet::count_prefix`], then walked.
 
+use super::hash::{get_len, get_varint, put_len, put_varint};
 use super::skiplist::{cmp_entry, SkipList};
 use crate::config::EncodingLimits;
 use ahash::RandomState;
 use hashbrown::HashTable;
-
-/// A listpack member: up to 16 bytes inline (no allocation of its own), as
-/// a listpack keeps short strings inside its one buffer.
-type SmallMember = smallvec::SmallVec<[u8; 16]>;
+use std::cmp::Ordering;
 
 #[derive(Debug, Clone)]
 enum Repr {
-    Small(Vec<(SmallMember, f64)>),
-    Big {
-        /// Skiplist node indices, hashed by member with `hasher`.
-        dict: HashTable<u32>,
-        hasher: RandomState,
-        sl: SkipList,
-    },
+    Small(Packed),
+    Big(Box<Indexed>),
 }
 
-/// A sorted set.
+/// The `skiplist` encoding.
 #[derive(Debug, Clone)]
-pub struct ZSet {
-    repr: Repr,
+struct Indexed {
+    /// Skiplist node indices, hashed by member with `hasher`.
+    dict: HashTable<u32>,
+    hasher: RandomState,
+    sl: SkipList,
+}
+
+/// The `listpack` encoding: `[member length][member][score]` per entry, in
+/// (score, member) order. A score's first byte tells its form: an even
+/// varint is `zigzag(integer) << 1`; the byte 1 is followed by the score's
+/// 8 bytes (little-endian f64). An integral score is stored as an integer
+/// as a listpack does, so -0 comes back as 0.
+#[derive(Debug, Clone, Default)]
+struct Packed {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+/// The tag byte of a score stored as 8 bytes.
+const FLOAT_SCORE: u8 = 1;
+/// Integral scores below this magnitude are stored as integers (exactly).
+const EXACT_INT: f64 = 9_007_199_254_740_992.0;
+
+fn put_score(buf: &mut Vec<u8>, score: f64) {
+    if score.fract() == 0.0 && score.abs() < EXACT_INT {
+        let i = score as i64;
+        put_varint(buf, ((i << 1) ^ (i >> 63)) as u64 * 2);
+    } else {
+        buf.push(FLOAT_SCORE);
+        buf.extend_from_slice(&score.to_le_bytes());
+    }
+}
+
+fn get_score(buf: &[u8], pos: &mut usize) -> f64 {
+    if buf[*pos] == FLOAT_SCORE {
+        let bytes = buf[*pos + 1..*pos + 9].try_into().expect("8 bytes");
+        *pos += 9;
+        f64::from_le_bytes(bytes)
+    } else {
+        let z = get_varint(buf, pos) / 2;
+        ((z >> 1) as i64 ^ -((z & 1) as i64)) as f64
+    }
+}
+
+/// Walks a [`Packed`]'s entries: the next one starts at `pos`. Walking
+/// back, the offsets of the entries left are collected once (a listpack
+/// has back-lengths; with at most 128 entries one forward walk does).
+#[derive(Debug, Clone)]
+pub struct PackedIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    left: usize,
+    back: Option<Vec<u32>>,
+}
+
+impl<'a> PackedIter<'a> {
+    fn decode(buf: &'a [u8], pos: &mut usize) -> (&'a [u8], f64) {
+        let n = get_len(buf, pos);
+        let m = &buf[*pos..*pos + n];
+        *pos += n;
+        (m, get_score(buf, pos))
+    }
+}
+
+impl<'a> Iterator for PackedIter<'a> {
+    type Item = (&'a [u8], f64);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(Self::decode(self.buf, &mut self.pos))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl DoubleEndedIterator for PackedIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let (buf, left) = (self.buf, self.left);
+        let offsets = self.back.get_or_insert_with(|| {
+            let mut pos = self.pos;
+            (0..left)
+                .map(|_| {
+                    let at = pos as u32;
+                    Self::decode(buf, &mut pos);
+                    at
+                })
+                .collect()
+        });
+        let mut at = offsets.pop().expect("one offset per entry left") as usize;
+        self.left -= 1;
+        Some(Self::decode(buf, &mut at))
+    }
+}
+
+impl ExactSizeIterator for PackedIter<'_> {}
+
+/// Where a packed entry is: its byte range and its rank.
+struct Found {
+    from: usize,
+    to: usize,
+    rank: usize,
+    score: f64,
+}
+
+impl Packed {
+    /// The entries from the one at byte `pos` (rank `rank`) on.
+    fn iter_at(&self, pos: usize, rank: usize) -> PackedIter<'_> {
+        PackedIter {
+            buf: &self.buf,
+            pos,
+            left: self.len - rank,
+            back: None,
+        }
+    }
+    fn iter(&self) -> PackedIter<'_> {
+        self.iter_at(0, 0)
+    }
+    /// Byte offset of the entry with rank `rank` (the end for `len`).
+    fn offset_of(&self, rank: usize) -> usize {
+        let mut it = self.iter();
+        for _ in 0..rank.min(self.len) {
+            it.next();
+        }
+        it.pos
+    }
+    /// Entries with ranks `start..end` (clamped).
+    fn range(&self, start: usize, end: usize) -> PackedIter<'_> {
+        let end = end.min(self.len);
+        let start = start.min(end);
+        let mut it = self.iter_at(self.offset_of(start), start);
+        it.left = end - start;
+        it
+    }
+    fn find(&self, member: &[u8]) -> Option<Found> {
+        let buf = &self.buf[..];
+        let mut pos = 0;
+        for rank in 0..self.len {
+            let from = pos;
+            let n = get_len(buf, &mut pos);
+            let hit = &buf[pos..pos + n] == member;
+            pos += n;
+            if hit {
+                let score = get_score(buf, &mut pos);
+                return Some(Found {
+                    from,
+                    to: pos,
+                    rank,
+                    score,
+                });
+            }
+            pos += if buf[pos] == FLOAT_SCORE {
+                9
+            } else {
+                // Skip the varint.
+                buf[pos..].iter().position(|b| b & 0x80 == 0).expect("end") + 1
+            };
+        }
+        None
+    }
+    /// Number of leading entries for which `pred` holds, and the byte
+    /// offset where the first one it fails on starts.
+    fn partition(&self, pred: impl Fn(f64, &[u8]) -> bool) -> (usize, usize) {
+        let mut it = self.iter();
+        let mut n = 0;
+        loop {
+            let at = it.pos;
+            match it.next() {
+                Some((m, s)) if pred(s, m) => n += 1,
+                _ => return (n, at),
+            }
+        }
+    }
+    /// Insert an entry for a member that is not there, at its place.
+    fn insert_new(&mut self, member: &[u8], score: f64) {
+        let (_, at) = self.partition(|s, m| cmp_entry(s, m, score, member) == Ordering::Less);
+        let mut entry = Vec::with_capacity(member.len() + 12);
+        put_len(&mut entry, member.len());
+        entry.extend_from_slice(member);
+        put_score(&mut entry, score);
+        self.buf.reserve_exact(entry.len());
+        self.buf.splice(at..at, entry);
+        self.len += 1;
+    }
+    fn remove_bytes(&mut self, from: usize, to: usize, entries: usize) {
+        self.buf.drain(from..to);
+        self.len -= entries;
+    }
 }
 
 impl Default for ZSet {
     fn default() -> Self {
         ZSet {
-            repr: Repr::Small(Vec::new()),
+            repr: Repr::Small(Packed::default()),
         }
     }
 }
@@ -58,10 +246,16 @@ impl PartialEq for ZSet {
     }
 }
 
+/// A sorted set.
+#[derive(Debug, Clone)]
+pub struct ZSet {
+    repr: Repr,
+}
+
 /// Iterator over (member, score) of a [`ZSet`], from either end.
 pub enum ZIter<'a> {
     /// Over a listpack.
-    Small(std::slice::Iter<'a, (SmallMember, f64)>),
+    Small(PackedIter<'a>),
     /// Over a skiplist.
     Big(super::skiplist::SkipRange<'a>),
 }
@@ -70,7 +264,7 @@ impl<'a> Iterator for ZIter<'a> {
     type Item = (&'a [u8], f64);
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            ZIter::Small(it) => it.next().map(|e| (&*e.0, e.1)),
+            ZIter::Small(it) => it.next(),
             ZIter::Big(it) => it.next(),
         }
     }
@@ -85,7 +279,7 @@ impl<'a> Iterator for ZIter<'a> {
 impl DoubleEndedIterator for ZIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         match self {
-            ZIter::Small(it) => it.next_back().map(|e| (&*e.0, e.1)),
+            ZIter::Small(it) => it.next_back(),
             ZIter::Big(it) => it.next_back(),
         }
     }
@@ -163,18 +357,18 @@ impl ZSet {
     /// An empty sorted set already in the `skiplist` encoding.
     pub fn new_big() -> Self {
         ZSet {
-            repr: Repr::Big {
+            repr: Repr::Big(Box::new(Indexed {
                 dict: HashTable::new(),
                 hasher: super::hash::fixed_state(),
                 sl: SkipList::new(),
-            },
+            })),
         }
     }
     /// Number of members.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Small(v) => v.len(),
-            Repr::Big { sl, .. } => sl.len(),
+            Repr::Small(p) => p.len,
+            Repr::Big(b) => b.sl.len(),
         }
     }
     /// Whether it has no members.
@@ -184,34 +378,28 @@ impl ZSet {
     /// A member's score.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Small(v) => v.iter().find(|e| &*e.0 == member).map(|e| e.1),
-            Repr::Big { dict, hasher, sl } => {
-                let h = hasher.hash_one(member);
-                dict.find(h, |&i| sl.node(i).0 == member)
-                    .map(|&i| sl.node(i).1)
-            }
+            Repr::Small(p) => p.find(member).map(|f| f.score),
+            Repr::Big(b) => b.find(member).map(|i| b.sl.node(i).1),
         }
     }
     /// Add or update a member; true if it is new.
     pub fn insert(&mut self, member: Vec<u8>, score: f64) -> bool {
         match &mut self.repr {
-            Repr::Small(v) => {
-                // A listpack stores an integral score as an integer: -0
-                // comes back as 0.
-                let score = if score == 0.0 { 0.0 } else { score };
+            Repr::Small(p) => {
                 let mut new = true;
-                if let Some(pos) = v.iter().position(|e| *e.0 == member[..]) {
-                    if v[pos].1 == score {
+                if let Some(f) = p.find(&member) {
+                    // -0 and 0 are the same score (and stored alike).
+                    if f.score == score {
                         return false;
                     }
-                    v.remove(pos);
+                    p.remove_bytes(f.from, f.to, 1);
                     new = false;
                 }
-                let pos = v.partition_point(|e| cmp_entry(e.1, &e.0, score, &member).is_lt());
-                v.insert(pos, (SmallMember::from_vec(member), score));
+                p.insert_new(&member, score);
                 new
             }
-            Repr::Big { dict, hasher, sl } => {
+            Repr::Big(b) => {
+                let Indexed { dict, hasher, sl } = &mut **b;
                 let h = hasher.hash_one(&member[..]);
                 match dict.find_mut(h, |&i| sl.node(i).0 == &member[..]) {
                     Some(slot) => {
@@ -227,7 +415,7 @@ impl ZSet {
                         false
                     }
                     None => {
-                        let idx = sl.insert(score, member.into_boxed_slice());
+                        let idx = sl.insert(score, member.into());
                         dict.insert_unique(h, idx, |&i| hasher.hash_one(sl.node(i).0));
                         true
                     }
@@ -244,10 +432,10 @@ impl ZSet {
         score: f64,
         limits: &EncodingLimits,
     ) -> bool {
-        if let Repr::Small(v) = &self.repr {
-            if (v.len() + 1 > limits.zset_max_listpack_entries
+        if let Repr::Small(p) = &self.repr {
+            if (p.len + 1 > limits.zset_max_listpack_entries
                 || member.len() > limits.zset_max_listpack_value)
-                && !v.iter().any(|e| *e.0 == member[..])
+                && p.find(&member).is_none()
             {
                 self.convert_to_big();
             }
@@ -257,11 +445,13 @@ impl ZSet {
     /// Remove a member; its score if it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match &mut self.repr {
-            Repr::Small(v) => {
-                let pos = v.iter().position(|e| &*e.0 == member)?;
-                Some(v.remove(pos).1)
+            Repr::Small(p) => {
+                let f = p.find(member)?;
+                p.remove_bytes(f.from, f.to, 1);
+                Some(f.score)
             }
-            Repr::Big { dict, hasher, sl } => {
+            Repr::Big(b) => {
+                let Indexed { dict, hasher, sl } = &mut **b;
                 let h = hasher.hash_one(member);
                 let entry = dict.find_entry(h, |&i| sl.node(i).0 == member).ok()?;
                 let (idx, _) = entry.remove();
@@ -274,26 +464,26 @@ impl ZSet {
     /// 0-based rank of a member, lowest score first.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
-            Repr::Small(v) => v.iter().position(|e| &*e.0 == member),
-            Repr::Big { .. } => self.score(member).map(|s| match &self.repr {
-                Repr::Big { sl, .. } => sl.rank(s, member),
-                Repr::Small(_) => unreachable!("big"),
+            Repr::Small(p) => p.find(member).map(|f| f.rank),
+            Repr::Big(b) => b.find(member).map(|i| {
+                let (m, s) = b.sl.node(i);
+                b.sl.rank(s, m)
             }),
         }
     }
     /// The member and score at a 0-based rank.
     pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
         match &self.repr {
-            Repr::Small(v) => v.get(rank).map(|e| (&*e.0, e.1)),
-            Repr::Big { sl, .. } => sl.get(rank),
+            Repr::Small(p) => p.range(rank, rank + 1).next(),
+            Repr::Big(b) => b.sl.get(rank),
         }
     }
     /// Number of leading members (in order) for which `pred(score, member)`
     /// holds; `pred` must be true on a prefix of the order then false.
     pub fn count_prefix(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.repr {
-            Repr::Small(v) => v.partition_point(|e| pred(e.1, &e.0)),
-            Repr::Big { sl, .. } => sl.count_prefix(pred),
+            Repr::Small(p) => p.partition(pred).0,
+            Repr::Big(b) => b.sl.count_prefix(pred),
         }
     }
     /// The members a lexicographic range selects, skipping `offset` and
@@ -319,10 +509,10 @@ impl ZSet {
         offset: usize,
         limit: Option<usize>,
     ) -> (usize, usize) {
-        let v = match &self.repr {
-            Repr::Big { sl, .. } => {
-                let lo = sl.count_prefix(|_, m| min.below_min(m));
-                let hi = sl.count_prefix(|_, m| max.within_max(m)).max(lo);
+        let v: Vec<&[u8]> = match &self.repr {
+            Repr::Big(b) => {
+                let lo = b.sl.count_prefix(|_, m| min.below_min(m));
+                let hi = b.sl.count_prefix(|_, m| max.within_max(m)).max(lo);
                 let total = hi - lo;
                 if offset >= total {
                     return (lo, 0);
@@ -334,21 +524,21 @@ impl ZSet {
                     (lo + offset, take)
                 };
             }
-            Repr::Small(v) => v,
+            Repr::Small(p) => p.iter().map(|e| e.0).collect(),
         };
         let (Some(first), Some(last)) = (v.first(), v.last()) else {
             return (0, 0);
         };
-        if LexBound::empty_range(min, max) || min.below_min(&last.0) || !max.within_max(&first.0) {
+        if LexBound::empty_range(min, max) || min.below_min(last) || !max.within_max(first) {
             return (0, 0);
         }
         let limit = limit.unwrap_or(usize::MAX);
         if rev {
             let start = v
                 .iter()
-                .rposition(|e| max.within_max(&e.0))
+                .rposition(|m| max.within_max(m))
                 .expect("the first member is within max");
-            if min.below_min(&v[start].0) || offset > start {
+            if min.below_min(v[start]) || offset > start {
                 return (0, 0);
             }
             let from = start - offset;
@@ -356,22 +546,22 @@ impl ZSet {
                 .iter()
                 .rev()
                 .take(limit)
-                .take_while(|e| !min.below_min(&e.0))
+                .take_while(|m| !min.below_min(m))
                 .count();
             (from + 1 - n, n)
         } else {
             let start = v
                 .iter()
-                .position(|e| !min.below_min(&e.0))
+                .position(|m| !min.below_min(m))
                 .expect("the last member is not below min");
-            if !max.within_max(&v[start].0) || start + offset >= v.len() {
+            if !max.within_max(v[start]) || start + offset >= v.len() {
                 return (0, 0);
             }
             let from = start + offset;
             let n = v[from..]
                 .iter()
                 .take(limit)
-                .take_while(|e| max.within_max(&e.0))
+                .take_while(|m| max.within_max(m))
                 .count();
             (from, n)
         }
@@ -380,8 +570,8 @@ impl ZSet {
     /// slots of a skiplist (see [`scan_at`](Self::scan_at)).
     pub fn scan_len(&self) -> usize {
         match &self.repr {
-            Repr::Small(v) => v.len(),
-            Repr::Big { sl, .. } => sl.slot_count() - 1,
+            Repr::Small(p) => p.len,
+            Repr::Big(b) => b.sl.slot_count() - 1,
         }
     }
     /// The member at a SCAN position, if any. A skiplist is walked by node
@@ -390,22 +580,22 @@ impl ZSet {
     /// ranks, so walking slots gives SCAN's guarantee.
     pub fn scan_at(&self, pos: usize) -> Option<(&[u8], f64)> {
         match &self.repr {
-            Repr::Small(v) => v.get(pos).map(|e| (&*e.0, e.1)),
-            Repr::Big { sl, .. } => sl.slot(pos + 1),
+            Repr::Small(_) => self.get(pos),
+            Repr::Big(b) => b.sl.slot(pos + 1),
         }
     }
     /// Members with scores, lowest score first (reversible).
     pub fn iter(&self) -> ZIter<'_> {
-        self.range(0, self.len())
+        match &self.repr {
+            Repr::Small(p) => ZIter::Small(p.iter()),
+            Repr::Big(b) => ZIter::Big(b.sl.range(0, b.sl.len())),
+        }
     }
     /// Members with ranks `start..end`, ascending (reversible).
     pub fn range(&self, start: usize, end: usize) -> ZIter<'_> {
         match &self.repr {
-            Repr::Small(v) => {
-                let end = end.min(v.len());
-                ZIter::Small(v[start.min(end)..end].iter())
-            }
-            Repr::Big { sl, .. } => ZIter::Big(sl.range(start, end)),
+            Repr::Small(p) => ZIter::Small(p.range(start, end)),
+            Repr::Big(b) => ZIter::Big(b.sl.range(start, end)),
         }
     }
     /// Members from rank `start` on, ascending, or descending when `rev`.
@@ -415,15 +605,15 @@ impl ZSet {
         rev: bool,
     ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
         match &self.repr {
-            Repr::Small(v) => {
+            Repr::Small(p) => {
                 if rev {
-                    let end = (start + 1).min(v.len());
-                    Box::new(v[..end].iter().rev().map(|e| (&*e.0, e.1)))
+                    let end = if start < p.len { start + 1 } else { 0 };
+                    Box::new(p.range(0, end).rev())
                 } else {
-                    Box::new(v[start.min(v.len())..].iter().map(|e| (&*e.0, e.1)))
+                    Box::new(p.range(start, p.len))
                 }
             }
-            Repr::Big { sl, .. } => Box::new(sl.iter_from(start, rev)),
+            Repr::Big(b) => Box::new(b.sl.iter_from(start, rev)),
         }
     }
     /// Remove the members with ranks `start..end`; how many were removed.
@@ -433,10 +623,16 @@ impl ZSet {
             return 0;
         }
         match &mut self.repr {
-            Repr::Small(v) => {
-                v.drain(start..end);
+            Repr::Small(p) => {
+                let from = p.offset_of(start);
+                let mut it = p.iter_at(from, start);
+                for _ in start..end {
+                    it.next();
+                }
+                let to = it.pos;
+                p.remove_bytes(from, to, end - start);
             }
-            Repr::Big { .. } => {
+            Repr::Big(_) => {
                 let victims: Vec<Vec<u8>> = self
                     .iter_from(start, false)
                     .take(end - start)
@@ -452,44 +648,50 @@ impl ZSet {
     /// A listpack keeps no spare room between commands (it is one exact
     /// allocation in Redis); called after a command added members.
     pub fn release_spare_capacity(&mut self) {
-        if let Repr::Small(v) = &mut self.repr {
-            v.shrink_to_fit();
+        if let Repr::Small(p) = &mut self.repr {
+            p.buf.shrink_to_fit();
         }
     }
     /// Switch to `skiplist` past the listpack limits (one-way).
     pub fn update_encoding(&mut self, limits: &EncodingLimits) {
-        if let Repr::Small(v) = &self.repr {
-            if v.len() > limits.zset_max_listpack_entries
-                || v.iter().any(|e| e.0.len() > limits.zset_max_listpack_value)
+        if let Repr::Small(p) = &self.repr {
+            if p.len > limits.zset_max_listpack_entries
+                || p.iter().any(|e| e.0.len() > limits.zset_max_listpack_value)
             {
                 self.convert_to_big();
+            } else {
+                self.release_spare_capacity();
             }
         }
     }
     /// Go back to `listpack` if the contents fit (store destinations only).
     pub fn compact_if_fits(&mut self, limits: &EncodingLimits) {
-        if let Repr::Big { sl, .. } = &self.repr {
-            if sl.len() <= limits.zset_max_listpack_entries
-                && sl
+        if let Repr::Big(b) = &self.repr {
+            if b.sl.len() <= limits.zset_max_listpack_entries
+                && b.sl
                     .iter_from(0, false)
                     .all(|e| e.0.len() <= limits.zset_max_listpack_value)
             {
-                let v = sl
-                    .iter_from(0, false)
-                    .map(|(m, s)| (SmallMember::from_slice(m), if s == 0.0 { 0.0 } else { s }))
-                    .collect();
-                self.repr = Repr::Small(v);
+                let mut p = Packed::default();
+                for (m, s) in b.sl.iter_from(0, false) {
+                    put_len(&mut p.buf, m.len());
+                    p.buf.extend_from_slice(m);
+                    put_score(&mut p.buf, s);
+                    p.len += 1;
+                }
+                p.buf.shrink_to_fit();
+                self.repr = Repr::Small(p);
             }
         }
     }
     fn convert_to_big(&mut self) {
-        if let Repr::Small(v) = &mut self.repr {
-            let v = std::mem::take(v);
+        if let Repr::Small(p) = &self.repr {
             let mut big = ZSet::new_big();
-            if let Repr::Big { dict, hasher, sl } = &mut big.repr {
-                for (m, s) in v {
-                    let h = hasher.hash_one(&m[..]);
-                    let idx = sl.insert(s, Box::from(&m[..]));
+            if let Repr::Big(b) = &mut big.repr {
+                let Indexed { dict, hasher, sl } = &mut **b;
+                for (m, s) in p.iter() {
+                    let h = hasher.hash_one(m);
+                    let idx = sl.insert(s, m.into());
                     dict.insert_unique(h, idx, |&i| hasher.hash_one(sl.node(i).0));
                 }
             }
@@ -500,8 +702,16 @@ impl ZSet {
     pub fn encoding_name(&self) -> &'static str {
         match self.repr {
             Repr::Small(_) => "listpack",
-            Repr::Big { .. } => "skiplist",
+            Repr::Big(_) => "skiplist",
         }
+    }
+}
+
+impl Indexed {
+    /// The skiplist node of a member.
+    fn find(&self, member: &[u8]) -> Option<u32> {
+        let h = self.hasher.hash_one(member);
+        self.dict.find(h, |&i| self.sl.node(i).0 == member).copied()
     }
 }
 
@@ -567,9 +777,151 @@ mod tests {
             }
             assert_eq!(small.score(&m), big.score(&m));
             assert_eq!(small.rank(&m), big.rank(&m));
+            let below = |s: f64, _: &[u8]| s < score;
+            assert_eq!(small.count_prefix(below), big.count_prefix(below));
         }
         check_same(&small, &big);
         assert_eq!(small.len(), big.len());
+    }
+
+    #[test]
+    fn packed_scores_come_back_exactly() {
+        let big = EXACT_INT;
+        for s in [
+            0.0,
+            1.0,
+            -1.0,
+            63.0,
+            64.0,
+            -64.0,
+            999.0,
+            0.5,
+            -2.25,
+            big - 1.0,
+            -(big - 1.0),
+            big,
+            -big,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let mut buf = vec![7];
+            put_score(&mut buf, s);
+            let mut pos = 1;
+            assert_eq!(get_score(&buf, &mut pos).to_bits(), s.to_bits(), "{s}");
+            assert_eq!(pos, buf.len(), "{s}");
+        }
+        // Integral scores are integers, so -0 comes back as 0.
+        let mut buf = Vec::new();
+        put_score(&mut buf, -0.0);
+        assert_eq!(get_score(&buf, &mut 0).to_bits(), 0.0f64.to_bits());
+    }
+
+    #[test]
+    fn a_small_set_takes_about_a_listpacks_bytes() {
+        // Members like `m:123456` with scores 0..999: Redis's listpack
+        // spends 12-13 bytes an entry (header, member, back-length, and an
+        // integer score with its own header and back-length).
+        let mut z = ZSet::new();
+        for i in 0..100 {
+            z.insert(format!("m:{}", 123400 + i).into_bytes(), (i * 10) as f64);
+        }
+        z.release_spare_capacity();
+        let Repr::Small(p) = &z.repr else {
+            panic!("100 members stay a listpack")
+        };
+        assert!(p.buf.len() <= 100 * 11, "{} bytes", p.buf.len());
+        assert!(p.buf.capacity() == p.buf.len());
+        assert!(std::mem::size_of::<ZSet>() <= 32);
+    }
+
+    #[test]
+    fn packed_ranges_walk_both_ways() {
+        let mut small = ZSet::new();
+        let mut big = ZSet::new_big();
+        for i in 0..40 {
+            let m = format!("m{}", (i * 7) % 40).into_bytes();
+            let s = if i % 3 == 0 {
+                i as f64 / 4.0
+            } else {
+                (i % 5) as f64
+            };
+            small.insert(m.clone(), s);
+            big.insert(m, s);
+        }
+        let all =
+            |it: ZIter<'_>| -> Vec<(Vec<u8>, f64)> { it.map(|(m, s)| (m.to_vec(), s)).collect() };
+        for (a, b) in [(0, 40), (3, 17), (39, 40), (10, 10), (12, 99)] {
+            assert_eq!(all(small.range(a, b)), all(big.range(a, b)));
+            let rs: Vec<_> = small
+                .range(a, b)
+                .rev()
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect();
+            let rb: Vec<_> = big
+                .range(a, b)
+                .rev()
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect();
+            assert_eq!(rs, rb);
+            assert_eq!(small.range(a, b).len(), big.range(a, b).len());
+        }
+        for start in [0, 5, 39, 40] {
+            for rev in [false, true] {
+                let a: Vec<_> = small
+                    .iter_from(start, rev)
+                    .map(|(m, s)| (m.to_vec(), s))
+                    .collect();
+                let b: Vec<_> = big
+                    .iter_from(start, rev)
+                    .map(|(m, s)| (m.to_vec(), s))
+                    .collect();
+                assert_eq!(a, b, "from {start} rev {rev}");
+            }
+        }
+        // Both ends at once meet in the middle without repeating an entry.
+        let mut it = small.range(0, 40);
+        let mut seen = Vec::new();
+        while let Some(e) = it.next() {
+            seen.push(e.0.to_vec());
+            if let Some(e) = it.next_back() {
+                seen.push(e.0.to_vec());
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 40);
+        for r in [0, 1, 20, 39, 40] {
+            assert_eq!(small.get(r), big.get(r));
+            assert_eq!(small.scan_at(r), big.get(r));
+        }
+        let lex = (
+            LexBound::Incl(b"m1".to_vec()),
+            LexBound::Excl(b"m3".to_vec()),
+        );
+        let mut same_score = ZSet::new();
+        for i in 0..30 {
+            same_score.insert(format!("m{i}").into_bytes(), 1.0);
+        }
+        let (first, n) = same_score.lex_range(&lex.0, &lex.1, false, 2, Some(5));
+        let got: Vec<_> = same_score
+            .range(first, first + n)
+            .map(|e| e.0.to_vec())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                b"m11".to_vec(),
+                b"m12".to_vec(),
+                b"m13".to_vec(),
+                b"m14".to_vec(),
+                b"m15".to_vec()
+            ]
+        );
+        assert_eq!(small.remove_rank_range(5, 12), big.remove_rank_range(5, 12));
+        assert_eq!(all(small.iter()), all(big.iter()));
+        assert_eq!(small.len(), 33);
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub use action::Action;
 pub use scenario::{Scenario, SCENARIOS};
 pub use view::{Decision, EventPage, EventView, PsyncNow, Snapshot};
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
+use super::small_map::SmallMap;
 use super::{
     Client, End, Link, NodeId, Packet, PsyncView, Sim, SimNode, SimOptions, TraceEntry, Workload,
     BASE_PORT, HOST,
@@ -68,13 +69,13 @@ pub struct Tap {
     unstamped: usize,
     decisions: VecDeque<Decision>,
     /// Reading state per `(connection, direction)`, after what was delivered.
-    readers: BTreeMap<(u64, usize), Reader>,
+    readers: SmallMap<(u64, usize), Reader>,
     /// RDB bytes received / total per receiving node, for the last transfer.
-    rdb_progress: BTreeMap<NodeId, (u64, Option<u64>)>,
+    rdb_progress: SmallMap<NodeId, (u64, Option<u64>)>,
     /// Size of the last snapshot each master announced.
-    rdb_sizes: BTreeMap<NodeId, u64>,
+    rdb_sizes: SmallMap<NodeId, u64>,
     /// Reply bytes per console client.
-    console: BTreeMap<usize, Vec<u8>>,
+    console: SmallMap<usize, Vec<u8>>,
 }
 
 fn who(e: End) -> String {
@@ -201,8 +202,7 @@ impl Tap {
         let hint = from.node().and_then(|m| self.rdb_sizes.get(&m).copied());
         let reader = self
             .readers
-            .entry((k, dir))
-            .or_insert_with(|| Reader::new(side));
+            .get_or_insert_with((k, dir), || Reader::new(side));
         if side == wire::Side::Master {
             reader.eof_total_hint = hint;
         }
@@ -235,7 +235,9 @@ impl Sim {
     /// Reply bytes for a playground console client.
     pub(super) fn console_bytes(&mut self, i: usize, data: &[u8]) {
         if let Some(tap) = self.tap.as_deref_mut() {
-            tap.console.entry(i).or_default().extend_from_slice(data);
+            tap.console
+                .get_or_insert_with(i, Vec::new)
+                .extend_from_slice(data);
         }
     }
 }
@@ -305,11 +307,11 @@ pub struct Playground {
     log: Vec<Logged>,
     removed: Vec<bool>,
     /// Console client per node (index in the simulator's clients).
-    consoles: BTreeMap<NodeId, usize>,
+    consoles: SmallMap<NodeId, usize>,
     rate: u64,
     value_len: usize,
-    digests: BTreeMap<NodeId, (DigestKey, String)>,
-    disks: BTreeMap<NodeId, ((usize, usize), view::DiskView)>,
+    digests: SmallMap<NodeId, (DigestKey, String)>,
+    disks: SmallMap<NodeId, ((usize, usize), view::DiskView)>,
 }
 
 impl std::fmt::Debug for Playground {
@@ -376,11 +378,11 @@ impl Playground {
             script_applied: 0,
             log: Vec::new(),
             removed: vec![false; nodes],
-            consoles: BTreeMap::new(),
+            consoles: SmallMap::new(),
             rate: setup.rate,
             value_len: setup.value_len,
-            digests: BTreeMap::new(),
-            disks: BTreeMap::new(),
+            digests: SmallMap::new(),
+            disks: SmallMap::new(),
         };
         for &(at, line) in sc.script {
             let a: Action = line
@@ -722,7 +724,7 @@ impl Playground {
     /// The console client of node `n`, connected (false: the node is down).
     fn console_client(&mut self, n: NodeId) -> Option<usize> {
         let sim = &mut self.sim;
-        let i = *self.consoles.entry(n).or_insert_with(|| {
+        let i = *self.consoles.get_or_insert_with(n, || {
             sim.clients.push(Client {
                 console: true,
                 ..Client::new(false, n)

@@ -414,7 +414,7 @@ fn every_event_carries_the_step_count_right_after_it() {
 fn import_at_a_bare_step_replays_to_exactly_that_step() {
     let mut pg = Playground::new(21, "link-blip").unwrap();
     // (hash, now, snapshot) after each step and the actions taken there.
-    let mut seen = BTreeMap::new();
+    let mut seen = std::collections::BTreeMap::new();
     for i in 0..2_400 {
         pg.step();
         match i {
