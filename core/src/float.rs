@@ -25,6 +25,37 @@ use std::cmp::Ordering;
 const MIN_EXP: i64 = -16445;
 /// Largest exponent of a finite x87 value (`mant` with its top bit set).
 const MAX_EXP: i64 = 16320;
+
+/// A binary floating-point format to round to: `mant * 2^exp` with `mant`
+/// below `2^bits` and `exp` in `[min_exp, max_exp]`.
+#[derive(Clone, Copy)]
+struct Format {
+    bits: u32,
+    min_exp: i64,
+    max_exp: i64,
+    /// Decimal magnitudes (value in `[10^(m-1), 10^m)`) above this overflow.
+    max_magnitude: i64,
+    /// Decimal magnitudes below this round to zero.
+    min_magnitude: i64,
+}
+
+/// x87 extended precision (`long double`).
+const X87: Format = Format {
+    bits: 64,
+    min_exp: MIN_EXP,
+    max_exp: MAX_EXP,
+    max_magnitude: 4934,
+    min_magnitude: -4952,
+};
+
+/// IEEE 754 double.
+const DOUBLE: Format = Format {
+    bits: 53,
+    min_exp: -1074,
+    max_exp: 971,
+    max_magnitude: 310,
+    min_magnitude: -325,
+};
 /// `MAX_LONG_DOUBLE_CHARS`: `string2ld` rejects inputs this long or longer.
 const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 
@@ -65,7 +96,7 @@ impl LongDouble {
 
     /// The exact value of an integer (`(long double)ll`).
     pub fn from_i64(v: i64) -> LongDouble {
-        round_bits(v < 0, v.unsigned_abs() as u128, false, 0)
+        round_bits(X87, v < 0, v.unsigned_abs() as u128, false, 0)
     }
 }
 
@@ -245,8 +276,8 @@ impl Big {
 // ---------------------------------------------------------------------------
 // Rounding to the x87 format.
 
-/// Round `(q + sticky*epsilon) * 2^e2` to the x87 format, ties to even.
-fn round_bits(neg: bool, q: u128, sticky: bool, e2: i64) -> LongDouble {
+/// Round `(q + sticky*epsilon) * 2^e2` to `fmt`, ties to even.
+fn round_bits(fmt: Format, neg: bool, q: u128, sticky: bool, e2: i64) -> LongDouble {
     if q == 0 {
         // Only reachable for an exact zero; sticky bits alone round to zero.
         return LongDouble::Finite {
@@ -256,7 +287,7 @@ fn round_bits(neg: bool, q: u128, sticky: bool, e2: i64) -> LongDouble {
         };
     }
     let top = 127 - q.leading_zeros() as i64 + e2;
-    let mut exp = (top - 63).max(MIN_EXP);
+    let mut exp = (top - (fmt.bits as i64 - 1)).max(fmt.min_exp);
     let drop = exp - e2;
     let mut mant: u128 = if drop <= 0 {
         q << (-drop)
@@ -272,11 +303,11 @@ fn round_bits(neg: bool, q: u128, sticky: bool, e2: i64) -> LongDouble {
             kept
         }
     };
-    if mant == 1 << 64 {
-        mant = 1 << 63;
+    if mant == 1 << fmt.bits {
+        mant = 1 << (fmt.bits - 1);
         exp += 1;
     }
-    if exp > MAX_EXP {
+    if exp > fmt.max_exp {
         return LongDouble::Inf { neg };
     }
     LongDouble::Finite {
@@ -286,18 +317,18 @@ fn round_bits(neg: bool, q: u128, sticky: bool, e2: i64) -> LongDouble {
     }
 }
 
-/// Round a bignum times `2^e2`.
-fn round_big(neg: bool, n: &Big, e2: i64) -> LongDouble {
+/// Round a bignum times `2^e2` to `fmt`.
+fn round_big(fmt: Format, neg: bool, n: &Big, e2: i64) -> LongDouble {
     let len = n.bit_len();
     if len <= 128 {
-        return round_bits(neg, n.shr_u128(0), false, e2);
+        return round_bits(fmt, neg, n.shr_u128(0), false, e2);
     }
     let shift = len - 128;
-    round_bits(neg, n.shr_u128(shift), n.any_below(shift), e2 + shift)
+    round_bits(fmt, neg, n.shr_u128(shift), n.any_below(shift), e2 + shift)
 }
 
-/// Round `num / den * 2^bexp` (`num > 0`).
-fn round_ratio(neg: bool, num: Big, den: Big, bexp: i64) -> LongDouble {
+/// Round `num / den * 2^bexp` (`num > 0`) to `fmt`.
+fn round_ratio(fmt: Format, neg: bool, num: Big, den: Big, bexp: i64) -> LongDouble {
     // Scale so that the quotient has 66 or 67 bits, then divide bit by bit.
     let k = num.bit_len() - den.bit_len() - 66;
     let (mut num, den) = if k < 0 {
@@ -313,7 +344,7 @@ fn round_ratio(neg: bool, num: Big, den: Big, bexp: i64) -> LongDouble {
             q |= 1 << i;
         }
     }
-    round_bits(neg, q, !num.is_zero(), k + bexp)
+    round_bits(fmt, neg, q, !num.is_zero(), k + bexp)
 }
 
 // ---------------------------------------------------------------------------
@@ -336,7 +367,10 @@ pub fn parse_long_double(s: &[u8]) -> Option<LongDouble> {
     let value = if body.len() > 2 && body[0] == b'0' && (body[1] | 0x20) == b'x' {
         parse_hex(neg, &body[2..])?
     } else {
-        parse_decimal(neg, body)?
+        match parse_decimal(X87, neg, body)? {
+            (v, false) => v,
+            (v, true) => nonzero_result(v)?,
+        }
     };
     match value {
         LongDouble::Inf { .. } => None, // ERANGE overflow to HUGE_VALL
@@ -403,25 +437,29 @@ fn split_number(body: &[u8], radix: u32, exp_char: u8) -> Option<(Vec<u8>, i64, 
     Some((digits, frac, exp))
 }
 
-fn parse_decimal(neg: bool, body: &[u8]) -> Option<LongDouble> {
+/// A decimal number rounded to `fmt` (infinite when it overflows, zero when
+/// it underflows), and whether its digits were not all zero; `None` if the
+/// text is not a decimal number.
+fn parse_decimal(fmt: Format, neg: bool, body: &[u8]) -> Option<(LongDouble, bool)> {
     let (digits, frac, exp) = split_number(body, 10, b'e')?;
+    let zero = LongDouble::Finite {
+        neg,
+        mant: 0,
+        exp: 0,
+    };
     let first = digits.iter().position(|&d| d != 0);
     let Some(first) = first else {
-        return Some(LongDouble::Finite {
-            neg,
-            mant: 0,
-            exp: 0,
-        });
+        return Some((zero, false));
     };
     let sig = &digits[first..];
     let dexp = exp - frac;
     // The value lies in [10^(magnitude-1), 10^magnitude).
     let magnitude = sig.len() as i64 + dexp;
-    if magnitude > 4934 {
-        return None;
+    if magnitude > fmt.max_magnitude {
+        return Some((LongDouble::Inf { neg }, true));
     }
-    if magnitude < -4952 {
-        return None; // rounds to zero: ERANGE
+    if magnitude < fmt.min_magnitude {
+        return Some((zero, true));
     }
     let mut num = Big(Vec::new());
     for chunk in sig.chunks(9) {
@@ -434,7 +472,35 @@ fn parse_decimal(neg: bool, body: &[u8]) -> Option<LongDouble> {
     } else {
         den.mul_pow10((-dexp) as u64);
     }
-    nonzero_result(round_ratio(neg, num, den, 0))
+    Some((round_ratio(fmt, neg, num, den, 0), true))
+}
+
+/// `strtod` of a decimal number (`[+-]digits[.digits][e[+-]digits]`),
+/// correctly rounded to the nearest double (ties to even): infinite when it
+/// overflows, a zero when it underflows; `None` if the text is not such a
+/// number. (glibc's `strtod` rounds exactly too; `str::parse::<f64>` would
+/// give the same values but brings 15 KB of tables and code to the browser
+/// build, this reuses the bignum the x87 parser needs anyway.)
+pub fn parse_double(s: &[u8]) -> Option<f64> {
+    let (neg, body) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let v = match parse_decimal(DOUBLE, neg, body)?.0 {
+        LongDouble::Finite { mant, exp, .. } if mant != 0 => {
+            // A normal double has its 53rd bit set; a subnormal has exp -1074.
+            let bits = if mant >> 52 == 1 {
+                ((exp + 1075) as u64) << 52 | (mant & ((1 << 52) - 1))
+            } else {
+                mant
+            };
+            f64::from_bits(bits)
+        }
+        LongDouble::Finite { .. } => 0.0,
+        _ => f64::INFINITY,
+    };
+    Some(if neg { -v } else { v })
 }
 
 fn parse_hex(neg: bool, body: &[u8]) -> Option<LongDouble> {
@@ -460,7 +526,7 @@ fn parse_hex(neg: bool, body: &[u8]) -> Option<LongDouble> {
     for &d in sig {
         num.mul_add_small(16, d as u32);
     }
-    nonzero_result(round_big(neg, &num, bexp))
+    nonzero_result(round_big(X87, neg, &num, bexp))
 }
 
 /// A non-zero input that rounded to zero is a range error.
@@ -517,19 +583,19 @@ pub fn add(a: LongDouble, b: LongDouble) -> LongDouble {
             let big_a = Big::from_u128(ma as u128).shl(ea as i64 - e);
             let big_b = Big::from_u128(mb as u128).shl(eb as i64 - e);
             if na == nb {
-                return round_big(na, &big_a.add(&big_b), e);
+                return round_big(X87, na, &big_a.add(&big_b), e);
             }
             match big_a.cmp(&big_b) {
                 Ordering::Equal => LongDouble::ZERO,
                 Ordering::Greater => {
                     let mut d = big_a;
                     d.sub_assign(&big_b);
-                    round_big(na, &d, e)
+                    round_big(X87, na, &d, e)
                 }
                 Ordering::Less => {
                     let mut d = big_b;
                     d.sub_assign(&big_a);
-                    round_big(nb, &d, e)
+                    round_big(X87, nb, &d, e)
                 }
             }
         }
@@ -576,9 +642,11 @@ pub fn format_long_double_human(v: LongDouble) -> Vec<u8> {
                 q
             }
         };
-        let frac = format!("{:017}", q % SCALE);
+        // Both fit a u64 (mant < 2^64, shift >= 1), and u64 formatting is
+        // already in the build where u128's is not.
+        let frac = format!("{:017}", (q % SCALE) as u64);
         let frac = frac.trim_end_matches('0');
-        s.push_str(&(q / SCALE).to_string());
+        s.push_str(&((q / SCALE) as u64).to_string());
         if !frac.is_empty() {
             s.push('.');
             s.push_str(frac);
@@ -588,6 +656,160 @@ pub fn format_long_double_human(v: LongDouble) -> Vec<u8> {
         s = "0".into();
     }
     s.into_bytes()
+}
+
+/// The exact decimal expansion of a finite double's magnitude: its digits
+/// (no leading or trailing zeros, empty for zero) and the position of the
+/// point, so that the value is `0.d1 d2 d3 ... * 10^point`.
+fn exact_digits(v: f64) -> (Vec<u8>, i64) {
+    let bits = v.to_bits();
+    let (biased, fraction) = ((bits >> 52) & 0x7ff, bits & ((1 << 52) - 1));
+    let (mut mant, mut exp) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | 1 << 52, biased as i64 - 1075)
+    };
+    if mant == 0 {
+        return (Vec::new(), 0);
+    }
+    let tz = mant.trailing_zeros();
+    mant >>= tz;
+    exp += tz as i64;
+    let mut n = Big::from_u128(mant as u128);
+    // mant * 2^exp = mant * 5^-exp / 10^-exp for a negative exp.
+    let scale = if exp >= 0 {
+        n = n.shl(exp);
+        0
+    } else {
+        let mut k = -exp;
+        while k >= 13 {
+            n.mul_add_small(1_220_703_125, 0); // 5^13
+            k -= 13;
+        }
+        n.mul_add_small(5u32.pow(k as u32), 0);
+        -exp
+    };
+    let mut digits: Vec<u8> = n.to_decimal().bytes().map(|c| c - b'0').collect();
+    let point = digits.len() as i64 - scale;
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    (digits, point)
+}
+
+/// Round `0.digits * 10^point` to its first `keep` digits (which may be
+/// zero or negative: the rounding position lies left of the first digit),
+/// ties to even, as glibc's printf rounds the exact value.
+fn round_digits(mut digits: Vec<u8>, mut point: i64, keep: i64) -> (Vec<u8>, i64) {
+    if keep >= digits.len() as i64 {
+        return (digits, point);
+    }
+    if keep < 0 {
+        return (Vec::new(), point);
+    }
+    let k = keep as usize;
+    let first_dropped = digits[k];
+    let rest_nonzero = digits[k + 1..].iter().any(|&d| d != 0);
+    let last_odd = k > 0 && digits[k - 1] % 2 == 1;
+    let up = first_dropped > 5 || (first_dropped == 5 && (rest_nonzero || last_odd));
+    digits.truncate(k);
+    if up {
+        loop {
+            match digits.last_mut() {
+                Some(9) => {
+                    digits.pop();
+                }
+                Some(d) => {
+                    *d += 1;
+                    break;
+                }
+                None => {
+                    digits.push(1);
+                    point += 1;
+                    break;
+                }
+            }
+        }
+        // Carried past the kept digits: `digits` is shorter, its point unchanged
+        // unless every digit was a 9.
+    }
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    (digits, point)
+}
+
+fn push_digits(s: &mut String, digits: &[u8]) {
+    s.extend(digits.iter().map(|&d| (b'0' + d) as char));
+}
+
+/// `printf("%.Nf", v)` for a finite `v`: exactly rounded, ties to even.
+pub fn format_fixed(v: f64, decimals: usize) -> String {
+    let (digits, point) = exact_digits(v);
+    let (digits, point) = round_digits(digits, point, point + decimals as i64);
+    let mut s = String::new();
+    if v.is_sign_negative() {
+        s.push('-');
+    }
+    let whole = point.max(0) as usize;
+    if whole == 0 {
+        s.push('0');
+    } else {
+        push_digits(&mut s, &digits[..whole.min(digits.len())]);
+        s.extend(std::iter::repeat_n('0', whole.saturating_sub(digits.len())));
+    }
+    if decimals > 0 {
+        s.push('.');
+        let lead = ((-point).max(0) as usize).min(decimals);
+        s.extend(std::iter::repeat_n('0', lead));
+        let frac = digits.get(whole..).unwrap_or(&[]);
+        push_digits(&mut s, frac);
+        s.extend(std::iter::repeat_n('0', decimals - lead - frac.len()));
+    }
+    s
+}
+
+/// `printf("%.Pg", v)` for a finite non-zero `v` (`precision` >= 1): `P`
+/// significant digits, exactly rounded with ties to even; scientific
+/// (`1.5e+20`, at least two exponent digits) when the decimal exponent is
+/// below -4 or at least `P`, else fixed; trailing zeros and a bare point
+/// removed.
+pub fn format_g(v: f64, precision: usize) -> String {
+    let (digits, point) = exact_digits(v);
+    let (digits, point) = round_digits(digits, point, precision as i64);
+    let mut s = String::new();
+    if v.is_sign_negative() {
+        s.push('-');
+    }
+    let x = point - 1;
+    if x < -4 || x >= precision as i64 {
+        push_digits(&mut s, &digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            push_digits(&mut s, &digits[1..]);
+        }
+        let sign = if x < 0 { '-' } else { '+' };
+        let e = x.unsigned_abs();
+        s.push('e');
+        s.push(sign);
+        if e < 10 {
+            s.push('0');
+        }
+        s.push_str(&e.to_string());
+    } else if point <= 0 {
+        s.push_str("0.");
+        s.extend(std::iter::repeat_n('0', (-point) as usize));
+        push_digits(&mut s, &digits);
+    } else {
+        let whole = point as usize;
+        push_digits(&mut s, &digits[..whole.min(digits.len())]);
+        s.extend(std::iter::repeat_n('0', whole.saturating_sub(digits.len())));
+        if digits.len() > whole {
+            s.push('.');
+            push_digits(&mut s, &digits[whole..]);
+        }
+    }
+    s
 }
 
 /// INCRBYFLOAT's arithmetic: the new value's text, or `None` when the sum is
@@ -681,5 +903,135 @@ mod tests {
         let max = p("1.18973149535723176502e4932");
         assert_eq!(incr_by_float(max, max), None);
         assert_eq!(incr_by_float(p("5"), p("-5")), Some(b"0".to_vec()));
+    }
+
+    /// `%.17g` through Rust's own (exact, ties-to-even) float formatting: the
+    /// oracle for [`format_g`].
+    fn std_g17(v: f64) -> String {
+        let trim = |s: &str| -> String {
+            if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let sci = format!("{:.16e}", v);
+        let (mant, exp) = sci.split_once('e').expect("exponent");
+        let exp: i32 = exp.parse().expect("digits");
+        if !(-4..17).contains(&exp) {
+            let sign = if exp < 0 { '-' } else { '+' };
+            format!("{}e{sign}{:02}", trim(mant), exp.abs())
+        } else {
+            trim(&format!("{:.*}", (16 - exp).max(0) as usize, v))
+        }
+    }
+
+    /// Finite doubles of every kind: random bit patterns (all exponents,
+    /// subnormals), short decimals, and dyadic values whose expansion ends
+    /// in a 5 right where the rounding happens (ties).
+    fn sample_doubles() -> Vec<f64> {
+        let mut out = vec![
+            0.1,
+            0.5,
+            1.5,
+            2.5,
+            0.125,
+            0.375,
+            1e-5,
+            1e-4,
+            123456789012345678.0,
+            1e17,
+            1e16,
+            5e-324,
+            2.2250738585072014e-308,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            0.3,
+            2.0 / 3.0,
+            1e21,
+            1e22,
+            1e23,
+            0.000123,
+            99.995,
+            0.005,
+            0.015,
+            0.025,
+            1.005,
+            1234.5678,
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..6_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = match i % 3 {
+                0 => f64::from_bits(x),
+                1 => (x % 2_000_000) as f64 / 1000.0 - 1000.0,
+                _ => (x % (1 << 30)) as f64 / (1u64 << (x >> 58)) as f64,
+            };
+            if v.is_finite() {
+                out.push(v);
+                out.push(-v);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn g17_and_fixed_match_exact_formatting() {
+        for v in sample_doubles() {
+            if v != 0.0 {
+                assert_eq!(format_g(v, 17), std_g17(v), "{v:e}");
+            }
+            if v.abs() < 1e30 {
+                assert_eq!(format_fixed(v, 2), format!("{v:.2}"), "{v:e}");
+            }
+        }
+        assert_eq!(format_fixed(0.5, 0), "0");
+        assert_eq!(format_fixed(1.5, 0), "2");
+        assert_eq!(format_fixed(0.125, 2), "0.12");
+        assert_eq!(format_fixed(894.875, 2), "894.88");
+        assert_eq!(format_g(1e100, 17), "1e+100");
+        assert_eq!(format_g(0.1, 17), "0.10000000000000001");
+    }
+
+    #[test]
+    fn parse_double_rounds_like_strtod() {
+        let mut texts: Vec<String> = vec![
+            "0".into(),
+            "-0".into(),
+            "+1.5".into(),
+            "1.".into(),
+            ".5".into(),
+            "1e400".into(),
+            "-1e400".into(),
+            "1e-400".into(),
+            "2.4703282292062327e-324".into(), // just under half the smallest subnormal
+            "2.4703282292062328e-324".into(), // just over: rounds up to it
+            "4.9406564584124654e-324".into(),
+            "1.7976931348623157e308".into(),
+            "1.7976931348623158e308".into(),
+            "1.7976931348623159e308".into(), // rounds to infinity
+            "9007199254740993".into(),       // 2^53 + 1: a tie, to even
+            "9007199254740995".into(),
+            "0.1000000000000000055511151231257827021181583404541015625".into(),
+            "0.1000000000000000055511151231257827021181583404541015626".into(),
+            format!("1{}e-100", "0".repeat(300)),
+        ];
+        for v in sample_doubles() {
+            texts.push(format!("{v:e}"));
+            texts.push(format!("{v}"));
+            texts.push(format!("{:.25e}", v));
+        }
+        for t in &texts {
+            let want: f64 = t.parse().expect("std parses it");
+            let got = parse_double(t.as_bytes()).unwrap_or_else(|| panic!("{t}"));
+            assert_eq!(got.to_bits(), want.to_bits(), "{t}");
+        }
+        for bad in [
+            "", "-", ".", "e5", "1e", "1e+", "1.2.3", "0x10", "inf", "1 ",
+        ] {
+            assert_eq!(parse_double(bad.as_bytes()), None, "{bad:?}");
+        }
     }
 }

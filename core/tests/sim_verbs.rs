@@ -312,3 +312,29 @@ fn a_snapshot_bigger_than_the_output_buffer_limit_crosses_a_slow_link() {
     let text = settle(&mut s);
     assert_eq!(count(&text, "Full sync snapshot"), 2, "{text}");
 }
+
+#[test]
+fn config_set_at_run_time_takes_effect() {
+    // The same partition twice: with the default 1 MB backlog the replica
+    // continues; after `CONFIG SET repl-backlog-size 16kb` at run time on
+    // the master (Redis resizes the backlog in place) the same outage
+    // falls out of it and costs a full sync.
+    let mut s = sim(11, 2, &[("repl-timeout", "3")]);
+    s.run_until(3_000);
+    s.partition(0, 1);
+    write_kib(&mut s, 0, "a", 40);
+    s.run_until(8_000);
+    s.repair(0, 1);
+    s.run_until(12_000);
+    let text = trace_text(&s);
+    assert!(text.contains(": CONTINUE"), "{text}");
+    assert_eq!(count(&text, "Full sync snapshot"), 1, "{text}");
+    s.config_set(0, "repl-backlog-size", "16kb");
+    s.partition(0, 1);
+    write_kib(&mut s, 0, "b", 40);
+    s.run_until(17_000);
+    s.repair(0, 1);
+    let text = settle(&mut s);
+    assert!(text.contains("fell out of the backlog"), "{text}");
+    assert_eq!(count(&text, "Full sync snapshot"), 2, "{text}");
+}

@@ -262,3 +262,90 @@ fn legacy_sync_when_the_master_refuses_psync() {
     });
     assert_eq!(c.cmd(&["GET", "old"]), Reply::Bulk(Some(b"val".to_vec())));
 }
+
+/// The snapshot a master sends a replica is not part of that replica's
+/// output buffer (Redis writes the RDB straight to the socket): a replica
+/// that reads a 16+ MB snapshot only after stalling for three seconds stays
+/// connected under `client-output-buffer-limit replica 64kb 0 0`, takes the
+/// whole payload and then the stream (both implementations as master).
+#[test]
+fn a_snapshot_far_over_the_output_buffer_limit_reaches_a_slow_replica() {
+    for kind in [tandem_tests::Kind::Tandem, tandem_tests::Kind::Redis] {
+        let m = Server::start(
+            kind,
+            &[
+                "--client-output-buffer-limit",
+                "replica 64kb 0 0",
+                "--repl-backlog-size",
+                "16kb",
+                "--repl-diskless-sync",
+                "no",
+            ],
+        );
+        // 384 values of 64 KB of random hex: an RDB of over 16 MB, far more
+        // than loopback socket buffers hold.
+        let mut c = m.conn();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut value = vec![0u8; 65536];
+        for i in 0..384 {
+            for b in value.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = b"0123456789abcdef"[(x & 15) as usize];
+            }
+            let key = format!("big:{i}");
+            assert_eq!(
+                c.cmd(&[b"SET".as_slice(), key.as_bytes(), &value]),
+                Reply::Simple("OK".into())
+            );
+        }
+        let s = TcpStream::connect(("127.0.0.1", m.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut w = s.try_clone().expect("clone");
+        let mut r = BufReader::new(s);
+        let send = |w: &mut TcpStream, args: &[&str]| {
+            let mut out = format!("*{}\r\n", args.len());
+            for a in args {
+                out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+            }
+            w.write_all(out.as_bytes()).expect("write");
+        };
+        let mut line = String::new();
+        send(&mut w, &["REPLCONF", "listening-port", "1"]);
+        r.read_line(&mut line).expect("ok");
+        send(&mut w, &["PSYNC", "?", "-1"]);
+        line.clear();
+        r.read_line(&mut line).expect("fullresync");
+        assert!(line.starts_with("+FULLRESYNC "), "{kind:?}: {line}");
+        let offset: u64 = line.trim_end().rsplit(' ').next().unwrap().parse().unwrap();
+        // Newlines while the snapshot is made, then `$<len>`.
+        loop {
+            line.clear();
+            r.read_line(&mut line).expect("line");
+            if line.starts_with('$') {
+                break;
+            }
+        }
+        // The replica stalls with the payload queued for it.
+        std::thread::sleep(Duration::from_secs(3));
+        let len: usize = line.trim_end()[1..].parse().expect("length");
+        assert!(len > 16 << 20, "{kind:?}: RDB of {len} bytes");
+        let mut rdb = vec![0u8; len];
+        r.read_exact(&mut rdb)
+            .unwrap_or_else(|e| panic!("{kind:?}: dropped during the payload: {e}"));
+        send(&mut w, &["REPLCONF", "ACK", &offset.to_string()]);
+        // Still a replica, and the stream flows.
+        c.cmd(&["SET", "after", "the-snapshot"]);
+        let mut stream = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !stream.windows(12).any(|w| w == b"the-snapshot") {
+            let n = r
+                .read(&mut buf)
+                .unwrap_or_else(|e| panic!("{kind:?}: no stream: {e}"));
+            assert!(n > 0, "{kind:?}: closed after the payload");
+            stream.extend_from_slice(&buf[..n]);
+        }
+    }
+}

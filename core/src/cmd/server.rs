@@ -419,7 +419,10 @@ pub fn bytes_to_human(n: u64) -> String {
     }
     for (size, unit) in UNITS {
         if n >= size {
-            return format!("{:.2}{unit}", n as f64 / size as f64);
+            return format!(
+                "{}{unit}",
+                crate::float::format_fixed(n as f64 / size as f64, 2)
+            );
         }
     }
     unreachable!("n >= 1024 matches a unit")
@@ -470,7 +473,10 @@ fn info_memory(c: &InfoCtx, s: &mut InfoSection) {
     s.field("used_memory_peak_human", bytes_to_human(peak));
     s.field(
         "used_memory_peak_perc",
-        format!("{:.2}%", used as f64 * 100.0 / peak as f64),
+        format!(
+            "{}%",
+            crate::float::format_fixed(used as f64 * 100.0 / peak as f64, 2)
+        ),
     );
     s.field("used_memory_startup", BASE_MEMORY);
     s.field("used_memory_dataset", dataset);
@@ -1525,10 +1531,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Ok(())
         }
         ("sleep", 3) => {
-            let secs: f64 = std::str::from_utf8(&args[2])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or(CmdError::NotFloat)?;
+            let secs = crate::float::parse_double(&args[2]).ok_or(CmdError::NotFloat)?;
             if secs != 0.0 {
                 return Err(CmdError::err(
                     "DEBUG SLEEP is not supported: Tandem's core never blocks",

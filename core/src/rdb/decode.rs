@@ -250,15 +250,23 @@ impl<'a> Cur<'a> {
     }
 }
 
-/// A score as `strtod` reads it from a listpack or ziplist entry, NaN refused.
+/// A score as `strtod` reads it from a listpack or ziplist entry: the whole
+/// entry a decimal number or `inf`/`infinity` (any case, optional sign);
+/// NaN refused.
 fn parse_score(s: &[u8]) -> Option<f64> {
-    let t = std::str::from_utf8(s).ok()?;
-    let v: f64 = t.parse().ok()?;
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
+    let (neg, word) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if word.eq_ignore_ascii_case(b"inf") || word.eq_ignore_ascii_case(b"infinity") {
+        return Some(if neg {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
     }
+    crate::float::parse_double(s)
 }
 
 /// A value as decoded, before it is given its final encoding and shared

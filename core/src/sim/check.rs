@@ -69,6 +69,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::small_map::SmallMap;
 use crate::node::Node;
 use crate::repl::identity::NULL_REPLID;
 use crate::value::Value;
@@ -255,9 +256,9 @@ struct Role {
 /// The checker's memory of a run.
 #[derive(Debug, Default)]
 pub struct Checker {
-    last: BTreeMap<usize, Seen>,
+    last: SmallMap<usize, Seen>,
     /// Highest offset a master reached per replid.
-    master_max: BTreeMap<String, i64>,
+    master_max: SmallMap<String, i64>,
     /// Dataset hash per `(replid, offset)`, first seen.
     datasets: BTreeMap<(String, i64), (usize, u64)>,
     /// `datasets`' keys, oldest first (to forget the oldest).
@@ -265,11 +266,11 @@ pub struct Checker {
     /// Bumped on every stream extension; each stream's last value.
     stream_clock: u64,
     /// Canonical stream per replid (S2).
-    streams: BTreeMap<String, Stream>,
+    streams: SmallMap<String, Stream>,
     /// Stream bytes compared against the canonical stream (S2).
     pub stream_bytes_checked: u64,
     /// WAITs in flight, by client (S7).
-    waits: BTreeMap<usize, PendingWait>,
+    waits: SmallMap<usize, PendingWait>,
     /// Acknowledged writes still expected in the master lineage (S7).
     acked: Vec<AckedWrite>,
     /// Acknowledged writes lost legitimately (S7), with the reason.
@@ -284,7 +285,7 @@ pub struct Checker {
     /// Faults have stopped (L2 counts full syncs from then on).
     quiet: bool,
     /// Full syncs each node accepted since faults stopped (L2).
-    full_syncs_quiet: BTreeMap<usize, u32>,
+    full_syncs_quiet: SmallMap<usize, u32>,
     /// Nodes whose latest PSYNC request went out after faults stopped (L2
     /// counts only the full syncs that answer those: one asked for during
     /// the faults may still arrive after them).
@@ -292,7 +293,7 @@ pub struct Checker {
     /// Each node's distance from the master when faults stopped (L2).
     depths: Vec<u32>,
     /// Each node's role at its last observation (S5).
-    roles: BTreeMap<usize, Role>,
+    roles: SmallMap<usize, Role>,
 }
 
 impl Checker {
@@ -397,7 +398,9 @@ impl Checker {
                 _ => {}
             }
         } else {
-            let m = self.master_max.entry(replid.clone()).or_insert(offset);
+            let m = self
+                .master_max
+                .get_or_insert_with(replid.clone(), || offset);
             *m = (*m).max(offset);
         }
         if node.repl().backlog.is_some() && !node.is_loading() && self.sampled(&replid, offset) {
@@ -565,11 +568,12 @@ impl Checker {
                         self.streams.remove(&k);
                     }
                 }
-                self.streams.entry(replid.to_string()).or_insert(Stream {
-                    base: lo,
-                    bytes: Vec::new(),
-                    touched: 0,
-                })
+                self.streams
+                    .get_or_insert_with(replid.to_string(), || Stream {
+                        base: lo,
+                        bytes: Vec::new(),
+                        touched: 0,
+                    })
             }
         };
         let end = s.base + s.bytes.len() as i64;
@@ -754,7 +758,7 @@ impl Checker {
             p.resync = Some((replid.to_string(), offset));
         }
         if self.quiet && self.asked_quiet.contains(&n) {
-            let count = self.full_syncs_quiet.entry(n).or_default();
+            let count = self.full_syncs_quiet.get_or_insert_with(n, u32::default);
             *count += 1;
             let depth = self.depths.get(n).copied().unwrap_or(1).max(1);
             if *count > depth {

@@ -28,6 +28,7 @@
 mod check;
 mod net;
 pub mod playground;
+pub mod small_map;
 pub mod swarm;
 mod trace;
 pub mod workload;
@@ -43,6 +44,7 @@ use crate::node::{ConnId, Event, Input, Node, Output};
 use crate::repl::ReplEvent;
 use crate::rng::Rng;
 use bytes::Bytes;
+use small_map::SmallMap;
 use std::collections::BTreeMap;
 
 /// Unix time (ms) of the simulation's time 0, given to the nodes.
@@ -111,7 +113,7 @@ struct SimNode {
     config: Config,
     disk: Option<Bytes>,
     /// The node's connection ids -> simulated connections.
-    conns: BTreeMap<ConnId, u64>,
+    conns: SmallMap<ConnId, u64>,
     wake_at: Option<u64>,
     /// The node's clock minus the simulated time (ms).
     skew: i64,
@@ -126,7 +128,7 @@ impl SimNode {
             inc: 0,
             config,
             disk: None,
-            conns: BTreeMap::new(),
+            conns: SmallMap::new(),
             wake_at: None,
             skew,
             cob_reports: Vec::new(),
@@ -216,9 +218,9 @@ pub struct Sim {
     wl_rng: Rng,
     opts: SimOptions,
     nodes: Vec<SimNode>,
-    conns: BTreeMap<u64, Conn>,
+    conns: SmallMap<u64, Conn>,
     next_conn: u64,
-    links: BTreeMap<(NodeId, NodeId), Link>,
+    links: SmallMap<(NodeId, NodeId), Link>,
     clients: Vec<Client>,
     workload: Box<dyn Workload>,
     workload_on: bool,
@@ -255,7 +257,7 @@ impl Sim {
         let mut rng = Rng::new(root.next_u64());
         let wl_rng = Rng::new(root.next_u64());
         let mut clock_rng = Rng::new(root.next_u64());
-        let mut links = BTreeMap::new();
+        let mut links = SmallMap::new();
         for a in 0..opts.nodes {
             for b in 0..opts.nodes {
                 if a != b {
@@ -280,7 +282,7 @@ impl Sim {
             rng,
             wl_rng,
             nodes: Vec::new(),
-            conns: BTreeMap::new(),
+            conns: SmallMap::new(),
             next_conn: 1,
             links,
             clients: Vec::new(),
@@ -376,12 +378,12 @@ impl Sim {
     }
 
     /// The links, by (from, to).
-    pub fn links(&self) -> &BTreeMap<(NodeId, NodeId), Link> {
+    pub fn links(&self) -> &SmallMap<(NodeId, NodeId), Link> {
         &self.links
     }
 
     /// Connections open or in flight.
-    pub fn connections(&self) -> &BTreeMap<u64, Conn> {
+    pub fn connections(&self) -> &SmallMap<u64, Conn> {
         &self.conns
     }
 

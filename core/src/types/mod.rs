@@ -7,6 +7,7 @@
 
 mod hash;
 mod list;
+pub mod member;
 pub mod score;
 mod set;
 pub mod skiplist;

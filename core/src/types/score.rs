@@ -167,7 +167,7 @@ fn strtod_value(text: &[u8]) -> (f64, bool) {
         if body.len() > 1 && body.as_bytes()[0] == b'0' && (body.as_bytes()[1] | 0x20) == b'x' {
             hex_value(t)
         } else {
-            t.parse().unwrap_or(0.0)
+            crate::float::parse_double(t.as_bytes()).unwrap_or(0.0)
         };
     let mantissa_nonzero = body
         .bytes()
@@ -243,27 +243,7 @@ pub fn format_g17(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e17 {
         return (v as i64).to_string();
     }
-    // %.17g: 17 significant digits, scientific if exp < -4 or exp >= 17,
-    // trailing zeros removed.
-    let sci = format!("{:.16e}", v);
-    let (mant, exp) = sci.split_once('e').expect("exponent");
-    let exp: i32 = exp.parse().expect("exponent digits");
-    if !(-4..17).contains(&exp) {
-        let mant = trim_zeros(mant);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mant}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (16 - exp).max(0) as usize;
-        trim_zeros(&format!("{:.*}", decimals, v)).to_string()
-    }
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    crate::float::format_g(v, 17)
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@
 //! An intset is sorted by numeric value, which is the order SMEMBERS answers
 //! while the set is one; a hashtable's order is unspecified. Here an intset
 //! is a numerically sorted vector (binary search), a hashtable an index set
-//! (O(1) membership, O(1) random picks for SPOP and SRANDMEMBER).
+//! (O(1) membership, O(1) random picks for SPOP and SRANDMEMBER). Members
+//! are [`Member`]s: short ones take no allocation of their own (an integer's
+//! text always fits).
 
+use super::member::Member;
 use crate::config::EncodingLimits;
 use crate::util::parse_i64;
 use ahash::RandomState;
@@ -15,8 +18,8 @@ use indexmap::IndexSet;
 #[derive(Debug, Clone)]
 enum Repr {
     /// Members sorted by integer value, with their integer.
-    Ints(Vec<(i64, Box<[u8]>)>),
-    Table(IndexSet<Box<[u8]>, RandomState>),
+    Ints(Vec<(i64, Member)>),
+    Table(IndexSet<Member, RandomState>),
 }
 
 /// A set of byte strings.
@@ -65,7 +68,7 @@ impl Set {
             .map(|&n| {
                 text.clear();
                 crate::resp::push_int(&mut text, n);
-                (n, Box::from(&text[..]))
+                (n, Member::from(&text[..]))
             })
             .collect();
         Some(Set {
@@ -102,7 +105,7 @@ impl Set {
                     return match v.binary_search_by_key(&n, |e| e.0) {
                         Ok(_) => false,
                         Err(pos) => {
-                            v.insert(pos, (n, m.into_boxed_slice()));
+                            v.insert(pos, (n, m.into()));
                             true
                         }
                     }
@@ -111,7 +114,7 @@ impl Set {
             }
         }
         match &mut self.repr {
-            Repr::Table(t) => t.insert(m.into_boxed_slice()),
+            Repr::Table(t) => t.insert(m.into()),
             Repr::Ints(_) => unreachable!("converted above"),
         }
     }

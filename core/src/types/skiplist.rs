@@ -5,7 +5,10 @@
 //! so -0 and 0 are equal. Every rank and range lookup is O(log n) expected.
 //! Levels come from a private xorshift generator with p = 1/4: they only
 //! shape the index, never an observable result.
+//! A node holds its member inline when short ([`Member`]) and its level 0
+//! in itself; only a node with higher levels (one in four) allocates them.
 
+use super::member::Member;
 use std::cmp::Ordering;
 
 const MAX_LEVEL: usize = 32;
@@ -18,12 +21,46 @@ struct Level {
     span: u32,
 }
 
+/// A node; a free slot of the arena has a NaN score (a sorted set never
+/// holds NaN).
 #[derive(Debug, Clone)]
 struct SNode {
-    ele: Box<[u8]>,
+    ele: Member,
     score: f64,
     back: u32,
-    levels: Box<[Level]>,
+    /// Level 0.
+    base: Level,
+    /// Levels 1 and up (no allocation when there are none).
+    upper: Box<[Level]>,
+}
+
+impl SNode {
+    fn new(ele: Member, score: f64, levels: usize) -> SNode {
+        let empty = Level { fwd: NIL, span: 0 };
+        SNode {
+            ele,
+            score,
+            back: NIL,
+            base: empty,
+            upper: vec![empty; levels - 1].into_boxed_slice(),
+        }
+    }
+    #[inline]
+    fn level(&self, i: usize) -> Level {
+        if i == 0 {
+            self.base
+        } else {
+            self.upper[i - 1]
+        }
+    }
+    #[inline]
+    fn level_mut(&mut self, i: usize) -> &mut Level {
+        if i == 0 {
+            &mut self.base
+        } else {
+            &mut self.upper[i - 1]
+        }
+    }
 }
 
 /// A skiplist of (score, member), indexed by rank.
@@ -57,12 +94,7 @@ impl Default for SkipList {
 impl SkipList {
     /// An empty skiplist.
     pub fn new() -> Self {
-        let head = SNode {
-            ele: Box::default(),
-            score: 0.0,
-            back: NIL,
-            levels: vec![Level { fwd: NIL, span: 0 }; MAX_LEVEL].into_boxed_slice(),
-        };
+        let head = SNode::new(Member::from(&b""[..]), 0.0, MAX_LEVEL);
         SkipList {
             nodes: vec![head],
             free: Vec::new(),
@@ -99,7 +131,7 @@ impl SkipList {
 
     #[inline]
     fn lv(&self, n: u32, i: usize) -> Level {
-        self.nodes[n as usize].levels[i]
+        self.nodes[n as usize].level(i)
     }
 
     /// The member and score of a node (an index [`insert`](Self::insert) returned).
@@ -118,14 +150,14 @@ impl SkipList {
     /// header).
     pub fn slot(&self, i: usize) -> Option<(&[u8], f64)> {
         let n = self.nodes.get(i).filter(|_| i != HEAD as usize)?;
-        (!n.levels.is_empty()).then_some((&*n.ele, n.score))
+        (!n.score.is_nan()).then_some((&*n.ele, n.score))
     }
 
     /// Insert an element that is not present; returns its node index,
     /// stable until the element is removed. Free slots are reused last
     /// freed first, so removing an element and inserting it again with a
     /// new score keeps its slot.
-    pub fn insert(&mut self, score: f64, ele: Box<[u8]>) -> u32 {
+    pub fn insert(&mut self, score: f64, ele: Member) -> u32 {
         let (update, mut rank) =
             self.descend(|s, m| cmp_entry(s, m, score, &ele) == Ordering::Less);
         let mut update = update;
@@ -134,16 +166,11 @@ impl SkipList {
             for i in self.level..lvl {
                 rank[i] = 0;
                 update[i] = HEAD;
-                self.nodes[0].levels[i].span = self.len as u32;
+                self.nodes[0].level_mut(i).span = self.len as u32;
             }
             self.level = lvl;
         }
-        let node = SNode {
-            ele,
-            score,
-            back: NIL,
-            levels: vec![Level { fwd: NIL, span: 0 }; lvl].into_boxed_slice(),
-        };
+        let node = SNode::new(ele, score, lvl);
         let xi = match self.free.pop() {
             Some(i) => {
                 self.nodes[i as usize] = node;
@@ -156,18 +183,18 @@ impl SkipList {
         };
         for i in 0..lvl {
             let u = update[i] as usize;
-            let ul = self.nodes[u].levels[i];
-            self.nodes[xi as usize].levels[i] = Level {
+            let ul = self.nodes[u].level(i);
+            *self.nodes[xi as usize].level_mut(i) = Level {
                 fwd: ul.fwd,
                 span: ul.span - (rank[0] - rank[i]),
             };
-            self.nodes[u].levels[i] = Level {
+            *self.nodes[u].level_mut(i) = Level {
                 fwd: xi,
                 span: (rank[0] - rank[i]) + 1,
             };
         }
         for (i, u) in update.iter().enumerate().take(self.level).skip(lvl) {
-            self.nodes[*u as usize].levels[i].span += 1;
+            self.nodes[*u as usize].level_mut(i).span += 1;
         }
         self.nodes[xi as usize].back = if update[0] == HEAD { NIL } else { update[0] };
         let f = self.lv(xi, 0).fwd;
@@ -181,7 +208,7 @@ impl SkipList {
     }
 
     /// Remove an element; its member if it was present.
-    pub fn remove(&mut self, score: f64, ele: &[u8]) -> Option<Box<[u8]>> {
+    pub fn remove(&mut self, score: f64, ele: &[u8]) -> Option<Member> {
         let (update, _) = self.descend(|s, m| cmp_entry(s, m, score, ele) == Ordering::Less);
         let x = update[0];
         let x = self.lv(x, 0).fwd;
@@ -194,13 +221,14 @@ impl SkipList {
         }
         for (i, &u) in update.iter().enumerate().take(self.level) {
             let u = u as usize;
-            if self.nodes[u].levels[i].fwd == x {
+            if self.nodes[u].level(i).fwd == x {
                 let xl = self.lv(x, i);
-                self.nodes[u].levels[i].span += xl.span;
-                self.nodes[u].levels[i].span -= 1;
-                self.nodes[u].levels[i].fwd = xl.fwd;
+                let ul = self.nodes[u].level_mut(i);
+                ul.span += xl.span;
+                ul.span -= 1;
+                ul.fwd = xl.fwd;
             } else {
-                self.nodes[u].levels[i].span -= 1;
+                self.nodes[u].level_mut(i).span -= 1;
             }
         }
         let f = self.lv(x, 0).fwd;
@@ -210,12 +238,12 @@ impl SkipList {
         } else {
             self.tail = back;
         }
-        while self.level > 1 && self.nodes[0].levels[self.level - 1].fwd == NIL {
+        while self.level > 1 && self.nodes[0].level(self.level - 1).fwd == NIL {
             self.level -= 1;
         }
         self.len -= 1;
-        let ele = std::mem::take(&mut self.nodes[x as usize].ele);
-        self.nodes[x as usize].levels = Box::new([]);
+        let freed = SNode::new(Member::from(&b""[..]), f64::NAN, 1);
+        let ele = std::mem::replace(&mut self.nodes[x as usize], freed).ele;
         self.free.push(x);
         Some(ele)
     }
@@ -343,7 +371,7 @@ impl<'a> Iterator for SkipRange<'a> {
         }
         self.left -= 1;
         let n = &self.sl.nodes[self.front as usize];
-        self.front = n.levels[0].fwd;
+        self.front = n.base.fwd;
         Some((&n.ele, n.score))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -379,7 +407,7 @@ impl<'a> Iterator for SkipIter<'a> {
             return None;
         }
         let n = &self.sl.nodes[self.cur as usize];
-        self.cur = if self.rev { n.back } else { n.levels[0].fwd };
+        self.cur = if self.rev { n.back } else { n.base.fwd };
         Some((&n.ele, n.score))
     }
 }
@@ -387,6 +415,25 @@ impl<'a> Iterator for SkipIter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_is_one_cache_line_and_most_allocate_nothing() {
+        assert!(std::mem::size_of::<SNode>() <= 64);
+        let mut sl = SkipList::new();
+        for i in 0..4000u32 {
+            sl.insert(f64::from(i), Member::from(format!("m:{i}").into_bytes()));
+        }
+        let inline = sl.nodes[1..]
+            .iter()
+            .filter(|n| n.upper.is_empty() && matches!(n.ele, Member::Inline { .. }))
+            .count();
+        // Level 1 only with p = 3/4.
+        assert!(inline > 2800 && inline < 3200, "{inline}");
+        let m = sl.remove(7.0, b"m:7").expect("present");
+        assert_eq!(&*m, b"m:7");
+        assert_eq!(sl.slot(8), None, "a freed slot holds nothing");
+        assert_eq!(sl.len(), 3999);
+    }
 
     #[test]
     fn ranks_match_a_sorted_vector() {
@@ -405,7 +452,7 @@ mod tests {
                 assert!(sl.remove(s, &m).is_some());
             }
             if step % 3 != 0 {
-                sl.insert(score, Box::from(&member[..]));
+                sl.insert(score, Member::from(&member[..]));
                 model.push((score, member));
                 model.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
             }

@@ -415,7 +415,7 @@ impl ZSet {
                         false
                     }
                     None => {
-                        let idx = sl.insert(score, member.into_boxed_slice());
+                        let idx = sl.insert(score, member.into());
                         dict.insert_unique(h, idx, |&i| hasher.hash_one(sl.node(i).0));
                         true
                     }
@@ -691,7 +691,7 @@ impl ZSet {
                 let Indexed { dict, hasher, sl } = &mut **b;
                 for (m, s) in p.iter() {
                     let h = hasher.hash_one(m);
-                    let idx = sl.insert(s, Box::from(m));
+                    let idx = sl.insert(s, m.into());
                     dict.insert_unique(h, idx, |&i| hasher.hash_one(sl.node(i).0));
                 }
             }

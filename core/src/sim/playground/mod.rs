@@ -26,7 +26,6 @@
 pub mod action;
 pub mod cli;
 pub mod scenario;
-mod small_map;
 pub mod view;
 pub mod wire;
 
@@ -36,6 +35,7 @@ pub use view::{Decision, EventPage, EventView, PsyncNow, Snapshot};
 
 use std::collections::VecDeque;
 
+use super::small_map::SmallMap;
 use super::{
     Client, End, Link, NodeId, Packet, PsyncView, Sim, SimNode, SimOptions, TraceEntry, Workload,
     BASE_PORT, HOST,
@@ -45,7 +45,6 @@ use crate::node::Event;
 use crate::repl::ReplEvent;
 use crate::rng::Rng;
 use bytes::Bytes;
-use small_map::SmallMap;
 use wire::Reader;
 
 /// Events kept in the log (older ones are dropped; cursors stay valid).

@@ -1,12 +1,14 @@
-//! [`SmallMap`]: the playground's per-node and per-connection tables (a
-//! handful of entries each), kept as one sorted `Vec` rather than a
-//! `BTreeMap`.
+//! [`SmallMap`]: the simulator's, checker's and playground's small tables
+//! (per node, per connection, per replid: a handful of entries each), kept
+//! as one sorted `Vec` rather than a `BTreeMap`.
 //!
 //! Why: every distinct `BTreeMap<K, V>` instantiates the B-tree's node
 //! splitting, merging and stealing code again (about 6 KB of WebAssembly
 //! each), and the browser downloads every copy. A sorted vector with a
 //! binary search costs a few hundred bytes per key/value type and is as fast
 //! for tables this small. Iteration is in key order, as with a `BTreeMap`.
+
+use std::borrow::Borrow;
 
 /// A map from `K` to `V` stored as a `Vec` sorted by key.
 #[derive(Debug, Clone)]
@@ -28,18 +30,70 @@ impl<K: Ord, V> SmallMap<K, V> {
         Self::default()
     }
 
-    fn find(&self, k: &K) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(e, _)| e.cmp(k))
+    fn find<Q: Ord + ?Sized>(&self, k: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.entries.binary_search_by(|(e, _)| e.borrow().cmp(k))
     }
 
     /// The value for `k`.
-    pub fn get(&self, k: &K) -> Option<&V> {
+    pub fn get<Q: Ord + ?Sized>(&self, k: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.find(k).ok().map(|i| &self.entries[i].1)
     }
 
+    /// The value for `k`, to change.
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.find(k).ok().map(|i| &mut self.entries[i].1)
+    }
+
     /// Whether `k` has a value.
-    pub fn contains_key(&self, k: &K) -> bool {
+    pub fn contains_key<Q: Ord + ?Sized>(&self, k: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
         self.find(k).is_ok()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// The values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// The values in key order, taken out.
+    pub fn into_values(self) -> impl Iterator<Item = V> {
+        self.entries.into_iter().map(|(_, v)| v)
+    }
+
+    /// The values in key order, to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.entries.iter_mut().map(|(_, v)| v)
     }
 
     /// Set `k` to `v`; the value it replaces.
@@ -54,7 +108,10 @@ impl<K: Ord, V> SmallMap<K, V> {
     }
 
     /// Remove `k`; its value.
-    pub fn remove(&mut self, k: &K) -> Option<V> {
+    pub fn remove<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         self.find(k).ok().map(|i| self.entries.remove(i).1)
     }
 
@@ -73,6 +130,15 @@ impl<K: Ord, V> SmallMap<K, V> {
     /// Keep only the entries `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
+    }
+}
+
+impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for SmallMap<K, V> {
+    type Output = V;
+
+    /// The value for `k`; panics if there is none (as `BTreeMap` does).
+    fn index(&self, k: &Q) -> &V {
+        self.get(k).expect("no entry for the key")
     }
 }
 
@@ -104,6 +170,17 @@ mod tests {
                 }
             }
             assert_eq!(small.get(&k), reference.get(&k));
+            assert_eq!(
+                small.get_mut(&k).map(|v| *v),
+                reference.get_mut(&k).map(|v| *v)
+            );
+            assert_eq!(small.len(), reference.len());
+            assert!(small.iter().eq(reference.iter()));
+            assert!(small.keys().eq(reference.keys()));
+            assert!(small.values().eq(reference.values()));
+            if reference.contains_key(&k) {
+                assert_eq!(small[&k], reference[&k]);
+            }
             assert_eq!(small.contains_key(&k), reference.contains_key(&k));
             let pairs: Vec<(u64, u64)> = reference.iter().map(|(k, v)| (*k, *v)).collect();
             assert_eq!(small.entries, pairs);
