@@ -83,6 +83,9 @@ pub struct Persistence {
     pub last_bgsave_ok: bool,
     /// A loader while the startup load runs.
     pub loading: Option<rdb::Decoder>,
+    /// The driver is loading the startup file itself
+    /// ([`Node::begin_load_by_driver`]).
+    pub(crate) driver_loading: bool,
     /// Bytes loaded so far.
     pub loading_bytes: u64,
     /// Keys loaded at startup (INFO).
@@ -158,7 +161,36 @@ impl Persistence {
 impl Node {
     /// Whether a startup load is running.
     pub fn is_loading(&self) -> bool {
-        self.persist.loading.is_some()
+        self.persist.loading.is_some() || self.persist.driver_loading
+    }
+
+    /// The driver loads the startup file itself, off the serving thread
+    /// (instead of [`Input::LoadChunk`]s): from now on the node is loading
+    /// (commands answer `-LOADING`) until
+    /// [`finish_load_by_driver`](Self::finish_load_by_driver). Returns how
+    /// to decode the file: with an [`rdb::Decoder::without_keyspace`] on one
+    /// thread and an [`rdb::KeyspaceBuilder`] on another, or a plain
+    /// [`rdb::Decoder`].
+    pub fn begin_load_by_driver(&mut self) -> rdb::DecodeOptions {
+        self.persist.driver_loading = true;
+        self.file_decode_options()
+    }
+
+    /// The end of a load begun with
+    /// [`begin_load_by_driver`](Self::begin_load_by_driver): the loaded
+    /// dataset is swapped in, or, on an error, the dataset stays as it was
+    /// (empty) and [`Event::LoadFailed`] says why (a decoding error or
+    /// the driver's own, such as a read failure). Drain
+    /// [`poll_output`](Self::poll_output) afterwards.
+    pub fn finish_load_by_driver(&mut self, now: u64, result: Result<rdb::Loaded, String>) {
+        self.now = self.now.max(now);
+        if !std::mem::take(&mut self.persist.driver_loading) {
+            return;
+        }
+        match result {
+            Ok(loaded) => self.install_loaded(loaded),
+            Err(error) => self.event(Event::LoadFailed { error }),
+        }
     }
 
     /// The driver can write a file in pieces: [`Output::WriteFile`]s with

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tandem_core::persist::SnapshotFile;
+use tandem_core::rdb;
 use tandem_core::{Config, ConnId, Event, Input, Node, Output};
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpListener, TcpStream};
@@ -294,8 +295,8 @@ pub async fn run(config: Config) -> io::Result<()> {
     // connect, so nobody sees an empty dataset: they get -LOADING meanwhile.
     let rdb_path = shared.borrow().node.rdb_path();
     if std::path::Path::new(&rdb_path).exists() {
-        feed(&shared, Input::LoadChunk(Bytes::new()));
-        tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path));
+        let opts = shared.borrow_mut().node.begin_load_by_driver();
+        tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path, opts));
     }
     tracing::info!("Ready to accept connections tcp (port {port})");
     for l in listeners {
@@ -434,12 +435,24 @@ fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
 
 /// Feed one input, route the outputs, write what can be written now.
 fn feed(shared: &Shared, input: Input) {
-    let mut next = Some(input);
+    feed_with(shared, |node, now| node.handle_input(now, input));
+}
+
+/// Let `first` act on the node (feed it an input, or hand it something
+/// through a method), then route the outputs as [`feed`] does.
+fn feed_with(shared: &Shared, first: impl FnOnce(&mut Node, u64)) {
+    let mut first = Some(first);
     let mut backlog: Vec<Input> = Vec::new();
-    while let Some(input) = next.take().or_else(|| backlog.pop()) {
+    loop {
         let (dials, writes) = {
             let mut d = shared.borrow_mut();
-            d.node.handle_input(now_ms(), input);
+            if let Some(first) = first.take() {
+                first(&mut d.node, now_ms());
+            } else if let Some(input) = backlog.pop() {
+                d.node.handle_input(now_ms(), input);
+            } else {
+                break;
+            }
             let dials = d.drain();
             d.queue_flush();
             // Backpressure the node must know about (client-output-buffer-limit).
@@ -577,29 +590,89 @@ fn write_atomically(
     result
 }
 
-/// Load the RDB file at startup in chunks, so clients meanwhile get `-LOADING`.
-async fn load_at_startup(shared: Shared, path: String) {
-    let data = match tokio::fs::read(&path).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!("Can't read {path}: {e}");
-            // End the load the node was told about: it stays empty.
-            feed(&shared, Input::LoadDone);
-            return;
+/// Load the RDB file at startup off the serving thread, which meanwhile
+/// answers `-LOADING`: a blocking thread reads and parses the file (the
+/// core's decoder without a keyspace), a second one inserts what it decodes
+/// (the core's keyspace builder), so parsing and inserting overlap; the
+/// serving thread then swaps the dataset in, or keeps its empty one if the
+/// load failed.
+async fn load_at_startup(shared: Shared, path: String, opts: rdb::DecodeOptions) {
+    let started = std::time::Instant::now();
+    let abandon = shared.borrow().abandon_writes.clone();
+    let result = tokio::task::spawn_blocking(move || load_file(&path, opts, &abandon))
+        .await
+        .unwrap_or_else(|e| Err(format!("the loader failed: {e}")));
+    let loaded = result.is_ok();
+    feed_with(&shared, |node, now| node.finish_load_by_driver(now, result));
+    if loaded {
+        tracing::info!(
+            "DB loaded from disk: {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Decoded keys travelling from the parsing thread to the inserting one.
+const LOAD_BATCHES_IN_FLIGHT: usize = 8;
+
+/// Read, parse and insert a whole RDB file on two threads (this one parses).
+/// Stops early, failing, when `abandon` is set (the server is exiting).
+fn load_file(
+    path: &str,
+    opts: rdb::DecodeOptions,
+    abandon: &AtomicBool,
+) -> Result<rdb::Loaded, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("Can't read {path}: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    tracing::info!("Loading RDB {path} ({size} bytes)");
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<rdb::LoadStep>>(LOAD_BATCHES_IN_FLIGHT);
+    let mut parser = rdb::Decoder::without_keyspace(opts);
+    let mut builder = parser.keyspace_builder();
+    let inserter = std::thread::Builder::new()
+        .name("tandem-load".into())
+        .spawn(move || {
+            for batch in rx {
+                for step in batch {
+                    builder.apply(step)?;
+                }
+            }
+            Ok::<_, rdb::Error>(builder)
+        })
+        .map_err(|e| format!("can't start the loading thread: {e}"))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let parsed = loop {
+        if abandon.load(Ordering::Relaxed) {
+            break Err("abandoned: the server is exiting".to_string());
+        }
+        let n = match file.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(format!("Can't read {path}: {e}")),
+        };
+        if let Err(e) = parser.feed(&buf[..n]) {
+            break Err(e.to_string());
+        }
+        let steps = parser.take_steps();
+        // A closed channel means the inserter failed: its error says why.
+        if !steps.is_empty() && tx.send(steps).is_err() {
+            break Ok(());
         }
     };
-    tracing::info!("Loading RDB {path} ({} bytes)", data.len());
-    let started = std::time::Instant::now();
-    let data = Bytes::from(data);
-    for chunk in data.chunks(1 << 20) {
-        feed(&shared, Input::LoadChunk(data.slice_ref(chunk)));
-        tokio::task::yield_now().await;
+    let parsed = parsed.and_then(|()| parser.end_of_input().map_err(|e| e.to_string()));
+    if parsed.is_ok() {
+        let _ = tx.send(parser.take_steps());
     }
-    feed(&shared, Input::LoadDone);
-    tracing::info!(
-        "DB loaded from disk: {:.3} seconds",
-        started.elapsed().as_secs_f64()
-    );
+    drop(tx);
+    let built = inserter
+        .join()
+        .map_err(|_| "the loading thread panicked".to_string())?;
+    // The inserter's error first: the parser stops when it fails.
+    let builder = built.map_err(|e| e.to_string())?;
+    parsed?;
+    let mut loaded = parser.finish().map_err(|e| e.to_string())?;
+    builder.complete(&mut loaded);
+    Ok(loaded)
 }
 
 /// Read a connection until the peer closes it or the node does. A close
