@@ -1,9 +1,11 @@
 //! The tokio driver: one thread, one [`Node`], many connections.
 //!
 //! Redis serves all its clients from one thread; so does Tandem, on a tokio
-//! current-thread runtime. Every connection task reads into the node and then
-//! flushes what the node produced; a per-connection writer task finishes
-//! writes the socket could not take at once. The node is shared as
+//! current-thread runtime. Every connection task reads into the node; a
+//! flusher task then writes the replies of all the clients served in that
+//! turn of the loop together (Redis writes them before it sleeps), and a
+//! per-connection writer task finishes writes the socket could not take at
+//! once. The node is shared as
 //! `Rc<RefCell<..>>`: single-threaded, no locks, never borrowed across an
 //! `.await`. Files are written on tokio's blocking threads, and a background
 //! save is also encoded there, from the copy-on-write snapshot the node hands
@@ -68,6 +70,9 @@ struct Driver {
     file_abandon: HashMap<u64, Arc<AtomicBool>>,
     /// Connections that got output since the last flush.
     touched: Vec<ConnId>,
+    /// Wakes the flusher task; set while a flush is queued.
+    flush_wake: Rc<Notify>,
+    flush_queued: bool,
     /// Unsent-byte counts to report to the node (output-buffer limits).
     pending_reports: Vec<(ConnId, u64)>,
 }
@@ -167,6 +172,16 @@ impl Driver {
             self.rearm.notify_one();
         }
         dials
+    }
+
+    /// Have the flusher write what the node produced, once the tasks
+    /// already woken (the other clients that sent commands in this turn of
+    /// the loop) have run.
+    fn queue_flush(&mut self) {
+        if !self.touched.is_empty() && !self.flush_queued {
+            self.flush_queued = true;
+            self.flush_wake.notify_one();
+        }
     }
 
     /// Write as much as the sockets take right now, for every connection
@@ -283,6 +298,8 @@ pub async fn run(config: Config) -> io::Result<()> {
         abandon_writes: Arc::new(AtomicBool::new(false)),
         file_abandon: HashMap::new(),
         touched: Vec::new(),
+        flush_wake: Rc::new(Notify::new()),
+        flush_queued: false,
         pending_reports: Vec::new(),
     }));
     // A file to load makes the node loading before the first client can
@@ -297,6 +314,7 @@ pub async fn run(config: Config) -> io::Result<()> {
         tokio::task::spawn_local(accept_loop(shared.clone(), l));
     }
     tokio::task::spawn_local(timer_loop(shared.clone()));
+    tokio::task::spawn_local(flush_loop(shared.clone()));
     let shutdown = shared.borrow().shutdown.clone();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let signalled = tokio::select! {
@@ -447,7 +465,7 @@ fn feed_with(shared: &Shared, first: impl FnOnce(&mut Node, u64)) {
                 break;
             }
             let dials = d.drain();
-            d.flush_all();
+            d.queue_flush();
             // Backpressure the node must know about (client-output-buffer-limit).
             if !d.pending_reports.is_empty() {
                 for (conn, bytes) in std::mem::take(&mut d.pending_reports) {
@@ -724,8 +742,14 @@ async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>) {
             Err(_) => break,
         }
     }
-    // Peer closed, the socket broke, or the writer shut it down.
-    let known = shared.borrow_mut().conns.remove(&id);
+    // Peer closed, the socket broke, or the writer shut it down. Replies
+    // still batched for the flusher go out first (a client that sends its
+    // commands and then closes its side still gets them).
+    let known = {
+        let mut d = shared.borrow_mut();
+        d.flush_all();
+        d.conns.remove(&id)
+    };
     if let Some(conn) = known {
         conn.wake_writer.notify_one();
         feed(&shared, Input::Closed(id));
@@ -772,6 +796,26 @@ async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<No
                 break;
             }
             ready.clear_ready();
+        }
+    }
+}
+
+/// Write replies in batches, as Redis does before it sleeps: every client
+/// whose command arrived in one turn of the loop is served first, then all
+/// their replies go out together. Clients then find several replies ready
+/// at once instead of waking up for each one.
+async fn flush_loop(shared: Shared) {
+    let wake = shared.borrow().flush_wake.clone();
+    loop {
+        wake.notified().await;
+        let reports = {
+            let mut d = shared.borrow_mut();
+            d.flush_queued = false;
+            d.flush_all();
+            std::mem::take(&mut d.pending_reports)
+        };
+        for (conn, bytes) in reports {
+            feed(&shared, Input::OutputPending { conn, bytes });
         }
     }
 }
