@@ -65,6 +65,9 @@ struct Driver {
     /// Set when the process stops: file writers still running give up and
     /// remove their temp files (as Redis kills a saving child on exit).
     abandon_writes: Arc<AtomicBool>,
+    /// Per file being written, by request id: set when the node abandons
+    /// it ([`Output::AbandonFile`]).
+    file_abandon: HashMap<u64, Arc<AtomicBool>>,
     /// Connections that got output since the last flush.
     touched: Vec<ConnId>,
     /// Wakes the flusher task; set while a flush is queued.
@@ -139,6 +142,13 @@ impl Driver {
                     self.shutdown.notify_one();
                 }
                 Output::Event(e) => log_event(&e),
+                Output::AbandonFile { id } => {
+                    if let Some(flag) = self.file_abandon.get(&id) {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    // A writer waiting for more pieces stops waiting.
+                    self.files.remove(&id);
+                }
                 Output::WriteFile {
                     id,
                     path,
@@ -286,6 +296,7 @@ pub async fn run(config: Config) -> io::Result<()> {
         writes: Vec::new(),
         files: HashMap::new(),
         abandon_writes: Arc::new(AtomicBool::new(false)),
+        file_abandon: HashMap::new(),
         touched: Vec::new(),
         flush_wake: Rc::new(Notify::new()),
         flush_queued: false,
@@ -547,12 +558,20 @@ fn spawn_file_writer(
     path: String,
     pieces: impl Iterator<Item = io::Result<Bytes>> + Send + 'static,
 ) {
-    let abandon = shared.borrow().abandon_writes.clone();
+    let exiting = shared.borrow().abandon_writes.clone();
+    let abandoned = Arc::new(AtomicBool::new(false));
+    shared
+        .borrow_mut()
+        .file_abandon
+        .insert(id, abandoned.clone());
     let shared = shared.clone();
     tokio::task::spawn_local(async move {
-        let result = tokio::task::spawn_blocking(move || write_atomically(&path, pieces, &abandon))
-            .await
-            .unwrap_or_else(|e| Err(io::Error::other(format!("the file writer failed: {e}"))));
+        let result = tokio::task::spawn_blocking(move || {
+            write_atomically(&path, id, pieces, &[&exiting, &abandoned])
+        })
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(format!("the file writer failed: {e}"))));
+        shared.borrow_mut().file_abandon.remove(&id);
         feed(
             &shared,
             Input::FileWritten {
@@ -563,25 +582,38 @@ fn spawn_file_writer(
     });
 }
 
-/// Write a file atomically: every piece into a temp file, fsync, rename over
-/// `path`. On any failure (or when `abandon` is set) the temp file is
-/// removed and `path` is left as it was.
+/// Renames of finished files, one at a time: a file abandoned before its
+/// rename never replaces one written after it.
+static RENAMES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Write a file atomically: every piece into a temp file of its own (named
+/// after the request id), fsync, rename over `path`. On any failure (or
+/// once one of `abandon` is set, up to the rename) the temp file is removed
+/// and `path` is left as it was.
 fn write_atomically(
     path: &str,
+    id: u64,
     pieces: impl Iterator<Item = io::Result<Bytes>>,
-    abandon: &AtomicBool,
+    abandon: &[&AtomicBool],
 ) -> io::Result<()> {
-    let tmp = format!("{path}.tmp-{}", std::process::id());
+    let tmp = format!("{path}.tmp-{}-{id}", std::process::id());
+    let abandoned = || {
+        if abandon.iter().any(|a| a.load(Ordering::Relaxed)) {
+            Err(io::Error::other("abandoned"))
+        } else {
+            Ok(())
+        }
+    };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         for piece in pieces {
-            if abandon.load(Ordering::Relaxed) {
-                return Err(io::Error::other("abandoned: the server is exiting"));
-            }
+            abandoned()?;
             f.write_all(&piece?)?;
         }
         f.sync_all()?;
         drop(f);
+        let _one_at_a_time = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
+        abandoned()?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -328,6 +328,45 @@ fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
 /// the driver's writer thread): the process exits without waiting for it,
 /// its temp file is removed, and no `dump.rdb` appears, as when Redis kills
 /// its saving child.
+/// SHUTDOWN SAVE while a BGSAVE runs saves the dataset of the moment of
+/// the SHUTDOWN, as Redis (which kills its saving child) does: a write made
+/// after BGSAVE started is in the file the restarted node loads.
+#[test]
+fn shutdown_save_during_a_background_save_saves_the_latest_dataset() {
+    let mut t = Server::tandem(&[]);
+    let mut c = t.conn();
+    fill_strings(&mut c, 300_000);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Simple("Background saving started".into())
+    );
+    // Encoding 300,000 keys takes far longer than these round trips.
+    assert_eq!(c.cmd(&["SET", "later", "yes"]), Reply::Simple("OK".into()));
+    assert_eq!(c.cmd(&["DEL", "k7"]), Reply::Int(1));
+    let in_progress = c.cmd(&["INFO", "persistence"]).text();
+    assert!(
+        in_progress.contains("rdb_bgsave_in_progress:1"),
+        "the BGSAVE still runs: {in_progress}"
+    );
+    c.send(&["SHUTDOWN", "SAVE"]).expect("send");
+    assert!(
+        t.wait_exit(Duration::from_secs(60)).is_some(),
+        "tandem exited on SHUTDOWN SAVE"
+    );
+    let left: Vec<String> = std::fs::read_dir(&t.dir)
+        .expect("the data dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("dump.rdb."))
+        .collect();
+    assert!(left.is_empty(), "temp files left behind: {left:?}");
+    t.restart();
+    let mut c = t.conn();
+    assert_eq!(c.cmd(&["GET", "later"]), Reply::Bulk(Some(b"yes".to_vec())));
+    assert_eq!(c.cmd(&["EXISTS", "k7"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(300_000));
+}
+
 #[test]
 fn shutdown_nosave_abandons_a_running_background_save() {
     let mut t = Server::tandem(&[]);
