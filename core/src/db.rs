@@ -144,8 +144,7 @@ impl Shard {
 }
 
 impl Db {
-    fn new(seed: u64) -> Self {
-        let hasher = hasher(seed);
+    fn new(hasher: RandomState) -> Self {
         // Every shard starts as the same empty one; the first write to a
         // shard makes it its own (`Arc::make_mut`).
         let empty = Arc::new(Shard::new(&hasher));
@@ -297,7 +296,25 @@ impl Db {
     /// is stored as given, no copy). `Err` gives the key back, and nothing
     /// changes, if the key exists.
     pub fn insert_new(&mut self, key: Key, value: Value, expire: Option<u64>) -> Result<(), Key> {
-        let slot = self.slot(&key);
+        let hash = self.slot(&key).hash;
+        self.insert_new_hashed(hash, key, value, expire)
+    }
+
+    /// [`insert_new`](Self::insert_new) with the key's hash computed ahead
+    /// by [`KeyHashers`] (made with this keyspace's seed): an RDB loader
+    /// hashes on its parsing thread, while the key is in its cache.
+    pub(crate) fn insert_new_hashed(
+        &mut self,
+        hash: u64,
+        key: Key,
+        value: Value,
+        expire: Option<u64>,
+    ) -> Result<(), Key> {
+        debug_assert_eq!(hash, self.slot(&key).hash, "a hash from another seed");
+        let slot = Slot {
+            hash,
+            shard: (hash >> SHARD_SHIFT) as usize & (SHARDS - 1),
+        };
         let shard = Arc::make_mut(&mut self.shards[slot.shard]);
         let RawEntryMut::Vacant(e) = shard
             .map
@@ -513,6 +530,29 @@ impl Db {
     }
 }
 
+/// The key hash functions of the databases of a keyspace made with
+/// [`Keyspace::new`]`(n, seed)`, usable apart from it (on another thread).
+#[derive(Debug, Clone)]
+pub struct KeyHashers(Vec<RandomState>);
+
+impl KeyHashers {
+    /// The hashers of `n` databases seeded from `seed`, as [`Keyspace::new`] seeds them.
+    pub fn new(n: usize, seed: u64) -> Self {
+        KeyHashers((0..n).map(|i| db_hasher(seed, i)).collect())
+    }
+
+    /// The hash database `db` gives `key`.
+    #[inline]
+    pub fn hash(&self, db: usize, key: &[u8]) -> u64 {
+        BuildHasher::hash_one(&self.0[db], key)
+    }
+}
+
+/// The hasher of database `i` of a keyspace seeded with `seed`.
+fn db_hasher(seed: u64, i: usize) -> RandomState {
+    hasher(seed.wrapping_add(i as u64))
+}
+
 /// All databases, plus the log of keys deleted by expiry.
 #[derive(Debug, Clone)]
 pub struct Keyspace {
@@ -532,9 +572,7 @@ impl Keyspace {
     /// `n` empty databases, with hash seeds derived from `seed`.
     pub fn new(n: usize, seed: u64) -> Self {
         Keyspace {
-            dbs: (0..n)
-                .map(|i| Db::new(seed.wrapping_add(i as u64)))
-                .collect(),
+            dbs: (0..n).map(|i| Db::new(db_hasher(seed, i))).collect(),
             expired: Vec::new(),
             expired_total: 0,
             replica_mode: false,

@@ -487,6 +487,9 @@ pub fn parse_double(s: &[u8]) -> Option<f64> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
+    if let Some(v) = exact_fast_path(body) {
+        return Some(if neg { -v } else { v });
+    }
     let v = match parse_decimal(DOUBLE, neg, body)?.0 {
         LongDouble::Finite { mant, exp, .. } if mant != 0 => {
             // A normal double has its 53rd bit set; a subnormal has exp -1074.
@@ -501,6 +504,85 @@ pub fn parse_double(s: &[u8]) -> Option<f64> {
         _ => f64::INFINITY,
     };
     Some(if neg { -v } else { v })
+}
+
+/// Powers of ten that a double holds exactly.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Clinger's fast path, without allocating: when the digits make an integer
+/// `w` below 2^53 and the decimal exponent is within ±22, both `w` and
+/// `10^|exp|` are exact doubles, so one multiplication or division rounds
+/// once, correctly. `None` sends the text to the bignum (which also rejects
+/// malformed text): more digits, a larger exponent, or anything unusual.
+fn exact_fast_path(body: &[u8]) -> Option<f64> {
+    let mut w: u64 = 0;
+    let mut digits = 0;
+    let mut frac: i64 = 0;
+    let mut seen_point = false;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            c @ b'0'..=b'9' => {
+                if w >= 1 << 53 {
+                    return None;
+                }
+                w = w * 10 + (c - b'0') as u64;
+                digits += 1;
+                if seen_point {
+                    frac += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 || w >= 1 << 53 {
+        return None;
+    }
+    let mut exp: i64 = 0;
+    if i < body.len() {
+        if body[i] | 0x20 != b'e' {
+            return None;
+        }
+        i += 1;
+        let neg = match body.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        if i >= body.len() || body.len() - i > 3 {
+            return None;
+        }
+        for &c in &body[i..] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            exp = exp * 10 + (c - b'0') as i64;
+        }
+        if neg {
+            exp = -exp;
+        }
+    }
+    let dexp = exp - frac;
+    if !(-22..=22).contains(&dexp) {
+        return None;
+    }
+    let v = w as f64;
+    Some(if dexp >= 0 {
+        v * EXACT_POW10[dexp as usize]
+    } else {
+        v / EXACT_POW10[(-dexp) as usize]
+    })
 }
 
 fn parse_hex(neg: bool, body: &[u8]) -> Option<LongDouble> {
@@ -1018,6 +1100,34 @@ mod tests {
             "0.1000000000000000055511151231257827021181583404541015626".into(),
             format!("1{}e-100", "0".repeat(300)),
         ];
+        // Short decimals (the fast path and its edges: 2^53, exponent ±22).
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut t = (x >> 8).to_string();
+            t.truncate((x % 18) as usize + 1);
+            let digits = t.len();
+            let point = (x >> 40) as usize % (digits + 1);
+            if point < digits && x & 1 == 0 {
+                t.insert(point, '.');
+            }
+            if x & 2 == 0 {
+                t.push_str(&format!("e{}", ((x >> 50) % 61) as i64 - 30));
+            }
+            texts.push(t);
+        }
+        texts.extend(
+            [
+                "9007199254740992",
+                "9007199254740993e0",
+                "1e22",
+                "1e23",
+                "123e-22",
+            ]
+            .map(String::from),
+        );
         for v in sample_doubles() {
             texts.push(format!("{v:e}"));
             texts.push(format!("{v}"));

@@ -98,6 +98,14 @@ pub enum Output {
     },
     /// A structured event for logs and the UI.
     Event(Event),
+    /// Stop writing file `id` (a background save the node gave up, as
+    /// Redis kills its saving child): remove the temp file and leave the
+    /// destination as it is, even if the write was about to finish. No
+    /// [`Input::FileWritten`] is expected for it.
+    AbandonFile {
+        /// The request id of the file.
+        id: u64,
+    },
 }
 
 /// A structured record of a decision or a happening, for logs and the UI.

@@ -24,6 +24,11 @@
 //! answer `-LOADING Redis is loading the dataset in memory`, and a failed
 //! load leaves the (empty) dataset untouched.
 //!
+//! A shutdown that saves (SHUTDOWN SAVE, or a signal with save points)
+//! while a background save runs does what Redis does when it kills its
+//! saving child: the background save is given up ([`Output::AbandonFile`]
+//! tells the driver to drop its file) and the dataset of now is saved.
+//!
 //! Replication state in the file (spec §4.4): every RDB written by a master
 //! with a backlog, or by a replica, carries `repl-id`, `repl-offset` and
 //! `repl-stream-db`. Loaded by a node configured as a replica, they become
@@ -83,6 +88,9 @@ pub struct Persistence {
     pub last_bgsave_ok: bool,
     /// A loader while the startup load runs.
     pub loading: Option<rdb::Decoder>,
+    /// The driver is loading the startup file itself
+    /// ([`Node::begin_load_by_driver`]).
+    pub(crate) driver_loading: bool,
     /// Bytes loaded so far.
     pub loading_bytes: u64,
     /// Keys loaded at startup (INFO).
@@ -158,7 +166,36 @@ impl Persistence {
 impl Node {
     /// Whether a startup load is running.
     pub fn is_loading(&self) -> bool {
-        self.persist.loading.is_some()
+        self.persist.loading.is_some() || self.persist.driver_loading
+    }
+
+    /// The driver loads the startup file itself, off the serving thread
+    /// (instead of [`Input::LoadChunk`]s): from now on the node is loading
+    /// (commands answer `-LOADING`) until
+    /// [`finish_load_by_driver`](Self::finish_load_by_driver). Returns how
+    /// to decode the file: with an [`rdb::Decoder::without_keyspace`] on one
+    /// thread and an [`rdb::KeyspaceBuilder`] on another, or a plain
+    /// [`rdb::Decoder`].
+    pub fn begin_load_by_driver(&mut self) -> rdb::DecodeOptions {
+        self.persist.driver_loading = true;
+        self.file_decode_options()
+    }
+
+    /// The end of a load begun with
+    /// [`begin_load_by_driver`](Self::begin_load_by_driver): the loaded
+    /// dataset is swapped in, or, on an error, the dataset stays as it was
+    /// (empty) and [`Event::LoadFailed`] says why (a decoding error or
+    /// the driver's own, such as a read failure). Drain
+    /// [`poll_output`](Self::poll_output) afterwards.
+    pub fn finish_load_by_driver(&mut self, now: u64, result: Result<rdb::Loaded, String>) {
+        self.now = self.now.max(now);
+        if !std::mem::take(&mut self.persist.driver_loading) {
+            return;
+        }
+        match result {
+            Ok(loaded) => self.install_loaded(loaded),
+            Err(error) => self.event(Event::LoadFailed { error }),
+        }
     }
 
     /// The driver can write a file in pieces: [`Output::WriteFile`]s with
@@ -317,6 +354,20 @@ impl Node {
             data: Bytes::from(data),
             more: false,
         });
+    }
+
+    /// Give up a running background save (SHUTDOWN SAVE wants the dataset
+    /// of now): the driver is told to abandon its file.
+    pub(crate) fn abandon_background_save(&mut self) {
+        let Some(job) = self.persist.job.take_if(|j| j.background) else {
+            return;
+        };
+        self.persist.handed_over = None;
+        self.log(
+            "warning",
+            "There is a child saving an .rdb. Killing it!".into(),
+        );
+        self.outputs.push_back(Output::AbandonFile { id: job.id });
     }
 
     /// Whether a background save is still encoding its snapshot.
@@ -577,8 +628,10 @@ impl Node {
         if self.config.save.is_empty() || self.is_loading() {
             return true;
         }
+        // As on SHUTDOWN SAVE: a background save holds an older dataset.
+        self.abandon_background_save();
         if self.persist.job.is_some() {
-            // A save is running; stop when it is written.
+            // A SAVE is running; stop when it is written.
             self.shutdown_after_save = true;
             return false;
         }
@@ -778,6 +831,56 @@ mod tests {
     #[test]
     fn bgsave_whole_file_holds_its_starting_dataset() {
         bgsave_holds_its_starting_dataset(false);
+    }
+
+    /// SHUTDOWN SAVE while a background save runs abandons it (the driver
+    /// is told which file) and saves the dataset of now, then stops once
+    /// that file is written.
+    #[test]
+    fn shutdown_save_abandons_a_background_save_for_the_dataset_of_now() {
+        let mut node = Node::new(Config::default(), 7, NOW);
+        node.hand_background_saves_to_driver(true);
+        let (conn, mut file, at_start) = bgsave_then_writes(&mut node);
+        let snapshot = node.take_snapshot_file().expect("a save to encode");
+        let now_digest = dataset_digest(&node.ks);
+        assert_ne!(now_digest, at_start);
+        let mut req = Vec::new();
+        crate::resp::encode_command(&mut req, &["SHUTDOWN", "SAVE"]);
+        node.handle_input(NOW, Input::Received(conn, req.into()));
+        let mut abandoned = Vec::new();
+        let mut saved = None;
+        while let Some(o) = node.poll_output() {
+            match o {
+                Output::AbandonFile { id } => abandoned.push(id),
+                Output::WriteFile { id, data, more, .. } => {
+                    assert!(!more);
+                    saved = Some((id, data));
+                }
+                Output::Shutdown => panic!("stopped before the file was written"),
+                _ => {}
+            }
+        }
+        assert_eq!(abandoned, vec![snapshot.id]);
+        let (id, data) = saved.expect("a save of the dataset of now");
+        assert_ne!(id, snapshot.id);
+        let loaded = rdb::decode(&data, &rdb::DecodeOptions::default()).expect("decodes");
+        assert_eq!(dataset_digest(&loaded.keyspace), now_digest);
+        // The abandoned file's late answer changes nothing.
+        node.handle_input(
+            NOW,
+            Input::FileWritten {
+                id: snapshot.id,
+                result: Ok(()),
+            },
+        );
+        assert!(node.poll_output().is_none());
+        node.handle_input(NOW, Input::FileWritten { id, result: Ok(()) });
+        let mut stopped = false;
+        while let Some(o) = node.poll_output() {
+            stopped |= matches!(o, Output::Shutdown);
+        }
+        assert!(stopped, "stops once the file is written");
+        file.drain(&mut node);
     }
 
     /// A background save handed to the driver is encoded on another thread

@@ -208,6 +208,38 @@ fn malformed_items_give_offsets() {
         }
         other => panic!("{other:?}"),
     }
+    // A duplicate collection key, in one piece and parsed apart from the
+    // inserting (the keyspace builder finds it, with the offset of the
+    // second key's item).
+    let f = hdr()
+        .byte(2)
+        .s(b"k")
+        .len(1)
+        .s(b"a")
+        .byte(2)
+        .s(b"k")
+        .len(1)
+        .s(b"b")
+        .end();
+    match load(&f) {
+        Err(Error::DuplicateKey { offset, db, key }) => {
+            assert_eq!((offset, db, key), (17, 0, b"k".to_vec()))
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut parser = rdb::Decoder::without_keyspace(rdb::DecodeOptions::default());
+    parser.feed(&f).expect("parsing alone sees no duplicate");
+    let mut builder = parser.keyspace_builder();
+    let steps = parser.take_steps();
+    assert_eq!(steps.len(), 2);
+    let mut results = steps.into_iter().map(|s| builder.apply(s));
+    assert!(matches!(results.next(), Some(Ok(()))));
+    match results.next() {
+        Some(Err(Error::DuplicateKey { offset, db, key })) => {
+            assert_eq!((offset, db, key), (17, 0, b"k".to_vec()))
+        }
+        other => panic!("{other:?}"),
+    }
     // Duplicate set members, hash fields, zset members; NaN scores.
     let f = hdr().byte(2).s(b"s").len(2).s(b"a").s(b"a").end();
     assert!(matches!(load(&f), Err(Error::Corrupt { .. })));

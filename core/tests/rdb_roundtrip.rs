@@ -221,6 +221,30 @@ proptest! {
         prop_assert!(loaded.skipped.is_empty());
         prop_assert_eq!(loaded.checksum, Some(if checksum { rdb::crc64(0, &file[..file.len() - 8]) } else { 0 }));
         assert_same(&ks, &loaded.keyspace);
+
+        // Parsing and inserting apart (as the native driver does on two
+        // threads) builds the same keyspace, whatever the chunks.
+        let mut parser = rdb::Decoder::without_keyspace(DecodeOptions::default());
+        let mut builder = parser.keyspace_builder();
+        let mut steps = 0;
+        for piece in file.chunks(chunk * 3) {
+            parser.feed(piece).unwrap();
+            for step in parser.take_steps() {
+                builder.apply(step).unwrap();
+                steps += 1;
+            }
+        }
+        parser.end_of_input().unwrap();
+        for step in parser.take_steps() {
+            builder.apply(step).unwrap();
+            steps += 1;
+        }
+        let mut split = parser.finish().unwrap();
+        prop_assert_eq!(split.keyspace.db(0).len(), 0, "the parser keeps no keys");
+        builder.complete(&mut split);
+        prop_assert!(steps as u64 >= split.keys);
+        prop_assert_eq!(split.keys, loaded.keys);
+        assert_same(&ks, &split.keyspace);
     }
 }
 

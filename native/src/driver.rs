@@ -1,9 +1,11 @@
 //! The tokio driver: one thread, one [`Node`], many connections.
 //!
 //! Redis serves all its clients from one thread; so does Tandem, on a tokio
-//! current-thread runtime. Every connection task reads into the node and then
-//! flushes what the node produced; a per-connection writer task finishes
-//! writes the socket could not take at once. The node is shared as
+//! current-thread runtime. Every connection task reads into the node; a
+//! flusher task then writes the replies of all the clients served in that
+//! turn of the loop together (Redis writes them before it sleeps), and a
+//! per-connection writer task finishes writes the socket could not take at
+//! once. The node is shared as
 //! `Rc<RefCell<..>>`: single-threaded, no locks, never borrowed across an
 //! `.await`. Files are written on tokio's blocking threads, and a background
 //! save is also encoded there, from the copy-on-write snapshot the node hands
@@ -21,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tandem_core::persist::SnapshotFile;
+use tandem_core::rdb;
 use tandem_core::{Config, ConnId, Event, Input, Node, Output};
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpListener, TcpStream};
@@ -62,8 +65,14 @@ struct Driver {
     /// Set when the process stops: file writers still running give up and
     /// remove their temp files (as Redis kills a saving child on exit).
     abandon_writes: Arc<AtomicBool>,
+    /// Per file being written, by request id: set when the node abandons
+    /// it ([`Output::AbandonFile`]).
+    file_abandon: HashMap<u64, Arc<AtomicBool>>,
     /// Connections that got output since the last flush.
     touched: Vec<ConnId>,
+    /// Wakes the flusher task; set while a flush is queued.
+    flush_wake: Rc<Notify>,
+    flush_queued: bool,
     /// Unsent-byte counts to report to the node (output-buffer limits).
     pending_reports: Vec<(ConnId, u64)>,
 }
@@ -133,6 +142,13 @@ impl Driver {
                     self.shutdown.notify_one();
                 }
                 Output::Event(e) => log_event(&e),
+                Output::AbandonFile { id } => {
+                    if let Some(flag) = self.file_abandon.get(&id) {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    // A writer waiting for more pieces stops waiting.
+                    self.files.remove(&id);
+                }
                 Output::WriteFile {
                     id,
                     path,
@@ -156,6 +172,16 @@ impl Driver {
             self.rearm.notify_one();
         }
         dials
+    }
+
+    /// Have the flusher write what the node produced, once the tasks
+    /// already woken (the other clients that sent commands in this turn of
+    /// the loop) have run.
+    fn queue_flush(&mut self) {
+        if !self.touched.is_empty() && !self.flush_queued {
+            self.flush_queued = true;
+            self.flush_wake.notify_one();
+        }
     }
 
     /// Write as much as the sockets take right now, for every connection
@@ -270,21 +296,25 @@ pub async fn run(config: Config) -> io::Result<()> {
         writes: Vec::new(),
         files: HashMap::new(),
         abandon_writes: Arc::new(AtomicBool::new(false)),
+        file_abandon: HashMap::new(),
         touched: Vec::new(),
+        flush_wake: Rc::new(Notify::new()),
+        flush_queued: false,
         pending_reports: Vec::new(),
     }));
     // A file to load makes the node loading before the first client can
     // connect, so nobody sees an empty dataset: they get -LOADING meanwhile.
     let rdb_path = shared.borrow().node.rdb_path();
     if std::path::Path::new(&rdb_path).exists() {
-        feed(&shared, Input::LoadChunk(Bytes::new()));
-        tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path));
+        let opts = shared.borrow_mut().node.begin_load_by_driver();
+        tokio::task::spawn_local(load_at_startup(shared.clone(), rdb_path, opts));
     }
     tracing::info!("Ready to accept connections tcp (port {port})");
     for l in listeners {
         tokio::task::spawn_local(accept_loop(shared.clone(), l));
     }
     tokio::task::spawn_local(timer_loop(shared.clone()));
+    tokio::task::spawn_local(flush_loop(shared.clone()));
     let shutdown = shared.borrow().shutdown.clone();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let signalled = tokio::select! {
@@ -416,14 +446,26 @@ fn spawn_dials(shared: &Shared, dials: Vec<(ConnId, String, u16)>) {
 
 /// Feed one input, route the outputs, write what can be written now.
 fn feed(shared: &Shared, input: Input) {
-    let mut next = Some(input);
+    feed_with(shared, |node, now| node.handle_input(now, input));
+}
+
+/// Let `first` act on the node (feed it an input, or hand it something
+/// through a method), then route the outputs as [`feed`] does.
+fn feed_with(shared: &Shared, first: impl FnOnce(&mut Node, u64)) {
+    let mut first = Some(first);
     let mut backlog: Vec<Input> = Vec::new();
-    while let Some(input) = next.take().or_else(|| backlog.pop()) {
+    loop {
         let (dials, writes) = {
             let mut d = shared.borrow_mut();
-            d.node.handle_input(now_ms(), input);
+            if let Some(first) = first.take() {
+                first(&mut d.node, now_ms());
+            } else if let Some(input) = backlog.pop() {
+                d.node.handle_input(now_ms(), input);
+            } else {
+                break;
+            }
             let dials = d.drain();
-            d.flush_all();
+            d.queue_flush();
             // Backpressure the node must know about (client-output-buffer-limit).
             if !d.pending_reports.is_empty() {
                 for (conn, bytes) in std::mem::take(&mut d.pending_reports) {
@@ -516,12 +558,20 @@ fn spawn_file_writer(
     path: String,
     pieces: impl Iterator<Item = io::Result<Bytes>> + Send + 'static,
 ) {
-    let abandon = shared.borrow().abandon_writes.clone();
+    let exiting = shared.borrow().abandon_writes.clone();
+    let abandoned = Arc::new(AtomicBool::new(false));
+    shared
+        .borrow_mut()
+        .file_abandon
+        .insert(id, abandoned.clone());
     let shared = shared.clone();
     tokio::task::spawn_local(async move {
-        let result = tokio::task::spawn_blocking(move || write_atomically(&path, pieces, &abandon))
-            .await
-            .unwrap_or_else(|e| Err(io::Error::other(format!("the file writer failed: {e}"))));
+        let result = tokio::task::spawn_blocking(move || {
+            write_atomically(&path, id, pieces, &[&exiting, &abandoned])
+        })
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(format!("the file writer failed: {e}"))));
+        shared.borrow_mut().file_abandon.remove(&id);
         feed(
             &shared,
             Input::FileWritten {
@@ -532,25 +582,38 @@ fn spawn_file_writer(
     });
 }
 
-/// Write a file atomically: every piece into a temp file, fsync, rename over
-/// `path`. On any failure (or when `abandon` is set) the temp file is
-/// removed and `path` is left as it was.
+/// Renames of finished files, one at a time: a file abandoned before its
+/// rename never replaces one written after it.
+static RENAMES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Write a file atomically: every piece into a temp file of its own (named
+/// after the request id), fsync, rename over `path`. On any failure (or
+/// once one of `abandon` is set, up to the rename) the temp file is removed
+/// and `path` is left as it was.
 fn write_atomically(
     path: &str,
+    id: u64,
     pieces: impl Iterator<Item = io::Result<Bytes>>,
-    abandon: &AtomicBool,
+    abandon: &[&AtomicBool],
 ) -> io::Result<()> {
-    let tmp = format!("{path}.tmp-{}", std::process::id());
+    let tmp = format!("{path}.tmp-{}-{id}", std::process::id());
+    let abandoned = || {
+        if abandon.iter().any(|a| a.load(Ordering::Relaxed)) {
+            Err(io::Error::other("abandoned"))
+        } else {
+            Ok(())
+        }
+    };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         for piece in pieces {
-            if abandon.load(Ordering::Relaxed) {
-                return Err(io::Error::other("abandoned: the server is exiting"));
-            }
+            abandoned()?;
             f.write_all(&piece?)?;
         }
         f.sync_all()?;
         drop(f);
+        let _one_at_a_time = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
+        abandoned()?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -559,29 +622,89 @@ fn write_atomically(
     result
 }
 
-/// Load the RDB file at startup in chunks, so clients meanwhile get `-LOADING`.
-async fn load_at_startup(shared: Shared, path: String) {
-    let data = match tokio::fs::read(&path).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!("Can't read {path}: {e}");
-            // End the load the node was told about: it stays empty.
-            feed(&shared, Input::LoadDone);
-            return;
+/// Load the RDB file at startup off the serving thread, which meanwhile
+/// answers `-LOADING`: a blocking thread reads and parses the file (the
+/// core's decoder without a keyspace), a second one inserts what it decodes
+/// (the core's keyspace builder), so parsing and inserting overlap; the
+/// serving thread then swaps the dataset in, or keeps its empty one if the
+/// load failed.
+async fn load_at_startup(shared: Shared, path: String, opts: rdb::DecodeOptions) {
+    let started = std::time::Instant::now();
+    let abandon = shared.borrow().abandon_writes.clone();
+    let result = tokio::task::spawn_blocking(move || load_file(&path, opts, &abandon))
+        .await
+        .unwrap_or_else(|e| Err(format!("the loader failed: {e}")));
+    let loaded = result.is_ok();
+    feed_with(&shared, |node, now| node.finish_load_by_driver(now, result));
+    if loaded {
+        tracing::info!(
+            "DB loaded from disk: {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Decoded keys travelling from the parsing thread to the inserting one.
+const LOAD_BATCHES_IN_FLIGHT: usize = 8;
+
+/// Read, parse and insert a whole RDB file on two threads (this one parses).
+/// Stops early, failing, when `abandon` is set (the server is exiting).
+fn load_file(
+    path: &str,
+    opts: rdb::DecodeOptions,
+    abandon: &AtomicBool,
+) -> Result<rdb::Loaded, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("Can't read {path}: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    tracing::info!("Loading RDB {path} ({size} bytes)");
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<rdb::LoadStep>>(LOAD_BATCHES_IN_FLIGHT);
+    let mut parser = rdb::Decoder::without_keyspace(opts);
+    let mut builder = parser.keyspace_builder();
+    let inserter = std::thread::Builder::new()
+        .name("tandem-load".into())
+        .spawn(move || {
+            for batch in rx {
+                for step in batch {
+                    builder.apply(step)?;
+                }
+            }
+            Ok::<_, rdb::Error>(builder)
+        })
+        .map_err(|e| format!("can't start the loading thread: {e}"))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let parsed = loop {
+        if abandon.load(Ordering::Relaxed) {
+            break Err("abandoned: the server is exiting".to_string());
+        }
+        let n = match file.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(format!("Can't read {path}: {e}")),
+        };
+        if let Err(e) = parser.feed(&buf[..n]) {
+            break Err(e.to_string());
+        }
+        let steps = parser.take_steps();
+        // A closed channel means the inserter failed: its error says why.
+        if !steps.is_empty() && tx.send(steps).is_err() {
+            break Ok(());
         }
     };
-    tracing::info!("Loading RDB {path} ({} bytes)", data.len());
-    let started = std::time::Instant::now();
-    let data = Bytes::from(data);
-    for chunk in data.chunks(1 << 20) {
-        feed(&shared, Input::LoadChunk(data.slice_ref(chunk)));
-        tokio::task::yield_now().await;
+    let parsed = parsed.and_then(|()| parser.end_of_input().map_err(|e| e.to_string()));
+    if parsed.is_ok() {
+        let _ = tx.send(parser.take_steps());
     }
-    feed(&shared, Input::LoadDone);
-    tracing::info!(
-        "DB loaded from disk: {:.3} seconds",
-        started.elapsed().as_secs_f64()
-    );
+    drop(tx);
+    let built = inserter
+        .join()
+        .map_err(|_| "the loading thread panicked".to_string())?;
+    // The inserter's error first: the parser stops when it fails.
+    let builder = built.map_err(|e| e.to_string())?;
+    parsed?;
+    let mut loaded = parser.finish().map_err(|e| e.to_string())?;
+    builder.complete(&mut loaded);
+    Ok(loaded)
 }
 
 /// Read a connection until the peer closes it or the node does. A close
@@ -619,8 +742,14 @@ async fn reader_loop(shared: Shared, id: ConnId, stream: Rc<Socket>) {
             Err(_) => break,
         }
     }
-    // Peer closed, the socket broke, or the writer shut it down.
-    let known = shared.borrow_mut().conns.remove(&id);
+    // Peer closed, the socket broke, or the writer shut it down. Replies
+    // still batched for the flusher go out first (a client that sends its
+    // commands and then closes its side still gets them).
+    let known = {
+        let mut d = shared.borrow_mut();
+        d.flush_all();
+        d.conns.remove(&id)
+    };
     if let Some(conn) = known {
         conn.wake_writer.notify_one();
         feed(&shared, Input::Closed(id));
@@ -667,6 +796,26 @@ async fn writer_loop(shared: Shared, id: ConnId, stream: Rc<Socket>, wake: Rc<No
                 break;
             }
             ready.clear_ready();
+        }
+    }
+}
+
+/// Write replies in batches, as Redis does before it sleeps: every client
+/// whose command arrived in one turn of the loop is served first, then all
+/// their replies go out together. Clients then find several replies ready
+/// at once instead of waking up for each one.
+async fn flush_loop(shared: Shared) {
+    let wake = shared.borrow().flush_wake.clone();
+    loop {
+        wake.notified().await;
+        let reports = {
+            let mut d = shared.borrow_mut();
+            d.flush_queued = false;
+            d.flush_all();
+            std::mem::take(&mut d.pending_reports)
+        };
+        for (conn, bytes) in reports {
+            feed(&shared, Input::OutputPending { conn, bytes });
         }
     }
 }

@@ -84,10 +84,17 @@ fn main() -> ExitCode {
         }
     };
     let local = tokio::task::LocalSet::new();
-    match local.block_on(&rt, driver::run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    // The node runs as a task of its own: `block_on` polls its future on
+    // every turn of the loop, and a join handle is the cheapest thing to poll.
+    let node = local.spawn_local(driver::run(config));
+    match local.block_on(&rt, node) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            tracing::error!("the node stopped: {e}");
             ExitCode::FAILURE
         }
     }

@@ -136,6 +136,72 @@ fn a_big_file_loads_at_startup_while_clients_get_loading() {
     assert_eq!(c.cmd(&["DEBUG", "DIGEST"]), redis_digest);
 }
 
+/// An RDB file of `keys` string keys `k<i>` in db 0 and then `tail`
+/// (raw items), with the EOF opcode and a zero (unchecked) CRC.
+fn rdb_with_tail(keys: usize, tail: &[u8]) -> Vec<u8> {
+    let mut f = b"REDIS0010\xfe\x00".to_vec();
+    for i in 0..keys {
+        let k = format!("k{i}");
+        f.push(0);
+        f.push(k.len() as u8);
+        f.extend_from_slice(k.as_bytes());
+        f.extend_from_slice(b"\x05value");
+    }
+    f.extend_from_slice(tail);
+    f.push(0xff);
+    f.extend_from_slice(&[0; 8]);
+    f
+}
+
+/// A startup file that fails to load, whether the parser finds the fault
+/// (a truncated file) or the keyspace builder does (a duplicate key, after
+/// 200,000 good ones): the node serves an empty dataset, says why in its
+/// log, and keeps the file.
+#[test]
+fn a_startup_file_that_fails_to_load_leaves_the_dataset_empty() {
+    let mut truncated = rdb_with_tail(200_000, b"");
+    truncated.truncate(truncated.len() / 2);
+    let duplicate = rdb_with_tail(200_000, b"\x00\x02k7\x05again");
+    let good = rdb_with_tail(1_000, b"");
+    let log = std::env::temp_dir().join(format!("tandem-load-fail-{}.log", std::process::id()));
+    let log_s = log.to_string_lossy().into_owned();
+    for (what, file, keys, fault) in [
+        ("a good file", &good, 1_000, None),
+        (
+            "a truncated file",
+            &truncated,
+            0,
+            Some("Fatal error loading the DB"),
+        ),
+        (
+            "a duplicate key",
+            &duplicate,
+            0,
+            Some("duplicate key \"k7\" in DB 0. The dataset stays empty"),
+        ),
+    ] {
+        let mut t = Server::tandem(&["--logfile", &log_s]);
+        t.terminate();
+        std::fs::write(t.dir.join("dump.rdb"), file).expect("write the file");
+        let _ = std::fs::remove_file(&log);
+        t.restart();
+        let mut c = t.conn();
+        assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(keys), "{what}");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        match fault {
+            Some(f) => assert!(text.contains(f), "{what}: log says\n{text}"),
+            None => assert!(!text.contains("Fatal error"), "{what}: log says\n{text}"),
+        }
+        assert_eq!(c.cmd(&["SET", "after", "1"]), Reply::Simple("OK".into()));
+        assert_eq!(
+            std::fs::read(t.dir.join("dump.rdb")).expect("the file stays"),
+            *file,
+            "{what}"
+        );
+    }
+    let _ = std::fs::remove_file(&log);
+}
+
 /// Writes of every kind, different in each round.
 fn writes(round: usize) -> Vec<Vec<String>> {
     let r = round.to_string();
@@ -262,6 +328,45 @@ fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
 /// the driver's writer thread): the process exits without waiting for it,
 /// its temp file is removed, and no `dump.rdb` appears, as when Redis kills
 /// its saving child.
+/// SHUTDOWN SAVE while a BGSAVE runs saves the dataset of the moment of
+/// the SHUTDOWN, as Redis (which kills its saving child) does: a write made
+/// after BGSAVE started is in the file the restarted node loads.
+#[test]
+fn shutdown_save_during_a_background_save_saves_the_latest_dataset() {
+    let mut t = Server::tandem(&[]);
+    let mut c = t.conn();
+    fill_strings(&mut c, 300_000);
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Simple("Background saving started".into())
+    );
+    // Encoding 300,000 keys takes far longer than these round trips.
+    assert_eq!(c.cmd(&["SET", "later", "yes"]), Reply::Simple("OK".into()));
+    assert_eq!(c.cmd(&["DEL", "k7"]), Reply::Int(1));
+    let in_progress = c.cmd(&["INFO", "persistence"]).text();
+    assert!(
+        in_progress.contains("rdb_bgsave_in_progress:1"),
+        "the BGSAVE still runs: {in_progress}"
+    );
+    c.send(&["SHUTDOWN", "SAVE"]).expect("send");
+    assert!(
+        t.wait_exit(Duration::from_secs(60)).is_some(),
+        "tandem exited on SHUTDOWN SAVE"
+    );
+    let left: Vec<String> = std::fs::read_dir(&t.dir)
+        .expect("the data dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("dump.rdb."))
+        .collect();
+    assert!(left.is_empty(), "temp files left behind: {left:?}");
+    t.restart();
+    let mut c = t.conn();
+    assert_eq!(c.cmd(&["GET", "later"]), Reply::Bulk(Some(b"yes".to_vec())));
+    assert_eq!(c.cmd(&["EXISTS", "k7"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["DBSIZE"]), Reply::Int(300_000));
+}
+
 #[test]
 fn shutdown_nosave_abandons_a_running_background_save() {
     let mut t = Server::tandem(&[]);

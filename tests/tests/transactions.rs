@@ -157,8 +157,10 @@ fn watch_sees_own_and_other_clients_writes() {
 }
 
 /// Set `k` with a 100 ms TTL (and `stay` without one) on a fresh connection.
+/// `k` must still be alive when WATCH reaches both servers, even on a busy
+/// machine, and gone by the time the test sleeps past its TTL.
 fn prepare_expiring(c: &mut Conn) {
-    c.cmd(&["SET", "k", "v", "PX", "100"]);
+    c.cmd(&["SET", "k", "v", "PX", "1500"]);
     c.cmd(&["SET", "stay", "v"]);
 }
 
@@ -172,7 +174,7 @@ fn watch_and_expiry() {
     prepare_expiring(&mut tc);
     prepare_expiring(&mut rc);
     run_both(&mut tc, &mut rc, &[&["WATCH", "k"]]);
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(1800));
     run_both(&mut tc, &mut rc, &[&["MULTI"], &["GET", "stay"], &["EXEC"]]);
     // Watched when already gone: its expiry is not a change.
     run_both(

@@ -1421,6 +1421,9 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if wants_save && !node.is_loading() {
         // The save is written by the driver; the node stops once it is on
         // disk (a failed write keeps it running and is logged).
+        // A background save holds an older dataset: Redis kills its child
+        // and saves the dataset of now.
+        node.abandon_background_save();
         if node.persist.job.is_none() {
             node.start_save(false, None)
                 .map_err(|e| CmdError::err(format!("Errors trying to SHUTDOWN: {e}")))?;

@@ -24,7 +24,7 @@
 
 use super::{crc64, intset, listpack, lzf, opcode::*, ziplist, Error};
 use crate::config::EncodingLimits;
-use crate::db::Keyspace;
+use crate::db::{Key, KeyHashers, Keyspace};
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::Value;
 use std::borrow::Cow;
@@ -371,7 +371,14 @@ pub struct Decoder {
     version: u32,
     db: usize,
     expire: Option<u64>,
-    ks: Keyspace,
+    /// Where decoded keys go: straight into a keyspace, or queued for a
+    /// [`KeyspaceBuilder`] elsewhere.
+    sink: Sink,
+    /// The keyspace's hash functions: keys are hashed while they are hot.
+    hashers: KeyHashers,
+    /// How far into `buf` the CRC has been computed (it is computed over
+    /// long runs of consumed bytes, not item by item).
+    crc_pos: usize,
     aux: Vec<(Vec<u8>, Vec<u8>)>,
     repl_id: Option<String>,
     repl_offset: Option<i64>,
@@ -390,8 +397,29 @@ const RETRY_DOUBLING_FROM: usize = 64 * 1024;
 impl Decoder {
     /// A decoder that builds a fresh keyspace.
     pub fn new(opts: DecodeOptions) -> Self {
-        let ks = Keyspace::new(opts.databases, opts.seed);
+        let builder = KeyspaceBuilder::new(&opts);
+        Self::with_sink(opts, Sink::Build(builder))
+    }
+
+    /// The builder that applies this decoder's [`take_steps`](Self::take_steps)
+    /// (the keyspace its options call for).
+    pub fn keyspace_builder(&self) -> KeyspaceBuilder {
+        KeyspaceBuilder::new(&self.opts)
+    }
+
+    /// A decoder that only parses: the keys it decodes wait in
+    /// [`take_steps`](Self::take_steps) for a [`KeyspaceBuilder`] (on
+    /// another thread, say). After the last [`feed`](Self::feed), call
+    /// [`end_of_input`](Self::end_of_input) and take the last steps; then
+    /// [`finish`](Self::finish) gives a [`Loaded`] with an empty keyspace
+    /// that [`KeyspaceBuilder::complete`] fills.
+    pub fn without_keyspace(opts: DecodeOptions) -> Self {
+        Self::with_sink(opts, Sink::Queue(Vec::new()))
+    }
+
+    fn with_sink(opts: DecodeOptions, sink: Sink) -> Self {
         Decoder {
+            hashers: KeyHashers::new(opts.databases, opts.seed),
             opts,
             buf: Vec::new(),
             start: 0,
@@ -403,7 +431,8 @@ impl Decoder {
             version: 0,
             db: 0,
             expire: None,
-            ks,
+            sink,
+            crc_pos: 0,
             aux: Vec::new(),
             repl_id: None,
             repl_offset: None,
@@ -441,8 +470,10 @@ impl Decoder {
             return Ok(());
         }
         if self.start > 0 && self.start * 2 >= self.buf.len() {
+            self.flush_crc();
             self.buf.drain(..self.start);
             self.start = 0;
+            self.crc_pos = 0;
         }
         self.buf.extend_from_slice(data);
         self.run()
@@ -487,23 +518,35 @@ impl Decoder {
         self.attempts
     }
 
-    /// End of input: the loaded data, or why the file is not complete.
-    pub fn finish(mut self) -> Result<Loaded, Error> {
-        if let Some(e) = self.failed {
-            return Err(e);
+    /// No more bytes will come: parse whatever the retry policy was still
+    /// waiting for. [`finish`](Self::finish) does it too; a decoder made
+    /// with [`without_keyspace`](Self::without_keyspace) calls it, then
+    /// [`take_steps`](Self::take_steps) once more, before finishing.
+    pub fn end_of_input(&mut self) -> Result<(), Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         if !self.is_done() {
-            // Whatever the retry policy was waiting for, this is all there is.
             self.need = 0;
             self.run()?;
         }
+        Ok(())
+    }
+
+    /// End of input: the loaded data, or why the file is not complete.
+    pub fn finish(mut self) -> Result<Loaded, Error> {
+        self.end_of_input()?;
         if !self.is_done() {
             return Err(Error::Truncated {
                 offset: self.consumed + (self.buf.len() - self.start) as u64,
             });
         }
+        let keyspace = match self.sink {
+            Sink::Build(b) => b.ks,
+            Sink::Queue(_) => Keyspace::new(self.opts.databases, self.opts.seed),
+        };
         Ok(Loaded {
-            keyspace: self.ks,
+            keyspace,
             version: self.version,
             aux: self.aux,
             repl_id: self.repl_id,
@@ -518,11 +561,38 @@ impl Decoder {
     }
 
     fn commit(&mut self, n: usize) {
-        if !matches!(self.state, State::Trailer) {
-            self.crc = crc64(self.crc, &self.buf[self.start..self.start + n]);
-        }
         self.start += n;
         self.consumed += n as u64;
+    }
+
+    /// Bring the CRC up to the bytes consumed so far (everything before
+    /// the trailer: once `EOF` is read the CRC is complete).
+    fn flush_crc(&mut self) {
+        if matches!(self.state, State::Trailer | State::Done) {
+            return;
+        }
+        self.crc = crc64(self.crc, &self.buf[self.crc_pos..self.start]);
+        self.crc_pos = self.start;
+    }
+
+    /// The decoded keys (and table size hints) since the last call, in file
+    /// order, for a [`KeyspaceBuilder`]; always empty for a decoder made
+    /// with [`new`](Self::new), which inserts them itself.
+    pub fn take_steps(&mut self) -> Vec<LoadStep> {
+        match &mut self.sink {
+            // The next batch is likely as big: no regrowing from empty.
+            Sink::Queue(q) => std::mem::replace(q, Vec::with_capacity(q.len())),
+            Sink::Build(_) => Vec::new(),
+        }
+    }
+
+    /// Hand one decoded step to the sink.
+    fn emit(&mut self, step: LoadStep) -> PResult<()> {
+        match &mut self.sink {
+            Sink::Queue(q) => q.push(step),
+            Sink::Build(b) => b.apply(step)?,
+        }
+        Ok(())
     }
 
     fn step(&mut self) -> PResult<()> {
@@ -603,18 +673,11 @@ impl Decoder {
         match item {
             Item::Nothing => {}
             Item::Expire(t) => self.expire = Some(t),
-            Item::Resize(keys, expires) => {
-                // A hint, never trusted beyond a bound: a lying file costs at
-                // most the room for RESIZE_TRUST keys.
-                const RESIZE_TRUST: u64 = 1 << 20;
-                let d = self.ks.db_mut(self.db);
-                if d.is_empty() {
-                    d.reserve(
-                        keys.min(RESIZE_TRUST) as usize,
-                        expires.min(keys).min(RESIZE_TRUST) as usize,
-                    );
-                }
-            }
+            Item::Resize(keys, expires) => self.emit(LoadStep(Step::Reserve {
+                db: self.db,
+                keys,
+                expires,
+            }))?,
             Item::Aux(k, v) => {
                 match k.as_slice() {
                     b"repl-id" if v.len() == 40 => {
@@ -646,6 +709,7 @@ impl Decoder {
                 self.skipped.push(s);
             }
             Item::Eof => {
+                self.flush_crc();
                 self.state = if self.version >= 5 {
                     State::Trailer
                 } else {
@@ -665,14 +729,9 @@ impl Decoder {
                 }
             }
             Item::Begin(mut coll) => {
+                // A duplicate key is found when the collection is inserted
+                // (with the offset of its start).
                 coll.expire = self.expire.take();
-                if self.ks.db(self.db).contains(&coll.key) {
-                    return Err(PErr::Bad(Error::DuplicateKey {
-                        offset: coll.off,
-                        db: self.db,
-                        key: coll.key,
-                    }));
-                }
                 if coll.remaining == 0 {
                     self.skipped.push(Skipped {
                         offset: coll.off,
@@ -705,19 +764,104 @@ impl Decoder {
                 return Ok(());
             }
         }
-        if let Err(key) = self
-            .ks
-            .db_mut(db)
-            .insert_new(key.into_boxed_slice(), v, expire)
-        {
-            return Err(PErr::Bad(Error::DuplicateKey {
-                offset: off,
-                db,
-                key: key.into_vec(),
-            }));
-        }
+        let hash = self.hashers.hash(db, &key);
+        self.emit(LoadStep(Step::Key {
+            offset: off,
+            db,
+            hash,
+            key: key.into_boxed_slice(),
+            value: v,
+            expire,
+        }))?;
         self.keys += 1;
         Ok(())
+    }
+}
+
+/// Where a decoder's keys go.
+enum Sink {
+    Build(KeyspaceBuilder),
+    Queue(Vec<LoadStep>),
+}
+
+/// One thing a decoded file does to the keyspace being built, in file
+/// order: made by a [`Decoder`], applied by its
+/// [`keyspace_builder`](Decoder::keyspace_builder).
+#[derive(Debug)]
+pub struct LoadStep(Step);
+
+#[derive(Debug)]
+enum Step {
+    /// `RESIZEDB`: room for this many keys (a hint).
+    Reserve { db: usize, keys: u64, expires: u64 },
+    /// A key with its value (already in its final encoding), its hash in
+    /// its database, and the offset of its item (for a duplicate-key error).
+    Key {
+        offset: u64,
+        db: usize,
+        hash: u64,
+        key: Key,
+        value: Value,
+        expire: Option<u64>,
+    },
+}
+
+/// The half of loading that fills the keyspace: it applies a decoder's
+/// [`LoadStep`]s. A [`Decoder::new`] owns one; a driver with a thread to
+/// spare runs one ([`Decoder::keyspace_builder`]) beside a
+/// [`Decoder::without_keyspace`], so parsing and inserting overlap.
+pub struct KeyspaceBuilder {
+    ks: Keyspace,
+}
+
+impl KeyspaceBuilder {
+    /// A builder of a fresh keyspace for a file decoded with `opts`.
+    fn new(opts: &DecodeOptions) -> Self {
+        KeyspaceBuilder {
+            ks: Keyspace::new(opts.databases, opts.seed),
+        }
+    }
+
+    /// Apply one step. A key already present is [`Error::DuplicateKey`],
+    /// as redis-server refuses it.
+    pub fn apply(&mut self, step: LoadStep) -> Result<(), Error> {
+        match step.0 {
+            Step::Reserve { db, keys, expires } => {
+                // A hint, never trusted beyond a bound: a lying file costs at
+                // most the room for RESIZE_TRUST keys.
+                const RESIZE_TRUST: u64 = 1 << 20;
+                let d = self.ks.db_mut(db);
+                if d.is_empty() {
+                    d.reserve(
+                        keys.min(RESIZE_TRUST) as usize,
+                        expires.min(keys).min(RESIZE_TRUST) as usize,
+                    );
+                }
+                Ok(())
+            }
+            Step::Key {
+                offset,
+                db,
+                hash,
+                key,
+                value,
+                expire,
+            } => self
+                .ks
+                .db_mut(db)
+                .insert_new_hashed(hash, key, value, expire)
+                .map_err(|key| Error::DuplicateKey {
+                    offset,
+                    db,
+                    key: key.into_vec(),
+                }),
+        }
+    }
+
+    /// Put the built keyspace into what a [`Decoder::without_keyspace`]
+    /// finished with.
+    pub fn complete(self, loaded: &mut Loaded) {
+        loaded.keyspace = self.ks;
     }
 }
 

@@ -54,7 +54,9 @@ pub mod lzf;
 pub mod ziplist;
 
 pub use crc64::crc64;
-pub use decode::{decode, DecodeOptions, Decoder, Loaded, Skipped, Unsupported};
+pub use decode::{
+    decode, DecodeOptions, Decoder, KeyspaceBuilder, LoadStep, Loaded, Skipped, Unsupported,
+};
 pub use encode::{encode_to_vec, EncodeOptions, Encoder, Entry, ReplInfo, Snapshot};
 
 /// The RDB version Redis 7.0 writes.

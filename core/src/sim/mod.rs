@@ -596,6 +596,8 @@ impl Sim {
                 );
             }
             Output::Event(e) => self.event(n, e, psync_view),
+            // The file's write, if scheduled, lands before a later one.
+            Output::AbandonFile { .. } => {}
         }
         true
     }
