@@ -399,6 +399,8 @@ pub fn plan(seed: u64, opts: &SwarmOptions) -> (SimOptions, Vec<(u64, Fault)>, S
                     sched.push((end, Fault::Restart(n, rng.below(5) != 0)));
                 }
                 "bounce" => {
+                    // The bounce itself lands before the faults stop.
+                    let t = t.min(opts.fault_ms.saturating_sub(20));
                     sched.push((t, Fault::Save(n)));
                     sched.push((t + 20, Fault::Bounce(n)));
                 }
