@@ -408,33 +408,31 @@ fn split_number(body: &[u8], radix: u32, exp_char: u8) -> Option<(Vec<u8>, i64, 
         if body[i] | 0x20 != exp_char {
             return None;
         }
-        i += 1;
-        let neg = match body.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        if i >= body.len() {
-            return None;
-        }
-        for &c in &body[i..] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            // Saturate: anything this large over- or underflows anyway.
-            exp = (exp * 10 + (c - b'0') as i64).min(1 << 40);
-        }
-        if neg {
-            exp = -exp;
-        }
+        exp = parse_exponent(&body[i + 1..])?;
     }
     Some((digits, frac, exp))
+}
+
+/// The exponent after `e` (or `p`): an optional sign and at least one
+/// digit, saturated far beyond any exponent that does not over- or
+/// underflow.
+fn parse_exponent(text: &[u8]) -> Option<i64> {
+    let (neg, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut exp = 0i64;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        exp = (exp * 10 + (c - b'0') as i64).min(1 << 40);
+    }
+    Some(if neg { -exp } else { exp })
 }
 
 /// A decimal number rounded to `fmt` (infinite when it overflows, zero when
@@ -548,30 +546,7 @@ fn exact_fast_path(body: &[u8]) -> Option<f64> {
         if body[i] | 0x20 != b'e' {
             return None;
         }
-        i += 1;
-        let neg = match body.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        if i >= body.len() || body.len() - i > 3 {
-            return None;
-        }
-        for &c in &body[i..] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            exp = exp * 10 + (c - b'0') as i64;
-        }
-        if neg {
-            exp = -exp;
-        }
+        exp = parse_exponent(&body[i + 1..])?;
     }
     let dexp = exp - frac;
     if !(-22..=22).contains(&dexp) {
