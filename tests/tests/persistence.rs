@@ -258,6 +258,24 @@ fn fill_strings(c: &mut Conn, n: usize) {
     }
 }
 
+/// BGSAVE, answered as Redis answers when no save runs yet.
+fn start_bgsave(c: &mut Conn) {
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Simple("Background saving started".into())
+    );
+}
+
+/// The names of the files in `dir` that start with `prefix`.
+fn files_named_like(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("the data dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
+
 #[test]
 fn bgsave_holds_the_dataset_of_its_start_while_writes_go_on() {
     assert!(have_redis(), "redis-server is required");
@@ -336,10 +354,7 @@ fn shutdown_save_during_a_background_save_saves_the_latest_dataset() {
     let mut t = Server::tandem(&[]);
     let mut c = t.conn();
     fill_strings(&mut c, 300_000);
-    assert_eq!(
-        c.cmd(&["BGSAVE"]),
-        Reply::Simple("Background saving started".into())
-    );
+    start_bgsave(&mut c);
     // Encoding 300,000 keys takes far longer than these round trips.
     assert_eq!(c.cmd(&["SET", "later", "yes"]), Reply::Simple("OK".into()));
     assert_eq!(c.cmd(&["DEL", "k7"]), Reply::Int(1));
@@ -353,12 +368,7 @@ fn shutdown_save_during_a_background_save_saves_the_latest_dataset() {
         t.wait_exit(Duration::from_secs(60)).is_some(),
         "tandem exited on SHUTDOWN SAVE"
     );
-    let left: Vec<String> = std::fs::read_dir(&t.dir)
-        .expect("the data dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("dump.rdb."))
-        .collect();
+    let left = files_named_like(&t.dir, "dump.rdb.");
     assert!(left.is_empty(), "temp files left behind: {left:?}");
     t.restart();
     let mut c = t.conn();
@@ -372,21 +382,13 @@ fn shutdown_nosave_abandons_a_running_background_save() {
     let mut t = Server::tandem(&[]);
     let mut c = t.conn();
     fill_strings(&mut c, 300_000);
-    assert_eq!(
-        c.cmd(&["BGSAVE"]),
-        Reply::Simple("Background saving started".into())
-    );
+    start_bgsave(&mut c);
     // Encoding 300,000 keys takes far longer than one round trip.
     c.send(&["SHUTDOWN", "NOSAVE"]).expect("send");
     assert!(
         t.wait_exit(Duration::from_secs(20)).is_some(),
         "tandem exited on SHUTDOWN NOSAVE"
     );
-    let left: Vec<String> = std::fs::read_dir(&t.dir)
-        .expect("the data dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("dump.rdb"))
-        .collect();
+    let left = files_named_like(&t.dir, "dump.rdb");
     assert!(left.is_empty(), "files left behind: {left:?}");
 }

@@ -139,6 +139,57 @@ fn garbage_rdb_with_eof_framing() {
     case("eof garbage", bytes);
 }
 
+/// A replica driven by hand over a raw socket: it speaks the handshake,
+/// then reads the payload and the stream only when a test says so.
+struct RawReplica {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl RawReplica {
+    fn connect(port: u16) -> RawReplica {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        RawReplica {
+            w: s.try_clone().expect("clone"),
+            r: BufReader::new(s),
+        }
+    }
+
+    fn send(&mut self, args: &[&str]) {
+        let mut out = format!("*{}\r\n", args.len());
+        for a in args {
+            out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        self.w.write_all(out.as_bytes()).expect("write");
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.r.read_line(&mut line).expect("line");
+        line
+    }
+
+    /// `REPLCONF listening-port` and `PSYNC ? -1`: the `+FULLRESYNC`
+    /// offset and the payload's length (`$<len>`, after the newlines a
+    /// master sends while it makes the snapshot); the payload is left unread.
+    fn full_sync_header(&mut self, kind: tandem_tests::Kind) -> (u64, usize) {
+        self.send(&["REPLCONF", "listening-port", "1"]);
+        assert_eq!(self.line(), "+OK\r\n", "{kind:?}: REPLCONF");
+        self.send(&["PSYNC", "?", "-1"]);
+        let line = self.line();
+        assert!(line.starts_with("+FULLRESYNC "), "{kind:?}: {line}");
+        let offset = line.trim_end().rsplit(' ').next().unwrap().parse().unwrap();
+        loop {
+            let line = self.line();
+            if let Some(len) = line.strip_prefix('$') {
+                return (offset, len.trim_end().parse().expect("length"));
+            }
+        }
+    }
+}
+
 /// A replica that stops reading is dropped once its unsent stream passes
 /// `client-output-buffer-limit replica` (both implementations as master).
 #[test]
@@ -154,34 +205,12 @@ fn slow_replica_is_dropped_at_the_output_buffer_limit() {
             ],
         );
         // A replica that completes the handshake, reads the RDB, then reads nothing more.
-        let s = TcpStream::connect(("127.0.0.1", m.port)).expect("connect");
-        let mut w = s.try_clone().expect("clone");
-        let mut r = BufReader::new(s);
-        let send = |w: &mut TcpStream, args: &[&str]| {
-            let mut out = format!("*{}\r\n", args.len());
-            for a in args {
-                out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-            }
-            w.write_all(out.as_bytes()).expect("write");
-        };
-        let mut line = String::new();
-        send(&mut w, &["PING"]);
-        r.read_line(&mut line).expect("pong");
-        send(&mut w, &["REPLCONF", "listening-port", "1"]);
-        line.clear();
-        r.read_line(&mut line).expect("ok");
-        send(&mut w, &["PSYNC", "?", "-1"]);
-        // +FULLRESYNC, then $<len> and the payload.
-        loop {
-            line.clear();
-            r.read_line(&mut line).expect("line");
-            if line.starts_with('$') {
-                break;
-            }
-        }
-        let len: usize = line.trim_end()[1..].parse().expect("length");
+        let mut replica = RawReplica::connect(m.port);
+        replica.send(&["PING"]);
+        assert_eq!(replica.line(), "+PONG\r\n", "{kind:?}");
+        let (_, len) = replica.full_sync_header(kind);
         let mut rdb = vec![0u8; len];
-        r.read_exact(&mut rdb).expect("rdb");
+        replica.r.read_exact(&mut rdb).expect("rdb");
         let replicas = |m: &Server| match m.conn().cmd(&["ROLE"]) {
             Reply::Array(Some(items)) => match &items[2] {
                 Reply::Array(Some(list)) => list.len(),
@@ -210,7 +239,7 @@ fn slow_replica_is_dropped_at_the_output_buffer_limit() {
             Reply::Simple("PONG".into()),
             "{kind:?} still serving"
         );
-        drop(r);
+        drop(replica);
     }
 }
 
@@ -300,48 +329,24 @@ fn a_snapshot_far_over_the_output_buffer_limit_reaches_a_slow_replica() {
                 Reply::Simple("OK".into())
             );
         }
-        let s = TcpStream::connect(("127.0.0.1", m.port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("timeout");
-        let mut w = s.try_clone().expect("clone");
-        let mut r = BufReader::new(s);
-        let send = |w: &mut TcpStream, args: &[&str]| {
-            let mut out = format!("*{}\r\n", args.len());
-            for a in args {
-                out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-            }
-            w.write_all(out.as_bytes()).expect("write");
-        };
-        let mut line = String::new();
-        send(&mut w, &["REPLCONF", "listening-port", "1"]);
-        r.read_line(&mut line).expect("ok");
-        send(&mut w, &["PSYNC", "?", "-1"]);
-        line.clear();
-        r.read_line(&mut line).expect("fullresync");
-        assert!(line.starts_with("+FULLRESYNC "), "{kind:?}: {line}");
-        let offset: u64 = line.trim_end().rsplit(' ').next().unwrap().parse().unwrap();
-        // Newlines while the snapshot is made, then `$<len>`.
-        loop {
-            line.clear();
-            r.read_line(&mut line).expect("line");
-            if line.starts_with('$') {
-                break;
-            }
-        }
+        let mut replica = RawReplica::connect(m.port);
+        let (offset, len) = replica.full_sync_header(kind);
         // The replica stalls with the payload queued for it.
         std::thread::sleep(Duration::from_secs(3));
-        let len: usize = line.trim_end()[1..].parse().expect("length");
         assert!(len > 16 << 20, "{kind:?}: RDB of {len} bytes");
         let mut rdb = vec![0u8; len];
-        r.read_exact(&mut rdb)
+        replica
+            .r
+            .read_exact(&mut rdb)
             .unwrap_or_else(|e| panic!("{kind:?}: dropped during the payload: {e}"));
-        send(&mut w, &["REPLCONF", "ACK", &offset.to_string()]);
+        replica.send(&["REPLCONF", "ACK", &offset.to_string()]);
         // Still a replica, and the stream flows.
         c.cmd(&["SET", "after", "the-snapshot"]);
         let mut stream = Vec::new();
         let mut buf = [0u8; 4096];
         while !stream.windows(12).any(|w| w == b"the-snapshot") {
-            let n = r
+            let n = replica
+                .r
                 .read(&mut buf)
                 .unwrap_or_else(|e| panic!("{kind:?}: no stream: {e}"));
             assert!(n > 0, "{kind:?}: closed after the payload");
