@@ -151,7 +151,7 @@ pub fn signal_ready_keys_in_db(node: &mut Node, db: usize) {
         .filter(|((d, _), _)| *d == db)
         .map(|((_, k), q)| (q.front().map_or(0, |e| e.0), k.clone()))
         .collect();
-    keys.sort();
+    crate::util::sort_by(&mut keys, Ord::cmp);
     for (_, key) in keys {
         if matches!(
             node.ks.db(db).peek(&key),
