@@ -191,6 +191,19 @@ impl<K: Ord> SmallSet<K> {
         self.map.keys()
     }
 
+    /// The smallest member.
+    pub fn first(&self) -> Option<&K> {
+        self.map.entries.first().map(|(k, _)| k)
+    }
+
+    /// Remove the smallest member; it.
+    pub fn pop_first(&mut self) -> Option<K> {
+        if self.map.entries.is_empty() {
+            return None;
+        }
+        Some(self.map.entries.remove(0).0)
+    }
+
     /// Keep only the members `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
         self.map.retain(|k, _| keep(k));
@@ -289,6 +302,10 @@ mod tests {
                 }
             }
             assert_eq!(small.contains(&k), reference.contains(&k));
+            assert_eq!(small.first(), reference.first());
+            if step % 13 == 0 {
+                assert_eq!(small.pop_first(), reference.pop_first());
+            }
             assert_eq!(small.len(), reference.len());
             assert_eq!(small.is_empty(), reference.is_empty());
             assert!(small.iter().eq(reference.iter()));

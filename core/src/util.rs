@@ -166,6 +166,19 @@ pub fn lower(s: &[u8]) -> String {
     String::from_utf8_lossy(s).to_ascii_lowercase()
 }
 
+/// Hash maps' hasher in the core: ahash with fixed keys, so the same
+/// hashes in every run and in every build (the core takes no randomness
+/// from the system).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FixedKeys;
+
+impl std::hash::BuildHasher for FixedKeys {
+    type Hasher = ahash::AHasher;
+    fn build_hasher(&self) -> ahash::AHasher {
+        ahash::RandomState::with_seeds(1, 2, 3, 4).build_hasher()
+    }
+}
+
 /// Sort `v` by `cmp`, stably (equal elements keep their order), as
 /// `slice::sort_by` does. For the core's small sorts (a command's input
 /// sets, CLIENT LIST lines, the command table, an intset's members, ...):
@@ -174,14 +187,25 @@ pub fn lower(s: &[u8]) -> String {
 /// standard library's sort (about 1.5 KB of WebAssembly, gzipped) per
 /// element type and comparison. A sorted input costs one pass.
 pub fn sort_by<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> Ordering) {
-    if v.windows(2).all(|w| cmp(&w[0], &w[1]) != Ordering::Greater) {
-        return;
+    if let Some(order) = sorted_order(v.len(), &|a, b| cmp(&v[a], &v[b])) {
+        permute(order, &mut |a, b| v.swap(a, b));
     }
-    let mut order: Vec<usize> = (0..v.len()).collect();
-    merge_sort(&mut order, &mut Vec::new(), &|a, b| cmp(&v[a], &v[b]));
-    // Position `k` takes the element at `order[k]`: follow each cycle of
-    // the permutation with swaps, marking the done positions.
-    for start in 0..v.len() {
+}
+
+/// The positions `0..n` in sorted order, stably; `None` if already sorted.
+fn sorted_order(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Option<Vec<usize>> {
+    if (1..n).all(|i| cmp(i - 1, i) != Ordering::Greater) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    merge_sort(&mut order, &mut Vec::new(), cmp);
+    Some(order)
+}
+
+/// Move the element at `order[k]` to position `k` for every `k`, with
+/// `swap`: follow each cycle of the permutation, marking done positions.
+fn permute(mut order: Vec<usize>, swap: &mut dyn FnMut(usize, usize)) {
+    for start in 0..order.len() {
         let mut at = start;
         loop {
             let from = order[at];
@@ -189,7 +213,7 @@ pub fn sort_by<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> Ordering) {
             if from == start || from == at {
                 break;
             }
-            v.swap(at, from);
+            swap(at, from);
             at = from;
         }
     }

@@ -253,17 +253,6 @@ struct Role {
     offset: i64,
 }
 
-/// ahash with fixed keys: the same hashes in every run (no randomness).
-#[derive(Debug, Default, Clone, Copy)]
-struct FixedKeys;
-
-impl std::hash::BuildHasher for FixedKeys {
-    type Hasher = ahash::AHasher;
-    fn build_hasher(&self) -> ahash::AHasher {
-        ahash::RandomState::with_seeds(1, 2, 3, 4).build_hasher()
-    }
-}
-
 /// The checker's memory of a run.
 #[derive(Debug, Default)]
 pub struct Checker {
@@ -272,7 +261,7 @@ pub struct Checker {
     master_max: SmallMap<String, i64>,
     /// Dataset hash per `(replid, offset)`, first seen (looked up, never
     /// iterated; hashed with fixed keys).
-    datasets: HashMap<(String, i64), (usize, u64), FixedKeys>,
+    datasets: HashMap<(String, i64), (usize, u64), crate::util::FixedKeys>,
     /// `datasets`' keys, oldest first (to forget the oldest).
     dataset_order: std::collections::VecDeque<(String, i64)>,
     /// Bumped on every stream extension; each stream's last value.
