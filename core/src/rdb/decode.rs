@@ -38,8 +38,24 @@ pub enum Unsupported {
     /// Fail the load with [`Error::Unsupported`].
     #[default]
     Error,
-    /// Parse, leave out, and list in [`Loaded::skipped`].
+    /// Parse, leave out, and list in [`Loaded::skipped`]. Only with the
+    /// core's `rdb-skip` feature (default on); without it this acts as
+    /// [`Unsupported::Error`].
     Skip,
+}
+
+impl DecodeOptions {
+    /// What is done with streams, module values and functions: as asked,
+    /// or always [`Unsupported::Error`] without the `rdb-skip` feature (the
+    /// browser build: its files all come from its own encoder, which
+    /// writes none of them, and the skipping code stays out).
+    fn unsupported_mode(&self) -> Unsupported {
+        if cfg!(feature = "rdb-skip") {
+            self.unsupported
+        } else {
+            Unsupported::Error
+        }
+    }
 }
 
 /// How to load.
@@ -871,7 +887,7 @@ impl KeyspaceBuilder {
 }
 
 fn parse_top(c: &mut Cur<'_>, db: usize, opts: &DecodeOptions) -> PResult<Item> {
-    let unsup = opts.unsupported;
+    let unsup = opts.unsupported_mode();
     let at = c.off();
     let op = c.u8()?;
     match op {
@@ -1054,7 +1070,7 @@ fn parse_value(
     db: usize,
     opts: &DecodeOptions,
 ) -> PResult<Item> {
-    let unsup = opts.unsupported;
+    let unsup = opts.unsupported_mode();
     let limits = &opts.limits;
     #[cfg(not(feature = "legacy-rdb"))]
     if let Some(encoding) = super::legacy_encoding(ty) {

@@ -30,6 +30,8 @@
 //!   left out; every skipped item is listed in [`Loaded::skipped`] (key,
 //!   database, kind, offset) so the driver logs each one. Type 6 (module
 //!   values without annotations) cannot be skipped and always fails.
+//!   Skipping needs the default `rdb-skip` feature; without it (the
+//!   browser build) `Skip` acts as `Error`.
 //!
 //! Empty collections are skipped the way redis-server skips them ("empty
 //! key"), and are listed in [`Loaded::skipped`] too. `IDLE` (0xF8) and
@@ -325,6 +327,32 @@ mod tests {
         match loaded.keyspace.get(0, b"k", 0) {
             Some(crate::value::Value::Hash(h)) => assert_eq!(h.get(b"f"), Some(&b"v"[..])),
             other => panic!("expected a hash, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn streams_are_skipped_only_with_the_skip_feature() {
+        // A stream (type 15) with no nodes, 3 metadata lengths, no groups.
+        let (file, at) = file_with(opcode::TYPE_STREAM_LISTPACKS, &[0, 0, 0, 0, 0]);
+        let opts = DecodeOptions {
+            unsupported: Unsupported::Skip,
+            ..DecodeOptions::default()
+        };
+        let loaded = decode(&file, &opts);
+        if cfg!(feature = "rdb-skip") {
+            let loaded = loaded.expect("skipped");
+            assert_eq!(loaded.skipped.len(), 1);
+            assert_eq!(loaded.skipped[0].kind, "stream");
+        } else {
+            assert_eq!(
+                loaded.expect_err("no skipping"),
+                Error::Unsupported {
+                    offset: at,
+                    db: 0,
+                    key: b"k".to_vec(),
+                    kind: "stream"
+                }
+            );
         }
     }
 
