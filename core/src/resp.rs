@@ -444,8 +444,16 @@ impl ReplyWriter for Vec<u8> {
         push_header(self, b':', n);
     }
     fn bulk(&mut self, b: &[u8]) {
-        self.reserve(b.len() + 28);
-        push_header(self, b'$', b.len() as i64);
+        let n = b.len();
+        if n < 10 {
+            // Short values (list items, members): a 4-byte header of
+            // constant size, no digit formatting.
+            self.reserve(n + 6);
+            self.extend_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']);
+        } else {
+            self.reserve(n + 28);
+            push_header(self, b'$', n as i64);
+        }
         self.extend_from_slice(b);
         self.extend_from_slice(b"\r\n");
     }
@@ -660,5 +668,20 @@ mod tests {
         out.null_bulk();
         out.error("ERR x\ny");
         assert_eq!(out, b":-42\r\n$2\r\nhi\r\n$-1\r\n-ERR x y\r\n");
+    }
+
+    #[test]
+    fn bulk_of_every_short_length() {
+        // One-digit lengths take a path of their own; the rest do not.
+        let mut out = Vec::new();
+        let mut expected = Vec::new();
+        for n in 0..130 {
+            let value: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            out.bulk(&value);
+            expected.extend_from_slice(format!("${n}\r\n").as_bytes());
+            expected.extend_from_slice(&value);
+            expected.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(out, expected);
     }
 }

@@ -11,6 +11,10 @@
 //! run as a custom command on a key filled the same way in both servers:
 //! `zrange_100` (`ZRANGE` of 100 members, `WITHSCORES`, from a 200-member
 //! sorted set: the skiplist encoding in both).
+//!
+//! `--pin S,C` pins both servers (every thread) to CPU `S` and every
+//! `redis-benchmark` to CPU `C` (`taskset`), the same for tandem and redis;
+//! by default nothing is pinned and the scheduler places them.
 
 use crate::proc::{bench_server, build_tandem_release, show};
 use crate::Result;
@@ -71,6 +75,8 @@ struct Plan {
     pipelines: Vec<u32>,
     /// Items per memory row (`bench_mem`); 0 skips the memory table.
     memory_items: u64,
+    /// CPUs for the servers and for the client (`--pin S,C`).
+    pin: Option<(u32, u32)>,
 }
 
 impl Default for Plan {
@@ -94,6 +100,7 @@ impl Default for Plan {
             .to_vec(),
             pipelines: vec![1, 16],
             memory_items: 1_000_000,
+            pin: None,
         }
     }
 }
@@ -109,6 +116,7 @@ fn parse_plan(args: &[String]) -> Result<Plan> {
             "tests",
             "pipelines",
             "memory",
+            "pin",
         ],
     )?;
     let num = |name: &str, v: &str| -> Result<u64> {
@@ -133,6 +141,15 @@ fn parse_plan(args: &[String]) -> Result<Plan> {
                 plan.memory_items = v
                     .parse()
                     .map_err(|_| format!("--memory wants a number, not {v:?}"))?
+            }
+            "pin" => {
+                let cpus: Vec<u32> = v.split(',').filter_map(|c| c.trim().parse().ok()).collect();
+                let [server, client] = cpus[..] else {
+                    return Err(format!(
+                        "--pin wants SERVER_CPU,CLIENT_CPU (such as 0,1), not {v:?}"
+                    ));
+                };
+                plan.pin = Some((server, client));
             }
             _ => unreachable!("options() only returns known names"),
         }
@@ -163,6 +180,24 @@ pub fn run(args: &[String]) -> Result {
     let tandem = bench_server("tandem", &tandem_bin, &[])?;
     let redis = bench_server("redis", &tandem_bin, &[])?;
     let targets = [&tandem, &redis];
+    if let Some((cpu, _)) = plan.pin {
+        for server in targets {
+            // `-a`: every thread of the process.
+            let mut c = Command::new("taskset");
+            c.args([
+                "-a",
+                "-p",
+                "-c",
+                &cpu.to_string(),
+                &server.pid().to_string(),
+            ]);
+            c.stdout(std::process::Stdio::null());
+            let status = c.status().map_err(|e| format!("`{}`: {e}", show(&c)))?;
+            if !status.success() {
+                return Err(format!("`{}` failed ({status})", show(&c)));
+            }
+        }
+    }
     for test in plan.tests.iter().filter_map(|t| custom_test(t)) {
         for server in targets {
             let reply = send_command(server.port, &(test.setup)())?;
@@ -200,8 +235,12 @@ pub fn run(args: &[String]) -> Result {
     drop(tandem);
     drop(redis);
 
+    let pinned = match plan.pin {
+        Some((s, c)) => format!(", servers pinned to CPU {s}, client to CPU {c}"),
+        None => String::new(),
+    };
     println!(
-        "\nredis-benchmark -n {} -c {}, {} rounds (median rps)\n",
+        "\nredis-benchmark -n {} -c {}, {} rounds (median rps){pinned}\n",
         plan.requests, plan.clients, plan.rounds
     );
     println!(
@@ -271,7 +310,14 @@ fn run_benchmark(
     pipeline: u32,
     extra: &[&str],
 ) -> Result<Vec<(String, f64)>> {
-    let mut c = Command::new("redis-benchmark");
+    let mut c = match plan.pin {
+        Some((_, cpu)) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpu.to_string(), "redis-benchmark"]);
+            c
+        }
+        None => Command::new("redis-benchmark"),
+    };
     c.args(["-h", "127.0.0.1", "-p", &port.to_string()]);
     c.args([
         "-n",
@@ -342,5 +388,18 @@ mod tests {
         );
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn pin_option() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_plan(&args(&[])).unwrap().pin, None);
+        assert_eq!(
+            parse_plan(&args(&["--pin", "0,1"])).unwrap().pin,
+            Some((0, 1))
+        );
+        for bad in ["0", "0,1,2", "a,b", ""] {
+            assert!(parse_plan(&args(&["--pin", bad])).is_err(), "{bad:?}");
+        }
     }
 }
