@@ -25,8 +25,12 @@ const PANELS_EVERY_MS = 100;
  * about as much as drawing the frame.
  */
 const SNAPSHOT_EVERY_MS = 50;
-/** How often the log is read while playing, and how many events (the newest) each time. */
-const LOG_EVERY_MS = 200;
+/**
+ * How often the log is read while playing, and how many events (the newest)
+ * each time: 40 rows a second is more than anyone reads, and adding a batch
+ * lays out the log again (a few ms).
+ */
+const LOG_EVERY_MS = 500;
 const LOG_ROWS_PER_READ = 20;
 /** How often the lane diagram is redrawn while playing (every other 60 fps frame). */
 const LANES_EVERY_MS = 30;
@@ -195,7 +199,7 @@ function push(ring, v) { ring.push(v); if (ring.length > 2000) ring.shift(); }
  * What the next picture needs from the simulator: a snapshot (while playing,
  * the live kind, whose digests may lag, at most every SNAPSHOT_EVERY_MS, the
  * last one moved on by the clock in between; paused, an exact one), and
- * while playing at most five times a second the newest events for the log
+ * while playing twice a second the newest events for the log
  * (only the newest: nobody reads faster, and older ones would only be
  * dropped).
  */

@@ -5,7 +5,7 @@
 import { el, setText, shortId } from './dom.js';
 
 const MAX_CARDS = 60;
-const MAX_ROWS = 300;
+const MAX_ROWS = 200;
 const ROWS_PER_UPDATE = 40;
 
 export class DecisionsView {
