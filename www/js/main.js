@@ -28,6 +28,8 @@ const SNAPSHOT_EVERY_MS = 50;
 /** How often the log is read while playing, and how many events (the newest) each time. */
 const LOG_EVERY_MS = 200;
 const LOG_ROWS_PER_READ = 20;
+/** How often the lane diagram is redrawn while playing (every other 60 fps frame). */
+const LANES_EVERY_MS = 30;
 /** How often the address bar's fragment follows a playing run. */
 const URL_EVERY_MS = 3000;
 const EVENT_KINDS = ['decision', 'message', 'fault', 'role', 'sync', 'client', 'log'];
@@ -261,8 +263,15 @@ function draw({ snap, log, panelsDue }) {
     consoles.update(snap.nodes);
   }
   cluster.drawMessages(snap.inflight);
-  // The lane diagram shows about ten seconds of wall time at the current speed.
-  lanes.update(snap, Math.min(2000, Math.max(100, 10_000 * speedFactor())));
+  // The lane diagram shows about ten seconds of wall time at the current
+  // speed, so it scrolls by about a pixel per 60 fps frame: while playing it
+  // is redrawn every other frame at most (a full-width canvas costs as much
+  // to paint and hand to the compositor as the cluster's).
+  const t = performance.now();
+  if (!app.playing || t - (app.lanesAt ?? 0) >= LANES_EVERY_MS) {
+    app.lanesAt = t;
+    lanes.update(snap, Math.min(2000, Math.max(100, 10_000 * speedFactor())));
+  }
   if (log) {
     logView.append(log.events, snap.steps, log.skipped);
     setText($('hash'), log.hash);
