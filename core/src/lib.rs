@@ -34,6 +34,7 @@ pub mod repl;
 pub mod resp;
 pub mod rng;
 pub mod sim;
+pub mod small_map;
 pub mod types;
 pub mod util;
 pub mod value;

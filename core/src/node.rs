@@ -17,7 +17,7 @@ use crate::db::Keyspace;
 use crate::resp::{ParseLimits, ReplyWriter};
 use crate::rng::Rng;
 use bytes::Bytes;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Replies up to this size are copied out of the client's output buffer,
 /// which is kept for the next reply (Redis's 16 KB static reply buffer).
@@ -631,51 +631,82 @@ impl Node {
 }
 
 /// The connected clients by id, each boxed: a command runs with its client
-/// taken out of the map (so both the node and the client can be borrowed
-/// mutably) and put back after, and moving a pointer in and out of the tree
-/// costs far less than moving the whole `Client`.
+/// taken out of the table (so both the node and the client can be borrowed
+/// mutably) and put back after.
+///
+/// A `Vec` sorted by id (ids only grow, so a new client goes at the end),
+/// not a `BTreeMap`: the browser build carries one B-tree type less. Taking
+/// a client out leaves its slot empty and putting it back fills it (binary
+/// search, no shifting); a disconnected client's empty slot is dropped when
+/// empty slots outnumber the clients, so each costs O(1) amortized.
 #[derive(Default)]
-pub(crate) struct Clients(BTreeMap<ConnId, Box<Client>>);
+pub(crate) struct Clients {
+    slots: Vec<(ConnId, Option<Box<Client>>)>,
+    live: usize,
+}
 
 impl Clients {
+    fn find(&self, id: &ConnId) -> Result<usize, usize> {
+        self.slots.binary_search_by(|(k, _)| k.cmp(id))
+    }
+
     /// Add or put back a client.
     pub(crate) fn insert(&mut self, id: ConnId, client: impl Into<Box<Client>>) {
-        self.0.insert(id, client.into());
+        let client = Some(client.into());
+        match self.find(&id) {
+            Ok(i) => {
+                if self.slots[i].1.is_none() {
+                    self.live += 1;
+                }
+                self.slots[i].1 = client;
+            }
+            Err(i) => {
+                self.slots.insert(i, (id, client));
+                self.live += 1;
+            }
+        }
+    }
+
+    /// Take the client with this id out.
+    pub(crate) fn remove(&mut self, id: &ConnId) -> Option<Box<Client>> {
+        let i = self.find(id).ok()?;
+        let c = self.slots[i].1.take()?;
+        self.live -= 1;
+        if self.slots.len() > 2 * self.live + 16 {
+            self.slots.retain(|(_, c)| c.is_some());
+        }
+        Some(c)
     }
 
     /// The client with this id.
     pub(crate) fn get(&self, id: &ConnId) -> Option<&Client> {
-        self.0.get(id).map(|c| &**c)
+        self.find(id).ok().and_then(|i| self.slots[i].1.as_deref())
     }
 
     /// The client with this id, mutable.
     pub(crate) fn get_mut(&mut self, id: &ConnId) -> Option<&mut Client> {
-        self.0.get_mut(id).map(|c| &mut **c)
+        let i = self.find(id).ok()?;
+        self.slots[i].1.as_deref_mut()
+    }
+
+    /// Whether a client with this id is in the table.
+    pub(crate) fn contains_key(&self, id: &ConnId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Number of clients in the table.
+    pub(crate) fn len(&self) -> usize {
+        self.live
     }
 
     /// Every client, by id.
-    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Client> + ExactSizeIterator {
-        self.0.values().map(|c| &**c)
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Client> {
+        self.slots.iter().filter_map(|(_, c)| c.as_deref())
     }
 
     /// Every client, by id, mutable.
-    pub(crate) fn values_mut(
-        &mut self,
-    ) -> impl DoubleEndedIterator<Item = &mut Client> + ExactSizeIterator {
-        self.0.values_mut().map(|c| &mut **c)
-    }
-}
-
-impl std::ops::Deref for Clients {
-    type Target = BTreeMap<ConnId, Box<Client>>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Clients {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+    pub(crate) fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Client> {
+        self.slots.iter_mut().filter_map(|(_, c)| c.as_deref_mut())
     }
 }
 

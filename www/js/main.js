@@ -18,9 +18,20 @@ const SIM_BUDGET_MS = 9;
 const SIM_SLICE_MS = 2;
 /** How often the text panels are redrawn while playing (the canvases: every frame). */
 const PANELS_EVERY_MS = 100;
+/**
+ * How often a fresh snapshot is read while playing. In the frames between,
+ * the messages in flight move on from the last one by the simulated clock
+ * (`coast`): reading a snapshot of 8 nodes and a hundred messages costs
+ * about as much as drawing the frame.
+ */
+const SNAPSHOT_EVERY_MS = 50;
 /** How often the log is read while playing, and how many events (the newest) each time. */
 const LOG_EVERY_MS = 200;
 const LOG_ROWS_PER_READ = 20;
+/** How often the lane diagram is redrawn while playing (every other 60 fps frame). */
+const LANES_EVERY_MS = 30;
+/** How often the address bar's fragment follows a playing run. */
+const URL_EVERY_MS = 3000;
 const EVENT_KINDS = ['decision', 'message', 'fault', 'role', 'sync', 'client', 'log'];
 const MESSAGE_KINDS = ['psync', 'fullresync', 'continue', 'rdb', 'stream', 'ack', 'getack', 'handshake', 'ping', 'reply', 'client'];
 /** The two flows of the guided tour: a scenario each, with its steps from the core. */
@@ -36,12 +47,17 @@ const app = {
   autoPaused: false,
   tour: null, // {steps:[{scenario, at_ms, text, flow}], idx, pauseAt}
   lastUrl: 0,
-  perf: { frames: 0, work: [], run: [], read: [], draw: [], gaps: [], events: [], clock: [], last: 0 },
+  snap: null, // the last snapshot read, and when (performance.now())
+  snapAt: 0,
+  perf: { frames: 0, snapshots: 0, work: [], run: [], read: [], draw: [], gaps: [], events: [], clock: [], last: 0 },
 };
 
 let cluster, backlog, decisions, logView, consoles, lanes;
 
 // ---------- running the simulation ----------
+
+/** Something changed the run outside the clock: the next frame reads a fresh snapshot. */
+function invalidate() { app.dirty = true; app.snap = null; }
 
 function speedFactor() { return 10 ** Number($('speed').value); }
 
@@ -50,7 +66,7 @@ function setPlaying(on) {
   setText($('play'), on ? '‖ Pause' : '▶ Play');
   $('play').setAttribute('aria-pressed', String(on));
   document.body.dataset.playing = String(on);
-  app.dirty = true;
+  invalidate();
   if (!on) { app.acc = 0; saveUrl(); }
 }
 
@@ -63,6 +79,7 @@ function adopt(pg) {
   decisions.reset();
   logView.reset();
   lanes.reset();
+  app.snap = null;
   $('seed').value = pg.seed;
   for (const b of $('presets').children) b.classList.toggle('active', b.dataset.scenario === pg.scenario);
   const sc = app.scenarios.find((s) => s.id === pg.scenario);
@@ -102,7 +119,7 @@ function act(action) {
   } catch (e) {
     toast(e.message ?? String(e), true);
   }
-  app.dirty = true;
+  invalidate();
   saveUrl();
 }
 
@@ -164,7 +181,9 @@ function tick(ts) {
     readMs = t2 - t1;
     drawMs = performance.now() - t2;
   }
-  if (app.playing && t0 - app.lastUrl > 1000) saveUrl();
+  // The address bar follows a playing run every few seconds (replaceState is
+  // not free); pausing, acting, sharing and leaving the tab update it at once.
+  if (app.playing && t0 - app.lastUrl > URL_EVERY_MS) saveUrl();
   // Per frame: simulating (run_for), reading (snapshot, events), drawing, all.
   push(perf.run, run); push(perf.read, readMs); push(perf.draw, drawMs);
   push(perf.work, performance.now() - t0);
@@ -174,18 +193,30 @@ function push(ring, v) { ring.push(v); if (ring.length > 2000) ring.shift(); }
 
 /**
  * What the next picture needs from the simulator: a snapshot (while playing,
- * the live kind, whose digests may lag; paused, an exact one), and while
- * playing at most five times a second the newest events for the log (only
- * the newest: nobody reads faster, and older ones would only be dropped).
+ * the live kind, whose digests may lag, at most every SNAPSHOT_EVERY_MS, the
+ * last one moved on by the clock in between; paused, an exact one), and
+ * while playing at most five times a second the newest events for the log
+ * (only the newest: nobody reads faster, and older ones would only be
+ * dropped).
  */
 function read() {
   const pg = app.pg;
-  const snap = app.playing ? pg.snapshot_live() : pg.snapshot();
   const t = performance.now();
+  // The text panels show a fresh snapshot (and get one every other time).
+  const panelsDue = !app.playing || t - (app.panelsAt ?? 0) >= PANELS_EVERY_MS;
+  const fresh = !app.playing || !app.snap || panelsDue || t - app.snapAt >= SNAPSHOT_EVERY_MS;
+  let snap;
+  if (fresh) {
+    snap = app.playing ? pg.snapshot_live() : pg.snapshot();
+    app.snap = snap;
+    app.snapAt = t;
+    app.perf.snapshots++;
+  } else {
+    snap = coast(app.snap, pg.now(), pg.steps());
+  }
   let log = null;
   // Not in a frame that redraws the text panels: the two layouts go to different frames.
-  const panelsDue = !app.playing || t - (app.panelsAt ?? 0) >= PANELS_EVERY_MS;
-  if (!app.playing || (t - (app.logAt ?? 0) > LOG_EVERY_MS && !panelsDue)) {
+  if (!app.playing || (fresh && t - (app.logAt ?? 0) > LOG_EVERY_MS && !panelsDue)) {
     app.logAt = t;
     const from = Math.max(app.cursor, snap.events_next - LOG_ROWS_PER_READ);
     const { next, events } = pg.events_since(from);
@@ -193,6 +224,23 @@ function read() {
     app.cursor = next;
   }
   return { snap, log, panelsDue };
+}
+
+/**
+ * The last snapshot `snap` moved on to the simulated time `now`: each
+ * message in flight where it is by then, the ones delivered since left out
+ * (a message on a cut or held link stays, waiting at its end). Its progress
+ * is the core's: the share of its transit time (sent → arrives) gone by.
+ * Messages sent since appear with the next snapshot, a few frames later.
+ */
+function coast(snap, now, steps) {
+  const inflight = [];
+  for (const m of snap.inflight) {
+    if (!m.stalled && m.arrives <= now) continue;
+    const span = Math.max(1, m.arrives - m.sent);
+    inflight.push({ ...m, progress: Math.min(1, Math.max(0, now - m.sent) / span) });
+  }
+  return { ...snap, now, steps, inflight };
 }
 
 function render() { draw(read()); }
@@ -215,8 +263,15 @@ function draw({ snap, log, panelsDue }) {
     consoles.update(snap.nodes);
   }
   cluster.drawMessages(snap.inflight);
-  // The lane diagram shows about ten seconds of wall time at the current speed.
-  lanes.update(snap, Math.min(2000, Math.max(100, 10_000 * speedFactor())));
+  // The lane diagram shows about ten seconds of wall time at the current
+  // speed, so it scrolls by about a pixel per 60 fps frame: while playing it
+  // is redrawn every other frame at most (a full-width canvas costs as much
+  // to paint and hand to the compositor as the cluster's).
+  const t = performance.now();
+  if (!app.playing || t - (app.lanesAt ?? 0) >= LANES_EVERY_MS) {
+    app.lanesAt = t;
+    lanes.update(snap, Math.min(2000, Math.max(100, 10_000 * speedFactor())));
+  }
   if (log) {
     logView.append(log.events, snap.steps, log.skipped);
     setText($('hash'), log.hash);
@@ -443,7 +498,7 @@ function onKey(e) {
 function stepOnce() {
   setPlaying(false);
   if (!app.pg.step()) toast('Nothing left to happen: every queue is empty.');
-  app.dirty = true;
+  invalidate();
   saveUrl();
 }
 
@@ -464,7 +519,7 @@ function wire() {
   });
   consoles = new ConsoleView($('console'), (node, line) => {
     const reply = app.pg.command(node, line);
-    app.dirty = true;
+    invalidate();
     saveUrl();
     return reply;
   });
@@ -544,7 +599,7 @@ async function main() {
     startScenario(app.scenarios[0].id, { play: true });
   }
   // For the browser tests: the run, the frame timings, where messages are drawn.
-  window.tandem = { get pg() { return app.pg; }, perf: app.perf, messages: () => cluster.clientPoints() };
+  window.tandem = { get pg() { return app.pg; }, perf: app.perf, messages: () => cluster.clientPoints(), coast };
   document.body.dataset.ready = 'true';
   requestAnimationFrame(frame);
 }

@@ -126,6 +126,10 @@ const CHECKS: &[(&str, &[&str])] = &[
     ("the binaries", &["build", "--workspace", "--bins"]),
     ("every test", &["test", "--workspace"]),
     (
+        "the core's unit tests without its default features, as the browser build has it (no COMMAND DOCS text, no legacy RDB encodings)",
+        &["test", "-p", "tandem-core", "--no-default-features", "--lib"],
+    ),
+    (
         "2,000 simulator seeds with faults and invariants, and the regression seeds",
         &[
             "run",

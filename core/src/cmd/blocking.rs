@@ -29,8 +29,9 @@
 use super::{is_opt, Blocked, Client, Ctx};
 use crate::node::{ConnId, Node};
 use crate::resp::ReplyWriter;
+use crate::small_map::SmallSet;
 use bytes::Bytes;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 /// A key in a database.
 type DbKey = (usize, Vec<u8>);
@@ -38,8 +39,10 @@ type DbKey = (usize, Vec<u8>);
 /// Every blocked client, indexed by key and by deadline.
 #[derive(Debug, Default)]
 pub struct BlockingState {
-    waiting: HashMap<DbKey, VecDeque<(u64, ConnId)>>,
-    deadlines: BTreeSet<(u64, ConnId)>,
+    waiting: HashMap<DbKey, VecDeque<(u64, ConnId)>, crate::util::FixedKeys>,
+    /// Sorted `Vec` (see `small_map`): clients with a timeout are few, and
+    /// one B-tree type less in the browser build.
+    deadlines: SmallSet<(u64, ConnId)>,
     ready: Vec<(usize, Vec<u8>)>,
     next_seq: u64,
     /// Nesting of command calls (1 = top level, 2 = inside EXEC).
@@ -151,7 +154,7 @@ pub fn signal_ready_keys_in_db(node: &mut Node, db: usize) {
         .filter(|((d, _), _)| *d == db)
         .map(|((_, k), q)| (q.front().map_or(0, |e| e.0), k.clone()))
         .collect();
-    keys.sort();
+    crate::util::sort_by(&mut keys, Ord::cmp);
     for (_, key) in keys {
         if matches!(
             node.ks.db(db).peek(&key),

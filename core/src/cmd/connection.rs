@@ -465,7 +465,7 @@ fn client_list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .filter(|c| type_f.is_none_or(|t| t == client_type(c)))
         .map(|c| (c.id, client_line(ctx.node, c)))
         .collect();
-    lines.sort_by_key(|(id, _)| *id);
+    crate::util::sort_by_key(&mut lines, |(id, _)| *id);
     for (id, line) in lines {
         if ids.as_ref().is_some_and(|v| !v.contains(&id)) {
             continue;

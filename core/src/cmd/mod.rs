@@ -400,7 +400,7 @@ fn table() -> &'static Table {
 /// Every top-level command, sorted by name.
 pub fn all_commands() -> Vec<&'static CommandSpec> {
     let mut v: Vec<_> = table().values().copied().collect();
-    v.sort_by_key(|c| c.name);
+    crate::util::sort_by_key(&mut v, |c| c.name);
     v
 }
 

@@ -26,9 +26,9 @@ use super::{flags::*, is_opt, Client, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::command;
 use crate::node::Node;
 use crate::resp::ReplyWriter;
+use crate::small_map::SmallMap;
 use crate::value::Value;
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
@@ -779,31 +779,27 @@ enum Ref {
     Array(Vec<Ref>),
 }
 
-fn parse_ref(buf: &'static [u8], pos: &mut usize) -> Ref {
-    let end = *pos
-        + buf[*pos..]
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("CRLF");
-    let line = &buf[*pos + 1..end];
-    let kind = buf[*pos];
-    *pos = end + 2;
-    let num = || -> i64 {
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .expect("reference reply: number")
-    };
+/// A stored reference reply as a tree. The files under `reference/` are
+/// redis-server 7.0.15's replies re-encoded one item per line: the RESP
+/// type byte then the content (`*N` an array of the next N items, `$bytes`
+/// a bulk string, `+text` a simple string, `:N` an integer), i.e. RESP
+/// without bulk lengths and CRLFs (no item holds a line break), about 1 KB
+/// less for the browser to download. The `.resp` files beside them are the
+/// replies as redis-server sent them; a test writes the trees back to
+/// exactly those bytes.
+fn parse_ref_text(text: &'static [u8]) -> Ref {
+    parse_ref(&mut text.split(|&b| b == b'\n'))
+}
+
+fn parse_ref(lines: &mut dyn Iterator<Item = &'static [u8]>) -> Ref {
+    let line = lines.next().expect("reference reply: an item");
+    let (kind, content) = line.split_first().expect("reference reply: a type byte");
+    let num = || -> i64 { crate::util::parse_i64(content).expect("reference reply: number") };
     match kind {
-        b'+' => Ref::Simple(line),
+        b'+' => Ref::Simple(content),
+        b'$' => Ref::Bulk(content),
         b':' => Ref::Int(num()),
-        b'$' => {
-            let n = num() as usize;
-            let b = &buf[*pos..*pos + n];
-            *pos += n + 2;
-            Ref::Bulk(b)
-        }
-        b'*' => Ref::Array((0..num()).map(|_| parse_ref(buf, pos)).collect()),
+        b'*' => Ref::Array((0..num()).map(|_| parse_ref(lines)).collect()),
         other => panic!("reference reply: unexpected type byte {other}"),
     }
 }
@@ -839,22 +835,22 @@ impl Ref {
 }
 
 /// redis-server 7.0.15's `COMMAND` and `COMMAND DOCS` replies, indexed by
-/// full command name (`get`, `config|get`). The docs only with the
+/// full command name (`get`, `config|get`; sorted `Vec`s, built once). The docs only with the
 /// `command-docs` feature (see [`write_command_docs`]).
 struct Reference {
-    info: HashMap<String, &'static Ref>,
+    info: SmallMap<String, &'static Ref>,
     #[cfg(feature = "command-docs")]
-    docs: HashMap<String, &'static Ref>,
+    docs: SmallMap<String, &'static Ref>,
 }
 
 fn reference() -> &'static Reference {
     static REF: OnceLock<Reference> = OnceLock::new();
     static INFO_TREE: OnceLock<Ref> = OnceLock::new();
     REF.get_or_init(|| {
-        let info_tree = INFO_TREE
-            .get_or_init(|| parse_ref(include_bytes!("reference/command_info.resp"), &mut 0));
-        let mut info = HashMap::new();
-        fn index_info(e: &'static Ref, m: &mut HashMap<String, &'static Ref>) {
+        let info_tree =
+            INFO_TREE.get_or_init(|| parse_ref_text(include_bytes!("reference/command_info.txt")));
+        let mut info = SmallMap::new();
+        fn index_info(e: &'static Ref, m: &mut SmallMap<String, &'static Ref>) {
             let it = e.items();
             m.insert(String::from_utf8_lossy(it[0].bytes()).into_owned(), e);
             for sub in it[9].items() {
@@ -873,12 +869,12 @@ fn reference() -> &'static Reference {
 }
 
 #[cfg(feature = "command-docs")]
-fn reference_docs() -> HashMap<String, &'static Ref> {
+fn reference_docs() -> SmallMap<String, &'static Ref> {
     static DOCS_TREE: OnceLock<Ref> = OnceLock::new();
     let docs_tree =
-        DOCS_TREE.get_or_init(|| parse_ref(include_bytes!("reference/command_docs.resp"), &mut 0));
-    let mut docs = HashMap::new();
-    fn index_docs(pairs: &'static [Ref], m: &mut HashMap<String, &'static Ref>) {
+        DOCS_TREE.get_or_init(|| parse_ref_text(include_bytes!("reference/command_docs.txt")));
+    let mut docs = SmallMap::new();
+    fn index_docs(pairs: &'static [Ref], m: &mut SmallMap<String, &'static Ref>) {
         for p in pairs.chunks(2) {
             m.insert(String::from_utf8_lossy(p[0].bytes()).into_owned(), &p[1]);
             for kv in p[1].items().chunks(2) {
@@ -1576,6 +1572,16 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_references_write_back_as_redis_sent_them() {
+        let mut out = Vec::new();
+        parse_ref_text(include_bytes!("reference/command_info.txt")).write(&mut out);
+        assert!(out == include_bytes!("reference/command_info.resp"));
+        out.clear();
+        parse_ref_text(include_bytes!("reference/command_docs.txt")).write(&mut out);
+        assert!(out == include_bytes!("reference/command_docs.resp"));
+    }
 
     #[test]
     fn human_sizes() {

@@ -278,7 +278,7 @@ fn combine(ctx: &mut Ctx, keys: &[Bytes], op: Op, limit: usize) -> Result<Set, C
                 return Ok(out);
             }
             let mut sets: Vec<&Set> = sets.into_iter().flatten().collect();
-            sets.sort_by_key(|s| s.len());
+            crate::util::sort_by_key(&mut sets, |s| s.len());
             for m in sets[0].iter() {
                 if sets[1..].iter().all(|s| s.contains(m)) {
                     out.insert(m.to_vec());

@@ -824,7 +824,7 @@ fn zsetop(ctx: &mut Ctx, args: &[Bytes], dst: Option<&[u8]>, op: SetOp) -> CmdRe
         })
         .collect();
     if op != SetOp::Diff {
-        srcs.sort_by_key(|s| s.0.len());
+        crate::util::sort_by_key(&mut srcs, |s| s.0.len());
     }
     let mut result = ZSet::new_big();
     match op {

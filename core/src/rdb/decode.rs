@@ -22,7 +22,9 @@
 //! incomplete item has 64 KB buffered it is retried only after the buffer
 //! doubles, so even a huge stream fed in tiny pieces parses in linear time.
 
-use super::{crc64, intset, listpack, lzf, opcode::*, ziplist, Error};
+#[cfg(feature = "legacy-rdb")]
+use super::ziplist;
+use super::{crc64, intset, listpack, lzf, opcode::*, Error};
 use crate::config::EncodingLimits;
 use crate::db::{Key, KeyHashers, Keyspace};
 use crate::types::{Hash, List, Set, ZSet};
@@ -36,8 +38,24 @@ pub enum Unsupported {
     /// Fail the load with [`Error::Unsupported`].
     #[default]
     Error,
-    /// Parse, leave out, and list in [`Loaded::skipped`].
+    /// Parse, leave out, and list in [`Loaded::skipped`]. Only with the
+    /// core's `rdb-skip` feature (default on); without it this acts as
+    /// [`Unsupported::Error`].
     Skip,
+}
+
+impl DecodeOptions {
+    /// What is done with streams, module values and functions: as asked,
+    /// or always [`Unsupported::Error`] without the `rdb-skip` feature (the
+    /// browser build: its files all come from its own encoder, which
+    /// writes none of them, and the skipping code stays out).
+    fn unsupported_mode(&self) -> Unsupported {
+        if cfg!(feature = "rdb-skip") {
+            self.unsupported
+        } else {
+            Unsupported::Error
+        }
+    }
 }
 
 /// How to load.
@@ -235,6 +253,7 @@ impl<'a> Cur<'a> {
     }
 
     /// A string-encoded double (type 3 scores).
+    #[cfg(feature = "legacy-rdb")]
     fn string_double(&mut self) -> PResult<f64> {
         let at = self.off();
         let n = self.u8()?;
@@ -339,6 +358,8 @@ enum Item {
 
 enum Elem<'a> {
     One(Vec<u8>),
+    /// A quicklist 1 node's ziplist entries.
+    #[cfg(feature = "legacy-rdb")]
     Many(Vec<Vec<u8>>),
     /// A quicklist node's listpack, decoded straight into the list.
     Listpack(Cow<'a, [u8]>),
@@ -866,7 +887,7 @@ impl KeyspaceBuilder {
 }
 
 fn parse_top(c: &mut Cur<'_>, db: usize, opts: &DecodeOptions) -> PResult<Item> {
-    let unsup = opts.unsupported;
+    let unsup = opts.unsupported_mode();
     let at = c.off();
     let op = c.u8()?;
     match op {
@@ -1049,8 +1070,16 @@ fn parse_value(
     db: usize,
     opts: &DecodeOptions,
 ) -> PResult<Item> {
-    let unsup = opts.unsupported;
+    let unsup = opts.unsupported_mode();
     let limits = &opts.limits;
+    #[cfg(not(feature = "legacy-rdb"))]
+    if let Some(encoding) = super::legacy_encoding(ty) {
+        return Err(PErr::Bad(Error::LegacyEncoding {
+            offset: at,
+            type_byte: ty,
+            encoding,
+        }));
+    }
     let unsupported = |kind: &'static str, key: Vec<u8>| -> PResult<Item> {
         Err(PErr::Bad(Error::Unsupported {
             offset: at,
@@ -1115,6 +1144,7 @@ fn parse_value(
             let h = hash_from_listpack(&blob, limits).map_err(blob_err(bat, "hash listpack"))?;
             Ok(Item::Value(at, key, Some(Partial::Hash(h))))
         }
+        #[cfg(feature = "legacy-rdb")]
         TYPE_HASH_ZIPLIST | TYPE_HASH_ZIPMAP => {
             let bat = c.off();
             let blob = c.blob()?;
@@ -1146,6 +1176,7 @@ fn parse_value(
             let z = zset_from_listpack(&blob, limits).map_err(blob_err(bat, "zset listpack"))?;
             Ok(Item::Value(at, key, Some(Partial::ZSet(z))))
         }
+        #[cfg(feature = "legacy-rdb")]
         TYPE_ZSET_ZIPLIST => {
             let bat = c.off();
             let blob = c.blob()?;
@@ -1165,6 +1196,7 @@ fn parse_value(
             }
             Ok(Item::Value(at, key, Some(Partial::ZSet(z))))
         }
+        #[cfg(feature = "legacy-rdb")]
         TYPE_LIST_ZIPLIST => {
             let bat = c.off();
             let blob = c.blob()?;
@@ -1269,6 +1301,7 @@ fn zset_from_listpack(blob: &[u8], limits: &EncodingLimits) -> Result<ZSet, Stri
     }
 }
 
+#[cfg(feature = "legacy-rdb")]
 fn pairs_of(entries: Vec<Vec<u8>>) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     if entries.len() & 1 == 1 {
         return None;
@@ -1288,6 +1321,7 @@ fn parse_elem<'a>(c: &mut Cur<'a>, ty: u8) -> PResult<Elem<'a>> {
             let f = c.string()?;
             Elem::Pair(f, c.string()?)
         }
+        #[cfg(feature = "legacy-rdb")]
         TYPE_ZSET => {
             let m = c.string()?;
             Elem::Scored(m, c.string_double()?)
@@ -1301,6 +1335,7 @@ fn parse_elem<'a>(c: &mut Cur<'a>, ty: u8) -> PResult<Elem<'a>> {
             }
             Elem::Scored(m, s)
         }
+        #[cfg(feature = "legacy-rdb")]
         TYPE_LIST_QUICKLIST => {
             let at = c.off();
             let blob = c.string()?;
@@ -1325,6 +1360,7 @@ fn parse_elem<'a>(c: &mut Cur<'a>, ty: u8) -> PResult<Elem<'a>> {
 fn add_elem(coll: &mut Coll, elem: Elem<'_>, at: u64) -> PResult<()> {
     match (&mut coll.value, elem) {
         (Partial::List(l), Elem::One(e)) => l.push_back(e),
+        #[cfg(feature = "legacy-rdb")]
         (Partial::List(l), Elem::Many(es)) => {
             for e in es {
                 l.push_back(e);

@@ -9,7 +9,7 @@
 
 /// Build an intset from members in any order (must be distinct).
 pub fn encode(members: &mut [i64]) -> Vec<u8> {
-    members.sort_unstable();
+    crate::util::sort_by(members, Ord::cmp);
     let width: usize = if members.iter().all(|&v| i16::try_from(v).is_ok()) {
         2
     } else if members.iter().all(|&v| i32::try_from(v).is_ok()) {

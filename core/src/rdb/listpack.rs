@@ -191,6 +191,13 @@ pub fn count_hint(lp: &[u8]) -> usize {
 /// returns the entry count. Entries before a malformed one have been
 /// handed out when the error comes back.
 pub fn decode_each(lp: &[u8], mut f: impl FnMut(&[u8])) -> Result<usize, String> {
+    walk(lp, &mut f)
+}
+
+/// [`decode_each`]'s walk, compiled once for every caller (`f` behind a
+/// pointer: one copy of this code in the browser's download, not one per
+/// closure).
+fn walk(lp: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<usize, String> {
     if lp.len() < 7 {
         return Err(format!("listpack of {} bytes is too short", lp.len()));
     }

@@ -11,7 +11,10 @@
 //!   picks from its in-memory encoding (the table in `encode.rs`), `0xFF` and the
 //!   CRC-64 trailer (8 zero bytes with `rdbchecksum no`).
 //! * [`Decoder`] reads any file 7.0.15 can load (versions 1 to 10, every
-//!   string, list, set, hash and zset encoding, the LRU/LFU/expiry opcodes),
+//!   string, list, set, hash and zset encoding, the LRU/LFU/expiry opcodes;
+//!   the encodings only older servers wrote, [`legacy_encoding`], need the
+//!   default `legacy-rdb` feature and give [`Error::LegacyEncoding`]
+//!   without it),
 //!   **fed in chunks** cut anywhere ([`Decoder::feed`]), into a fresh
 //!   [`Keyspace`](crate::db::Keyspace) plus the replication AUX fields
 //!   ([`Loaded`]). The caller swaps it in only on success, so a failed load
@@ -27,6 +30,8 @@
 //!   left out; every skipped item is listed in [`Loaded::skipped`] (key,
 //!   database, kind, offset) so the driver logs each one. Type 6 (module
 //!   values without annotations) cannot be skipped and always fails.
+//!   Skipping needs the default `rdb-skip` feature; without it (the
+//!   browser build) `Skip` acts as `Error`.
 //!
 //! Empty collections are skipped the way redis-server skips them ("empty
 //! key"), and are listed in [`Loaded::skipped`] too. `IDLE` (0xF8) and
@@ -51,6 +56,7 @@ pub mod fuzz;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;
+#[cfg(feature = "legacy-rdb")]
 pub mod ziplist;
 
 pub use crc64::crc64;
@@ -127,6 +133,24 @@ pub mod opcode {
     pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 }
 
+/// The encoding of a value type only servers before 7.0 wrote (7.0 reads
+/// them and converts them; it never writes them), in words; `None` for the
+/// types 7.0 writes and for the non-value types. Without the `legacy-rdb`
+/// feature the decoder answers these with [`Error::LegacyEncoding`].
+pub fn legacy_encoding(type_byte: u8) -> Option<&'static str> {
+    use opcode::*;
+    Some(match type_byte {
+        TYPE_LIST => "linked list",
+        TYPE_ZSET => "zset with string scores",
+        TYPE_HASH_ZIPMAP => "zipmap hash",
+        TYPE_LIST_ZIPLIST => "ziplist list",
+        TYPE_ZSET_ZIPLIST => "ziplist zset",
+        TYPE_HASH_ZIPLIST => "ziplist hash",
+        TYPE_LIST_QUICKLIST => "quicklist of ziplists",
+        _ => return None,
+    })
+}
+
 /// Why an RDB file could not be read. Every variant carries `offset`, the
 /// byte position in the file where the offending item starts (or, for
 /// [`Error::Truncated`], where the input ended).
@@ -170,6 +194,18 @@ pub enum Error {
         offset: u64,
         /// What is wrong.
         what: String,
+    },
+    /// A value in an encoding only servers before 7.0 wrote, read only
+    /// with the core's `legacy-rdb` feature (the browser build leaves it
+    /// out: its files all come from its own encoder).
+    #[error("offset {offset}: RDB value type {type_byte} ({encoding}) is not readable without the legacy-rdb feature")]
+    LegacyEncoding {
+        /// Byte offset.
+        offset: u64,
+        /// The type byte.
+        type_byte: u8,
+        /// The encoding, in words (e.g. "ziplist hash").
+        encoding: &'static str,
     },
     /// A type byte no 7.0 file can hold.
     #[error("offset {offset}: unknown RDB value type {type_byte}")]
@@ -231,9 +267,126 @@ impl Error {
             | Error::BadChecksum { offset, .. }
             | Error::Corrupt { offset, .. }
             | Error::UnknownType { offset, .. }
+            | Error::LegacyEncoding { offset, .. }
             | Error::DuplicateKey { offset, .. }
             | Error::DbOutOfRange { offset, .. }
             | Error::Unsupported { offset, .. } => *offset,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `REDIS0010`, DB 0, one value of RDB type `ty` under key `k` with
+    /// `payload` as its bytes, EOF, no checksum. Returns the file and the
+    /// offset of the value's type byte.
+    fn file_with(ty: u8, payload: &[u8]) -> (Vec<u8>, u64) {
+        let mut f = b"REDIS0010".to_vec();
+        f.extend_from_slice(&[opcode::SELECTDB, 0]);
+        let at = f.len() as u64;
+        f.extend_from_slice(&[ty, 1, b'k']);
+        f.extend_from_slice(payload);
+        f.push(opcode::EOF);
+        f.extend_from_slice(&[0; 8]);
+        (f, at)
+    }
+
+    /// A ziplist of "f", "v" as an RDB string: zlbytes 17, zltail 13,
+    /// zllen 2, two 1-byte string entries, the end byte.
+    const ZIPLIST_F_V: &[u8] = &[
+        17, 17, 0, 0, 0, 13, 0, 0, 0, 2, 0, 0, 0x01, b'f', 3, 0x01, b'v', 0xff,
+    ];
+
+    #[test]
+    fn only_the_types_older_servers_wrote_are_legacy() {
+        use opcode::*;
+        let legacy: Vec<u8> = (0..=255u8)
+            .filter(|&t| legacy_encoding(t).is_some())
+            .collect();
+        assert_eq!(
+            legacy,
+            [
+                TYPE_LIST,
+                TYPE_ZSET,
+                TYPE_HASH_ZIPMAP,
+                TYPE_LIST_ZIPLIST,
+                TYPE_ZSET_ZIPLIST,
+                TYPE_HASH_ZIPLIST,
+                TYPE_LIST_QUICKLIST
+            ]
+        );
+    }
+
+    #[cfg(feature = "legacy-rdb")]
+    #[test]
+    fn a_ziplist_hash_loads_with_the_legacy_feature() {
+        let (file, _) = file_with(opcode::TYPE_HASH_ZIPLIST, ZIPLIST_F_V);
+        let mut loaded = decode(&file, &DecodeOptions::default()).expect("loads");
+        match loaded.keyspace.get(0, b"k", 0) {
+            Some(crate::value::Value::Hash(h)) => assert_eq!(h.get(b"f"), Some(&b"v"[..])),
+            other => panic!("expected a hash, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn streams_are_skipped_only_with_the_skip_feature() {
+        // A stream (type 15) with no nodes, 3 metadata lengths, no groups.
+        let (file, at) = file_with(opcode::TYPE_STREAM_LISTPACKS, &[0, 0, 0, 0, 0]);
+        let opts = DecodeOptions {
+            unsupported: Unsupported::Skip,
+            ..DecodeOptions::default()
+        };
+        let loaded = decode(&file, &opts);
+        if cfg!(feature = "rdb-skip") {
+            let loaded = loaded.expect("skipped");
+            assert_eq!(loaded.skipped.len(), 1);
+            assert_eq!(loaded.skipped[0].kind, "stream");
+        } else {
+            assert_eq!(
+                loaded.expect_err("no skipping"),
+                Error::Unsupported {
+                    offset: at,
+                    db: 0,
+                    key: b"k".to_vec(),
+                    kind: "stream"
+                }
+            );
+        }
+    }
+
+    #[cfg(not(feature = "legacy-rdb"))]
+    #[test]
+    fn legacy_encodings_are_named_errors_without_the_feature() {
+        use opcode::*;
+        for ty in [
+            TYPE_LIST,
+            TYPE_ZSET,
+            TYPE_HASH_ZIPMAP,
+            TYPE_LIST_ZIPLIST,
+            TYPE_ZSET_ZIPLIST,
+            TYPE_HASH_ZIPLIST,
+            TYPE_LIST_QUICKLIST,
+        ] {
+            let (file, at) = file_with(ty, ZIPLIST_F_V);
+            let err = decode(&file, &DecodeOptions::default()).expect_err("legacy type");
+            let encoding = legacy_encoding(ty).expect("legacy");
+            assert_eq!(
+                err,
+                Error::LegacyEncoding {
+                    offset: at,
+                    type_byte: ty,
+                    encoding
+                }
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("offset {at}: RDB value type {ty} ({encoding}) is not readable without the legacy-rdb feature")
+            );
+        }
+        // The types 7.0 writes still load.
+        let (file, _) = file_with(TYPE_STRING, &[1, b'v']);
+        assert!(decode(&file, &DecodeOptions::default()).is_ok());
     }
 }

@@ -813,7 +813,7 @@ impl Node {
             .filter(|(_, l)| counts(l))
             .map(|(c, l)| l.endpoint(&c.addr))
             .collect();
-        endpoints.sort_unstable();
+        crate::util::sort_by(&mut endpoints, Ord::cmp);
         endpoints.dedup();
         endpoints.len()
     }

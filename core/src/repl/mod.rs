@@ -63,7 +63,9 @@ pub struct ReplState {
     /// Ops being collected for the stream.
     pub propagation: Propagation,
     /// Connections that are replicas of this node (past the handshake).
-    pub replicas: std::collections::BTreeSet<crate::node::ConnId>,
+    /// A sorted `Vec` (few entries, walked on every write; see
+    /// `small_map`).
+    pub replicas: crate::small_map::SmallSet<crate::node::ConnId>,
     /// When the last stream PING was sent (Unix ms).
     pub last_ping: u64,
     /// Present while this node is a replica.

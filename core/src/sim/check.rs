@@ -67,11 +67,11 @@
 //!   asked for during them may still arrive after: that is the faults'
 //!   doing).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 
-use super::small_map::SmallMap;
 use crate::node::Node;
 use crate::repl::identity::NULL_REPLID;
+use crate::small_map::{SmallMap, SmallSet};
 use crate::value::Value;
 
 /// How much of each history's stream the checker keeps (bytes).
@@ -100,7 +100,7 @@ struct PendingWait {
     /// The simulator's master epoch when the write was sent.
     epoch: u64,
     /// Nodes (other than the writer) seen holding the write since.
-    holders: BTreeSet<usize>,
+    holders: SmallSet<usize>,
 }
 
 /// A write WAIT acknowledged on at least one replica.
@@ -259,8 +259,9 @@ pub struct Checker {
     last: SmallMap<usize, Seen>,
     /// Highest offset a master reached per replid.
     master_max: SmallMap<String, i64>,
-    /// Dataset hash per `(replid, offset)`, first seen.
-    datasets: BTreeMap<(String, i64), (usize, u64)>,
+    /// Dataset hash per `(replid, offset)`, first seen (looked up, never
+    /// iterated; hashed with fixed keys).
+    datasets: HashMap<(String, i64), (usize, u64), crate::util::FixedKeys>,
     /// `datasets`' keys, oldest first (to forget the oldest).
     dataset_order: std::collections::VecDeque<(String, i64)>,
     /// Bumped on every stream extension; each stream's last value.
@@ -289,7 +290,7 @@ pub struct Checker {
     /// Nodes whose latest PSYNC request went out after faults stopped (L2
     /// counts only the full syncs that answer those: one asked for during
     /// the faults may still arrive after them).
-    asked_quiet: BTreeSet<usize>,
+    asked_quiet: SmallSet<usize>,
     /// Each node's distance from the master when faults stopped (L2).
     depths: Vec<u32>,
     /// Each node's role at its last observation (S5).
@@ -640,7 +641,7 @@ impl Checker {
                 value: value.to_vec(),
                 writer,
                 epoch,
-                holders: BTreeSet::new(),
+                holders: SmallSet::new(),
             },
         );
     }

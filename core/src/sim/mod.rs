@@ -28,7 +28,6 @@
 mod check;
 mod net;
 pub mod playground;
-pub mod small_map;
 pub mod swarm;
 mod trace;
 pub mod workload;
@@ -43,9 +42,10 @@ use crate::config::Config;
 use crate::node::{ConnId, Event, Input, Node, Output};
 use crate::repl::ReplEvent;
 use crate::rng::Rng;
+use crate::small_map::SmallMap;
 use bytes::Bytes;
-use small_map::SmallMap;
-use std::collections::BTreeMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 
 /// Unix time (ms) of the simulation's time 0, given to the nodes.
 pub const EPOCH_MS: u64 = 1_700_000_000_000;
@@ -209,11 +209,42 @@ enum Ev {
     Probe,
 }
 
+/// An event waiting in the queue, ordered by `(time, sequence number)`
+/// alone (the sequence number is unique, so the order is total).
+#[derive(Debug)]
+struct Queued {
+    at: u64,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
 /// The simulator.
 pub struct Sim {
     now: u64,
     seq: u64,
-    queue: BTreeMap<(u64, u64), Ev>,
+    /// Events by `(time, sequence number)`, earliest first (a binary heap,
+    /// not a `BTreeMap`: one B-tree type less in the browser's download).
+    queue: BinaryHeap<Reverse<Queued>>,
     rng: Rng,
     wl_rng: Rng,
     opts: SimOptions,
@@ -278,7 +309,7 @@ impl Sim {
         let mut sim = Sim {
             now: 0,
             seq: 0,
-            queue: BTreeMap::new(),
+            queue: BinaryHeap::new(),
             rng,
             wl_rng,
             nodes: Vec::new(),
@@ -404,14 +435,18 @@ impl Sim {
 
     /// Time of the next event, if any.
     pub fn next_event_time(&self) -> Option<u64> {
-        self.queue.keys().next().map(|k| k.0)
+        self.queue.peek().map(|q| q.0.at)
     }
 
     // ----- the loop -----
 
     fn schedule(&mut self, at: u64, ev: Ev) {
         self.seq += 1;
-        self.queue.insert((at.max(self.now), self.seq), ev);
+        self.queue.push(Reverse(Queued {
+            at: at.max(self.now),
+            seq: self.seq,
+            ev,
+        }));
     }
 
     /// Schedule a fault at time `at`.
@@ -429,7 +464,7 @@ impl Sim {
 
     /// Process exactly one event; `None` when nothing is left.
     pub fn step(&mut self) -> Option<TraceEntry> {
-        let ((t, seq), ev) = self.queue.pop_first()?;
+        let Reverse(Queued { at: t, seq, ev }) = self.queue.pop()?;
         self.now = t;
         self.steps += 1;
         let what = self.handle(ev);
@@ -1005,8 +1040,11 @@ impl Sim {
             }
             let at = self.now + self.rng.below(1500);
             self.seq += 1;
-            self.queue
-                .insert((at, self.seq), Ev::CutSeen { conn: k, end });
+            self.queue.push(Reverse(Queued {
+                at,
+                seq: self.seq,
+                ev: Ev::CutSeen { conn: k, end },
+            }));
         }
         let c = self.conns.get(&k).expect("present");
         if !c.open[0] && !c.open[1] {

@@ -35,7 +35,6 @@ pub use view::{Decision, EventPage, EventView, PsyncNow, Snapshot};
 
 use std::collections::VecDeque;
 
-use super::small_map::SmallMap;
 use super::{
     Client, End, Link, NodeId, Packet, PsyncView, Sim, SimNode, SimOptions, TraceEntry, Workload,
     BASE_PORT, HOST,
@@ -44,6 +43,7 @@ use crate::config::Config;
 use crate::node::Event;
 use crate::repl::ReplEvent;
 use crate::rng::Rng;
+use crate::small_map::SmallMap;
 use bytes::Bytes;
 use wire::Reader;
 

@@ -111,7 +111,7 @@ macro_rules! step {
 }
 
 /// Every preset, in the order a newcomer should try them.
-pub const SCENARIOS: &[Scenario] = &[
+pub static SCENARIOS: &[Scenario] = &[
     Scenario {
         id: "cold-start",
         title: "Cold start: a full sync",

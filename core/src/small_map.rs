@@ -1,6 +1,7 @@
-//! [`SmallMap`]: the simulator's, checker's and playground's small tables
-//! (per node, per connection, per replid: a handful of entries each), kept
-//! as one sorted `Vec` rather than a `BTreeMap`.
+//! [`SmallMap`] and [`SmallSet`]: small ordered tables (the simulator's,
+//! checker's and playground's per node, per connection and per replid
+//! tables, a node's set of replicas: a handful of entries each), kept as
+//! one sorted `Vec` rather than a `BTreeMap`/`BTreeSet`.
 //!
 //! Why: every distinct `BTreeMap<K, V>` instantiates the B-tree's node
 //! splitting, merging and stealing code again (about 6 KB of WebAssembly
@@ -133,6 +134,100 @@ impl<K: Ord, V> SmallMap<K, V> {
     }
 }
 
+/// A set of `K` stored as a `Vec` sorted by key: a [`SmallMap`] to `()`,
+/// in place of a `BTreeSet` (iteration in order, as with one).
+#[derive(Clone)]
+pub struct SmallSet<K> {
+    map: SmallMap<K, ()>,
+}
+
+impl<K> Default for SmallSet<K> {
+    fn default() -> Self {
+        SmallSet {
+            map: SmallMap::default(),
+        }
+    }
+}
+
+impl<K: Ord> SmallSet<K> {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add `k`; whether it was new.
+    pub fn insert(&mut self, k: K) -> bool {
+        self.map.insert(k, ()).is_none()
+    }
+
+    /// Remove `k`; whether it was there.
+    pub fn remove<Q: Ord + ?Sized>(&mut self, k: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.map.remove(k).is_some()
+    }
+
+    /// Whether `k` is in the set.
+    pub fn contains<Q: Ord + ?Sized>(&self, k: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.map.contains_key(k)
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The members, smallest first.
+    pub fn iter(&self) -> impl Iterator<Item = &K> {
+        self.map.keys()
+    }
+
+    /// The smallest member.
+    pub fn first(&self) -> Option<&K> {
+        self.map.entries.first().map(|(k, _)| k)
+    }
+
+    /// Remove the smallest member; it.
+    pub fn pop_first(&mut self) -> Option<K> {
+        if self.map.entries.is_empty() {
+            return None;
+        }
+        Some(self.map.entries.remove(0).0)
+    }
+
+    /// Keep only the members `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.map.retain(|k, _| keep(k));
+    }
+}
+
+impl<'a, K> IntoIterator for &'a SmallSet<K> {
+    type Item = &'a K;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, ())>, fn(&'a (K, ())) -> &'a K>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.entries.iter().map(|(k, _)| k)
+    }
+}
+
+/// As a `BTreeSet` prints: `{1, 2}`.
+impl<K: std::fmt::Debug> std::fmt::Debug for SmallSet<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set()
+            .entries(self.map.entries.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
+
 impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for SmallMap<K, V> {
     type Output = V;
 
@@ -184,6 +279,37 @@ mod tests {
             assert_eq!(small.contains_key(&k), reference.contains_key(&k));
             let pairs: Vec<(u64, u64)> = reference.iter().map(|(k, v)| (*k, *v)).collect();
             assert_eq!(small.entries, pairs);
+        }
+    }
+
+    #[test]
+    fn set_behaves_like_a_btree_set() {
+        use std::collections::BTreeSet;
+        let mut small = SmallSet::new();
+        let mut reference = BTreeSet::new();
+        let mut x: u64 = 11;
+        for step in 0..2_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let k = (x >> 33) % 29;
+            match step % 4 {
+                0 | 1 => assert_eq!(small.insert(k), reference.insert(k)),
+                2 => assert_eq!(small.remove(&k), reference.remove(&k)),
+                _ => {
+                    small.retain(|k| (*k + step) % 7 != 0);
+                    reference.retain(|k| (*k + step) % 7 != 0);
+                }
+            }
+            assert_eq!(small.contains(&k), reference.contains(&k));
+            assert_eq!(small.first(), reference.first());
+            if step % 13 == 0 {
+                assert_eq!(small.pop_first(), reference.pop_first());
+            }
+            assert_eq!(small.len(), reference.len());
+            assert_eq!(small.is_empty(), reference.is_empty());
+            assert!(small.iter().eq(reference.iter()));
+            assert_eq!(format!("{small:?}"), format!("{reference:?}"));
         }
     }
 }
