@@ -149,8 +149,12 @@ fn strtod_value(text: &[u8]) -> (f64, bool) {
     let t = std::str::from_utf8(text).unwrap_or("0");
     let body = t.trim_start_matches(['+', '-']);
     let neg = t.starts_with('-');
-    let lower = body.to_ascii_lowercase();
-    if lower.starts_with("inf") {
+    let starts_with = |word: &[u8]| {
+        body.as_bytes()
+            .get(..word.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(word))
+    };
+    if starts_with(b"inf") {
         return (
             if neg {
                 f64::NEG_INFINITY
@@ -160,7 +164,7 @@ fn strtod_value(text: &[u8]) -> (f64, bool) {
             false,
         );
     }
-    if lower.starts_with("nan") {
+    if starts_with(b"nan") {
         return (f64::NAN, false);
     }
     let v: f64 =
@@ -261,6 +265,7 @@ mod tests {
         assert_eq!(parse_score(b"inf"), Some(f64::INFINITY));
         assert_eq!(parse_score(b"-Infinity"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_score(b"+INF"), Some(f64::INFINITY));
+        assert_eq!(parse_score(b"-iNf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_score(b"1e-310"), Some(1e-310));
         assert_eq!(parse_score(b"0e5"), Some(0.0));
         assert_eq!(parse_score(b"0x10"), Some(16.0));
@@ -271,6 +276,7 @@ mod tests {
             b" 1",
             b"1 ",
             b"nan",
+            b"-NaN",
             b"abc",
             b"1e",
             b"1e400",
