@@ -41,8 +41,15 @@ const stats = (xs) => {
 function cpuPerFrame(trace) {
   const events = trace.traceEvents ?? trace;
   const names = new Map(events.filter((e) => e.name === 'thread_name').map((e) => [`${e.pid}:${e.tid}`, e.args.name]));
-  const onMain = (e) => names.get(`${e.pid}:${e.tid}`) === 'CrRendererMain' && e.ph === 'X';
-  const main = events.filter(onMain);
+  // The page's main thread: of the renderers' main threads (other pages of
+  // the same browser may still be alive), the one that ran the most script.
+  const script = new Map();
+  for (const e of events) {
+    const t = `${e.pid}:${e.tid}`;
+    if (e.ph === 'X' && e.name === 'FunctionCall' && names.get(t) === 'CrRendererMain') script.set(t, (script.get(t) ?? 0) + (e.tdur ?? 0));
+  }
+  const page = [...script].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const main = events.filter((e) => e.ph === 'X' && `${e.pid}:${e.tid}` === page);
   const frames = main.filter((e) => e.name === 'FireAnimationFrame').length;
   const cpu = (...kinds) => Math.round((main.filter((e) => kinds.includes(e.name))
     .reduce((a, e) => a + (e.tdur ?? 0), 0) / 1000 / Math.max(1, frames)) * 100) / 100;
