@@ -80,7 +80,11 @@ pub struct Db {
     created: Option<Vec<Key>>,
 }
 
-fn hasher(seed: u64) -> RandomState {
+/// The keyed hasher for tables indexed by client-chosen keys: its keys come
+/// from the node's seed, so a client cannot aim keys at one bucket without
+/// knowing it (Redis seeds its dict hash function at startup for the same
+/// reason).
+pub(crate) fn hasher(seed: u64) -> RandomState {
     RandomState::with_seeds(
         seed,
         seed.rotate_left(17) ^ 0x5bd1_e995,

@@ -264,7 +264,7 @@ impl Node {
             },
             shutdown_after_save: false,
             watch_used: false,
-            blocking: cmd::BlockingState::default(),
+            blocking: cmd::BlockingState::new(seed),
         }
     }
 

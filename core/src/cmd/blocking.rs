@@ -37,9 +37,10 @@ use std::collections::{HashMap, VecDeque};
 type DbKey = (usize, Vec<u8>);
 
 /// Every blocked client, indexed by key and by deadline.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BlockingState {
-    waiting: HashMap<DbKey, VecDeque<(u64, ConnId)>, crate::util::FixedKeys>,
+    /// Keyed by client-chosen keys: hashed with the node's seeded keys.
+    waiting: HashMap<DbKey, VecDeque<(u64, ConnId)>, ahash::RandomState>,
     /// Sorted `Vec` (see `small_map`): clients with a timeout are few, and
     /// one B-tree type less in the browser build.
     deadlines: SmallSet<(u64, ConnId)>,
@@ -52,6 +53,18 @@ pub struct BlockingState {
 }
 
 impl BlockingState {
+    /// No client blocked; key hashes keyed by the node's `seed`.
+    pub fn new(seed: u64) -> BlockingState {
+        BlockingState {
+            waiting: HashMap::with_hasher(crate::db::hasher(seed ^ 0xb10c_4ed0)),
+            deadlines: SmallSet::default(),
+            ready: Vec::new(),
+            next_seq: 0,
+            depth: 0,
+            serving: false,
+        }
+    }
+
     /// The earliest timeout of a blocked client (Unix ms).
     pub fn next_deadline(&self) -> Option<u64> {
         self.deadlines.first().map(|d| d.0)
