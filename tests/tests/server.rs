@@ -236,7 +236,10 @@ fn info_memory_grows_with_data() {
     }
     let info = info_sections(&mut c, &["memory"]);
     let after: u64 = field(&info, "used_memory").parse().unwrap();
-    assert!(after >= before + 1_000_000, "{before} -> {after}");
+    // 1,000,000 bytes of values; the figure also counts clients (2 KB
+    // each), and a connection the harness opened to see the server up may
+    // close between the two readings.
+    assert!(after >= before + 990_000, "{before} -> {after}");
     let peak: u64 = field(&info, "used_memory_peak").parse().unwrap();
     assert!(peak >= after);
     for i in 0..10 {
