@@ -299,24 +299,23 @@ mod tests {
         17, 17, 0, 0, 0, 13, 0, 0, 0, 2, 0, 0, 0x01, b'f', 3, 0x01, b'v', 0xff,
     ];
 
+    /// The value types only servers older than 7.0 write.
+    const LEGACY_TYPES: [u8; 7] = [
+        opcode::TYPE_LIST,
+        opcode::TYPE_ZSET,
+        opcode::TYPE_HASH_ZIPMAP,
+        opcode::TYPE_LIST_ZIPLIST,
+        opcode::TYPE_ZSET_ZIPLIST,
+        opcode::TYPE_HASH_ZIPLIST,
+        opcode::TYPE_LIST_QUICKLIST,
+    ];
+
     #[test]
     fn only_the_types_older_servers_wrote_are_legacy() {
-        use opcode::*;
         let legacy: Vec<u8> = (0..=255u8)
             .filter(|&t| legacy_encoding(t).is_some())
             .collect();
-        assert_eq!(
-            legacy,
-            [
-                TYPE_LIST,
-                TYPE_ZSET,
-                TYPE_HASH_ZIPMAP,
-                TYPE_LIST_ZIPLIST,
-                TYPE_ZSET_ZIPLIST,
-                TYPE_HASH_ZIPLIST,
-                TYPE_LIST_QUICKLIST
-            ]
-        );
+        assert_eq!(legacy, LEGACY_TYPES);
     }
 
     #[cfg(feature = "legacy-rdb")]
@@ -359,16 +358,7 @@ mod tests {
     #[cfg(not(feature = "legacy-rdb"))]
     #[test]
     fn legacy_encodings_are_named_errors_without_the_feature() {
-        use opcode::*;
-        for ty in [
-            TYPE_LIST,
-            TYPE_ZSET,
-            TYPE_HASH_ZIPMAP,
-            TYPE_LIST_ZIPLIST,
-            TYPE_ZSET_ZIPLIST,
-            TYPE_HASH_ZIPLIST,
-            TYPE_LIST_QUICKLIST,
-        ] {
+        for ty in LEGACY_TYPES {
             let (file, at) = file_with(ty, ZIPLIST_F_V);
             let err = decode(&file, &DecodeOptions::default()).expect_err("legacy type");
             let encoding = legacy_encoding(ty).expect("legacy");
@@ -386,7 +376,7 @@ mod tests {
             );
         }
         // The types 7.0 writes still load.
-        let (file, _) = file_with(TYPE_STRING, &[1, b'v']);
+        let (file, _) = file_with(opcode::TYPE_STRING, &[1, b'v']);
         assert!(decode(&file, &DecodeOptions::default()).is_ok());
     }
 }
