@@ -241,17 +241,25 @@ impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for SmallMap<K,
 mod tests {
     use super::*;
 
+    /// Pseudo-random keys in `0..n` from `seed` (a 64-bit LCG's high bits).
+    fn keys_below(n: u64, seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        }
+    }
+
     #[test]
     fn behaves_like_a_btree_map() {
         use std::collections::BTreeMap;
         let mut small = SmallMap::new();
         let mut reference = BTreeMap::new();
-        let mut x: u64 = 7;
+        let mut keys = keys_below(37, 7);
         for step in 0..2_000u64 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let k = (x >> 33) % 37;
+            let k = keys();
             match step % 5 {
                 0 | 1 => assert_eq!(small.insert(k, step), reference.insert(k, step)),
                 2 => assert_eq!(small.remove(&k), reference.remove(&k)),
@@ -287,12 +295,9 @@ mod tests {
         use std::collections::BTreeSet;
         let mut small = SmallSet::new();
         let mut reference = BTreeSet::new();
-        let mut x: u64 = 11;
+        let mut keys = keys_below(29, 11);
         for step in 0..2_000u64 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let k = (x >> 33) % 29;
+            let k = keys();
             match step % 4 {
                 0 | 1 => assert_eq!(small.insert(k), reference.insert(k)),
                 2 => assert_eq!(small.remove(&k), reference.remove(&k)),
