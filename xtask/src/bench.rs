@@ -10,7 +10,9 @@
 //! Besides `redis-benchmark`'s own tests there are rows it has no test for,
 //! run as a custom command on a key filled the same way in both servers:
 //! `zrange_100` (`ZRANGE` of 100 members, `WITHSCORES`, from a 200-member
-//! sorted set: the skiplist encoding in both).
+//! sorted set: the skiplist encoding in both) and `zadd_growing` (`ZADD`
+//! of random scores and members to one sorted set, which grows to hundreds
+//! of thousands of members over the runs).
 //!
 //! Servers and client run on separate CPUs: by default both servers (every
 //! thread) on CPU 0 and every `redis-benchmark` on CPU 1 (`taskset`), the
@@ -20,6 +22,16 @@
 //! from run to run (measured 2026-11-26). `--pin S,C` picks other CPUs,
 //! `--pin none` leaves placement to the scheduler; a machine with one CPU
 //! is never pinned.
+//!
+//! Each server first gets one short warm-up run of every row (not counted).
+//! The ratio column is the median of the per-round ratios (tandem's run and
+//! redis's run of the same round, back to back), with their lowest and
+//! highest in the range column. The client columns say how busy
+//! `redis-benchmark` was during each server's runs (its CPU time over the
+//! wall time, both from the kernel's accounting of the finished process):
+//! a row where the client is near 100% against both servers measures the
+//! client, which does the same work per request whichever server answers,
+//! and the ratio can only be about 1.0 there.
 
 use crate::proc::{bench_server, build_tandem_release, show};
 use crate::Result;
@@ -29,27 +41,49 @@ use std::net::TcpStream;
 use std::process::Command;
 
 /// A row `redis-benchmark` has no built-in test for: its name in `--tests`,
-/// the name it gets in the table, the setup command, and the command timed.
+/// the name it gets in the table, the setup command, `redis-benchmark`
+/// options of its own, and the command timed.
 struct CustomTest {
     name: &'static str,
     row: &'static str,
     setup: fn() -> Vec<String>,
+    options: &'static [&'static str],
     command: &'static [&'static str],
 }
 
-const CUSTOM_TESTS: &[CustomTest] = &[CustomTest {
-    name: "zrange_100",
-    row: "ZRANGE_100 (WITHSCORES)",
-    setup: || {
-        let mut cmd = vec!["ZADD".to_string(), "bench:zset".to_string()];
-        for i in 0..200 {
-            cmd.push(i.to_string());
-            cmd.push(format!("member:{i:04}"));
-        }
-        cmd
+const CUSTOM_TESTS: &[CustomTest] = &[
+    CustomTest {
+        name: "zrange_100",
+        row: "ZRANGE_100 (WITHSCORES)",
+        setup: || {
+            let mut cmd = vec!["ZADD".to_string(), "bench:zset".to_string()];
+            for i in 0..200 {
+                cmd.push(i.to_string());
+                cmd.push(format!("member:{i:04}"));
+            }
+            cmd
+        },
+        options: &[],
+        command: &["ZRANGE", "bench:zset", "0", "99", "WITHSCORES"],
     },
-    command: &["ZRANGE", "bench:zset", "0", "99", "WITHSCORES"],
-}];
+    // `redis-benchmark -t zadd` adds one member over and over; with `-r`
+    // (random score and member, as its own ZADD test does with `-r`) the
+    // set grows by most of the requests of every run, to hundreds of
+    // thousands of members: each call is a skiplist search (two when the
+    // member is there and its score changes) that misses the CPU caches.
+    CustomTest {
+        name: "zadd_growing",
+        row: "ZADD growing (-r 1000000)",
+        setup: || vec!["DEL".to_string(), "bench:zgrow".to_string()],
+        options: &["-r", "1000000"],
+        command: &[
+            "ZADD",
+            "bench:zgrow",
+            "__rand_int__",
+            "element:__rand_int__",
+        ],
+    },
+];
 
 fn custom_test(name: &str) -> Option<&'static CustomTest> {
     CUSTOM_TESTS.iter().find(|t| t.name == name)
@@ -71,6 +105,7 @@ fn send_command(port: u16, args: &[String]) -> Result<String> {
 }
 
 /// What to measure; the defaults are the issue's.
+#[derive(Clone)]
 struct Plan {
     rounds: usize,
     requests: u64,
@@ -107,6 +142,7 @@ impl Default for Plan {
                 "sadd",
                 "zadd",
                 "zrange_100",
+                "zadd_growing",
             ]
             .map(String::from)
             .to_vec(),
@@ -223,15 +259,26 @@ pub fn run(args: &[String]) -> Result {
         }
     }
 
-    // (pipeline, test name as redis-benchmark prints it) -> rps per target.
-    let mut samples: BTreeMap<(u32, String), [Vec<f64>; 2]> = BTreeMap::new();
+    let warmup = Plan {
+        requests: (plan.requests / 10).max(1),
+        ..plan.clone()
+    };
+    for server in targets {
+        for &p in &plan.pipelines {
+            bench_once(&warmup, server.port, p)?;
+        }
+    }
+    println!("warm-up done ({} requests per row)", warmup.requests);
+
+    // (pipeline, test name as redis-benchmark prints it) -> samples per target.
+    let mut samples: BTreeMap<(u32, String), [Vec<Sample>; 2]> = BTreeMap::new();
     for round in 1..=plan.rounds {
         for (ti, server) in targets.iter().enumerate() {
             for &p in &plan.pipelines {
                 let rows = bench_once(&plan, server.port, p)?;
                 let line: Vec<String> = rows
                     .iter()
-                    .map(|(name, rps)| format!("{name} {rps:.0}"))
+                    .map(|(name, s)| format!("{name} {:.0} ({:.0}%)", s.rps, s.client_busy * 100.0))
                     .collect();
                 println!(
                     "round {round}/{} {:<6} -P {p:<3} {}",
@@ -239,8 +286,8 @@ pub fn run(args: &[String]) -> Result {
                     server.name,
                     line.join("  ")
                 );
-                for (name, rps) in rows {
-                    samples.entry((p, name)).or_default()[ti].push(rps);
+                for (name, sample) in rows {
+                    samples.entry((p, name)).or_default()[ti].push(sample);
                 }
             }
         }
@@ -257,12 +304,19 @@ pub fn run(args: &[String]) -> Result {
         plan.requests, plan.clients, plan.rounds
     );
     println!(
-        "| {:<28} | {:>8} | {:>12} | {:>12} | {:>5} |",
-        "test", "pipeline", "tandem rps", "redis rps", "ratio"
+        "| {:<28} | {:>8} | {:>12} | {:>12} | {:>5} | {:>11} | {:>13} | {:>12} |",
+        "test",
+        "pipeline",
+        "tandem rps",
+        "redis rps",
+        "ratio",
+        "ratio range",
+        "client tandem",
+        "client redis"
     );
     println!(
-        "|{:-<30}|{:->10}|{:->14}|{:->14}|{:->7}|",
-        "", "", "", "", ""
+        "|{:-<30}|{:->10}|{:->14}|{:->14}|{:->7}|{:->13}|{:->15}|{:->14}|",
+        "", "", "", "", "", "", "", ""
     );
     let order = |name: &str| {
         plan.tests
@@ -274,11 +328,17 @@ pub fn run(args: &[String]) -> Result {
     keys.sort_by_key(|(p, name)| (*p, order(name), name.clone()));
     for key in keys {
         let [t, r] = &samples[key];
-        let (mt, mr) = (median(t), median(r));
-        let ratio = if mr > 0.0 { mt / mr } else { f64::NAN };
+        let summary = Summary::of(t, r);
         println!(
-            "| {:<28} | {:>8} | {:>12.0} | {:>12.0} | {:>5.2} |",
-            key.1, key.0, mt, mr, ratio
+            "| {:<28} | {:>8} | {:>12.0} | {:>12.0} | {:>5.2} | {:>11} | {:>12.0}% | {:>11.0}% |",
+            key.1,
+            key.0,
+            summary.tandem_rps,
+            summary.redis_rps,
+            summary.ratio,
+            format!("{:.2}-{:.2}", summary.ratio_low, summary.ratio_high),
+            summary.tandem_client_busy * 100.0,
+            summary.redis_client_busy * 100.0
         );
     }
     if plan.memory_items > 0 {
@@ -287,33 +347,90 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-/// The `redis-benchmark` runs of one round on one server: the built-in
-/// tests together, then each custom row; (test name, requests per second).
-fn bench_once(plan: &Plan, port: u16, pipeline: u32) -> Result<Vec<(String, f64)>> {
-    let builtin: Vec<&str> = plan
-        .tests
-        .iter()
-        .map(String::as_str)
-        .filter(|t| custom_test(t).is_none())
-        .collect();
-    let mut rows = Vec::new();
-    if !builtin.is_empty() {
-        rows.extend(run_benchmark(
-            plan,
-            port,
-            pipeline,
-            &["-t", &builtin.join(",")],
-        )?);
+/// One row of one run: requests per second, and how busy the client was.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Sample {
+    rps: f64,
+    /// `redis-benchmark`'s CPU time (user + system) over its wall time, for
+    /// the run that printed the row.
+    client_busy: f64,
+}
+
+/// One row of the table, from the samples of every round.
+#[derive(Debug, PartialEq)]
+struct Summary {
+    tandem_rps: f64,
+    redis_rps: f64,
+    /// Median of the per-round ratios tandem/redis.
+    ratio: f64,
+    ratio_low: f64,
+    ratio_high: f64,
+    tandem_client_busy: f64,
+    redis_client_busy: f64,
+}
+
+impl Summary {
+    /// `tandem[i]` and `redis[i]` are round i's runs.
+    fn of(tandem: &[Sample], redis: &[Sample]) -> Summary {
+        let ratios: Vec<f64> = tandem
+            .iter()
+            .zip(redis)
+            .map(|(t, r)| if r.rps > 0.0 { t.rps / r.rps } else { f64::NAN })
+            .collect();
+        let field =
+            |v: &[Sample], f: fn(&Sample) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+        Summary {
+            tandem_rps: field(tandem, |s| s.rps),
+            redis_rps: field(redis, |s| s.rps),
+            ratio: median(&ratios),
+            ratio_low: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            ratio_high: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            tandem_client_busy: field(tandem, |s| s.client_busy),
+            redis_client_busy: field(redis, |s| s.client_busy),
+        }
     }
-    for test in plan.tests.iter().filter_map(|t| custom_test(t)) {
-        let found = run_benchmark(plan, port, pipeline, test.command)?;
-        rows.extend(
-            found
-                .into_iter()
-                .map(|(_, rps)| (test.row.to_string(), rps)),
-        );
+}
+
+/// The `redis-benchmark` runs of one round on one server: one run per
+/// test, so each row gets its own client CPU figure (a `lrange_*` run
+/// includes the `LPUSH` that fills its list, as `redis-benchmark` does it).
+fn bench_once(plan: &Plan, port: u16, pipeline: u32) -> Result<Vec<(String, Sample)>> {
+    let mut rows = Vec::new();
+    for test in &plan.tests {
+        match custom_test(test) {
+            None => rows.extend(run_benchmark(plan, port, pipeline, &["-t", test])?),
+            Some(custom) => {
+                let args: Vec<&str> = custom
+                    .options
+                    .iter()
+                    .chain(custom.command)
+                    .copied()
+                    .collect();
+                let found = run_benchmark(plan, port, pipeline, &args)?;
+                rows.extend(found.into_iter().map(|(_, s)| (custom.row.to_string(), s)));
+            }
+        }
     }
     Ok(rows)
+}
+
+/// CPU time (user + system, seconds) of this process's finished and
+/// waited-for children: fields 16 and 17 of `/proc/self/stat`, in clock
+/// ticks of 1/100 s (Linux's `USER_HZ`).
+fn children_cpu_seconds() -> Result<f64> {
+    let stat =
+        std::fs::read_to_string("/proc/self/stat").map_err(|e| format!("/proc/self/stat: {e}"))?;
+    children_cpu_from_stat(&stat).ok_or_else(|| format!("/proc/self/stat: unexpected {stat:?}"))
+}
+
+fn children_cpu_from_stat(stat: &str) -> Option<f64> {
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // `after_name` starts at field 3: field n is fields[n - 3].
+    let cutime: u64 = fields.get(13)?.parse().ok()?;
+    let cstime: u64 = fields.get(14)?.parse().ok()?;
+    Some((cutime + cstime) as f64 / 100.0)
 }
 
 /// One `redis-benchmark` run with `extra` arguments (`-t tests`, or a command).
@@ -322,7 +439,7 @@ fn run_benchmark(
     port: u16,
     pipeline: u32,
     extra: &[&str],
-) -> Result<Vec<(String, f64)>> {
+) -> Result<Vec<(String, Sample)>> {
     let mut c = match plan.pin {
         Some((_, cpu)) => {
             let mut c = Command::new("taskset");
@@ -345,9 +462,13 @@ fn run_benchmark(
     // A custom command goes last, after the options.
     c.args(extra);
     let line = show(&c);
+    let cpu_before = children_cpu_seconds()?;
+    let started = std::time::Instant::now();
     let out = c
         .output()
         .map_err(|e| format!("could not run `{line}`: {e}"))?;
+    let wall = started.elapsed().as_secs_f64();
+    let client_busy = (children_cpu_seconds()? - cpu_before) / wall.max(1e-9);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() || stderr.contains("Error") {
         return Err(format!("`{line}` failed ({}): {stderr}", out.status));
@@ -356,7 +477,10 @@ fn run_benchmark(
     if rows.is_empty() {
         return Err(format!("`{line}` printed no results"));
     }
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .map(|(name, rps)| (name, Sample { rps, client_busy }))
+        .collect())
 }
 
 /// Parse `redis-benchmark --csv` output: `"SET","75930.14",...` per test.
@@ -401,6 +525,32 @@ mod tests {
         );
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn ratio_is_the_median_of_paired_rounds() {
+        let s = |rps, client_busy| Sample { rps, client_busy };
+        // Round 2 is slow for both servers: pairing keeps its ratio at 1.
+        let tandem = [s(100.0, 0.9), s(50.0, 1.0), s(120.0, 0.8)];
+        let redis = [s(110.0, 0.5), s(50.0, 0.7), s(100.0, 0.6)];
+        let summary = Summary::of(&tandem, &redis);
+        assert_eq!(summary.tandem_rps, 100.0);
+        assert_eq!(summary.redis_rps, 100.0);
+        assert_eq!(summary.ratio, 1.0);
+        assert_eq!(summary.ratio_low, 100.0 / 110.0);
+        assert_eq!(summary.ratio_high, 1.2);
+        assert_eq!(summary.tandem_client_busy, 0.9);
+        assert_eq!(summary.redis_client_busy, 0.6);
+    }
+
+    #[test]
+    fn children_cpu_from_proc_stat() {
+        // A command name with spaces and parentheses; cutime 250, cstime 125.
+        let stat = "4242 (x (a b)) S 1 4242 4242 0 -1 4194304 100 200 0 0 7 3 250 125 20 0 1 0 99";
+        assert_eq!(children_cpu_from_stat(stat), Some(3.75));
+        assert_eq!(children_cpu_from_stat("4242 (x) S 1"), None);
+        let own = children_cpu_seconds().unwrap();
+        assert!(own >= 0.0, "{own}");
     }
 
     #[test]
