@@ -19,7 +19,7 @@
 
 use super::hash::{get_len, get_varint, put_len, put_varint};
 use super::member::Member;
-use super::skiplist::{cmp_entry, SkipList};
+use super::skiplist::{cmp_entry, LazyMember, SkipList};
 use crate::config::EncodingLimits;
 use ahash::RandomState;
 use hashbrown::HashTable;
@@ -492,10 +492,11 @@ impl ZSet {
         }
     }
     /// Number of leading members (in order) for which `pred(score, member)`
-    /// holds; `pred` must be true on a prefix of the order then false.
-    pub fn count_prefix(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+    /// holds; `pred` must be true on a prefix of the order then false. The
+    /// member is read only if `pred` calls for it.
+    pub fn count_prefix(&self, pred: impl Fn(f64, LazyMember<'_>) -> bool) -> usize {
         match &self.repr {
-            Repr::Small(p) => p.partition(pred).0,
+            Repr::Small(p) => p.partition(|s, m| pred(s, &|| m)).0,
             Repr::Big(b) => b.sl.count_prefix(pred),
         }
     }
@@ -524,8 +525,8 @@ impl ZSet {
     ) -> (usize, usize) {
         let v: Vec<&[u8]> = match &self.repr {
             Repr::Big(b) => {
-                let lo = b.sl.count_prefix(|_, m| min.below_min(m));
-                let hi = b.sl.count_prefix(|_, m| max.within_max(m)).max(lo);
+                let lo = b.sl.count_prefix(|_, m| min.below_min(m()));
+                let hi = b.sl.count_prefix(|_, m| max.within_max(m())).max(lo);
                 let total = hi - lo;
                 if offset >= total {
                     return (lo, 0);
@@ -753,7 +754,7 @@ mod tests {
         assert_eq!(small.rank(b"b"), big.rank(b"b"));
         assert_eq!(small.remove(b"c"), big.remove(b"c"));
         check_same(&small, &big);
-        let below = |s: f64, _: &[u8]| s < 1.0;
+        let below = |s: f64, _: LazyMember<'_>| s < 1.0;
         assert_eq!(small.count_prefix(below), big.count_prefix(below));
         assert_eq!(small.remove_rank_range(1, 3), big.remove_rank_range(1, 3));
         check_same(&small, &big);
@@ -790,7 +791,7 @@ mod tests {
             }
             assert_eq!(small.score(&m), big.score(&m));
             assert_eq!(small.rank(&m), big.rank(&m));
-            let below = |s: f64, _: &[u8]| s < score;
+            let below = |s: f64, _: LazyMember<'_>| s < score;
             assert_eq!(small.count_prefix(below), big.count_prefix(below));
         }
         check_same(&small, &big);
