@@ -228,6 +228,7 @@ pub struct Node {
 impl Node {
     /// A node with `config`, its randomness fixed by `seed`, started at `now` (Unix ms).
     pub fn new(config: Config, seed: u64, now: u64) -> Node {
+        crate::types::seed_members_hash(seed);
         let mut rng = Rng::new(seed);
         let run_id = rng.hex40();
         let ks = Keyspace::new(config.databases, rng.next_u64());

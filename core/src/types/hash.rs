@@ -65,6 +65,33 @@ impl Equivalent<Entry> for Field<'_> {
     }
 }
 
+/// The seed of the hash that indexes the members of large hashes, sets and
+/// sorted sets, set once per process by the first node ([`seed_members_hash`]).
+static MEMBERS_HASH_SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Seed the members' hash from a node's seed (the first call in a process
+/// wins). Members are client-chosen, so the hash keys must be secret for a
+/// client not to aim members at one bucket; Redis seeds its dict hash
+/// function at startup for the same reason. The hash never shows in a
+/// reply (iteration follows insertion or score order), only in speed.
+pub(crate) fn seed_members_hash(seed: u64) {
+    let _ = MEMBERS_HASH_SEED.set(seed);
+}
+
+/// Keys from a node's seed, other than the keyspace's.
+fn members_hasher(seed: u64) -> RandomState {
+    crate::db::hasher(seed.rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15)
+}
+
+/// The hash keys for a new large collection: from the process's seed, or
+/// fixed keys before any node exists (a tool that only decodes RDB files).
+pub(crate) fn members_state() -> RandomState {
+    match MEMBERS_HASH_SEED.get() {
+        Some(&seed) => members_hasher(seed),
+        None => fixed_state(),
+    }
+}
+
 pub(crate) fn fixed_state() -> RandomState {
     RandomState::with_seeds(
         0x243f_6a88_85a3_08d3,
@@ -264,7 +291,7 @@ impl Hash {
         Hash {
             repr: Repr::Big(Box::new(IndexMap::with_capacity_and_hasher(
                 n,
-                fixed_state(),
+                members_state(),
             ))),
         }
     }
@@ -353,7 +380,7 @@ impl Hash {
     /// Become a `hashtable` (one-way).
     fn convert(&mut self) {
         if let Repr::Small(p) = &self.repr {
-            let mut m = IndexMap::with_capacity_and_hasher(p.len, fixed_state());
+            let mut m = IndexMap::with_capacity_and_hasher(p.len, members_state());
             for e in p.entries() {
                 m.insert(Entry::new(e.field, e.value), ());
             }
@@ -447,5 +474,21 @@ mod tests {
         h.remove(b"c");
         h.update_encoding(&limits);
         assert_eq!(h.encoding_name(), "hashtable");
+    }
+
+    #[test]
+    fn members_hash_is_seeded_by_the_first_node() {
+        crate::node::Node::new(crate::Config::default(), 0x5eed, 0);
+        let seed = *MEMBERS_HASH_SEED.get().expect("a node seeds it");
+        // Later nodes leave it as it is.
+        seed_members_hash(seed ^ 1);
+        assert_eq!(MEMBERS_HASH_SEED.get(), Some(&seed));
+        let keyed = members_hasher(seed);
+        let member: &[u8] = b"member:1";
+        assert_eq!(members_state().hash_one(member), keyed.hash_one(member));
+        assert_ne!(
+            members_state().hash_one(member),
+            fixed_state().hash_one(member)
+        );
     }
 }

@@ -13,6 +13,7 @@ mod set;
 pub mod skiplist;
 mod zset;
 
+pub(crate) use hash::seed_members_hash;
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;

@@ -53,7 +53,7 @@ impl Set {
     /// An empty set already in the `hashtable` encoding.
     pub fn new_table() -> Self {
         Set {
-            repr: Repr::Table(IndexSet::with_hasher(super::hash::fixed_state())),
+            repr: Repr::Table(IndexSet::with_hasher(super::hash::members_state())),
         }
     }
     /// An intset of strictly increasing integers (a decoded RDB intset);
@@ -88,7 +88,7 @@ impl Set {
     }
     fn convert_to_table(&mut self) {
         if let Repr::Ints(v) = &mut self.repr {
-            let mut t = IndexSet::with_capacity_and_hasher(v.len(), super::hash::fixed_state());
+            let mut t = IndexSet::with_capacity_and_hasher(v.len(), super::hash::members_state());
             for (_, m) in v.drain(..) {
                 t.insert(m);
             }
