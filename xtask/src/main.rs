@@ -46,8 +46,11 @@ commands:
   test     install what is missing, then fmt, clippy -D warnings, the core's
            wasm32 build and every test (cargo test --workspace)
   bench    redis-benchmark against tandem and redis-server, alternating rounds
+           after a warm-up; per row the median of paired ratios, their range,
+           and the client's CPU use
            options: --rounds N (3)  --requests N (200000)  --clients N (50)
                     --tests set,get,incr  --pipelines 1,16
+                    --pin S,C (servers on CPU S, client on C; 0,1) | none
                     --memory N (1000000; RSS after N hash fields / set members /
                     zset members, 100 per key and all in one key; 0 skips)
   bench-repl  replication tandem->tandem vs redis->redis: full sync time and
