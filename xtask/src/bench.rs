@@ -3,9 +3,9 @@
 //!
 //! Both servers run side by side on free loopback ports (redis-server with
 //! `--save '' --appendonly no`). Each round runs every pipeline depth
-//! against tandem, then against redis (A B A B ...), so slow drifts of the
-//! machine hit both alike; the table shows per-row medians and the ratio
-//! tandem/redis. The tests (rows) and pipeline depths are parameters:
+//! against both servers, tandem first in odd rounds and redis first in even
+//! ones (A B B A ...), so slow drifts of the machine hit both alike; the
+//! table shows per-row medians and the ratio tandem/redis. The tests (rows) and pipeline depths are parameters:
 //! `--tests set,get,lpush,lrange_100` picks rows without code changes.
 //! Besides `redis-benchmark`'s own tests there are rows it has no test for,
 //! run as a custom command on a key filled the same way in both servers:
@@ -273,7 +273,8 @@ pub fn run(args: &[String]) -> Result {
     // (pipeline, test name as redis-benchmark prints it) -> samples per target.
     let mut samples: BTreeMap<(u32, String), [Vec<Sample>; 2]> = BTreeMap::new();
     for round in 1..=plan.rounds {
-        for (ti, server) in targets.iter().enumerate() {
+        for ti in round_order(round) {
+            let server = targets[ti];
             for &p in &plan.pipelines {
                 let rows = bench_once(&plan, server.port, p)?;
                 let line: Vec<String> = rows
@@ -345,6 +346,17 @@ pub fn run(args: &[String]) -> Result {
         crate::bench_mem::report(&tandem_bin, plan.memory_items)?;
     }
     Ok(())
+}
+
+/// Which server runs first in a round: tandem in odd rounds, redis in even
+/// ones (A B B A ...), so neither always runs on a machine its rival just
+/// warmed or tired, and a steady drift of the machine's speed cancels out.
+fn round_order(round: usize) -> [usize; 2] {
+    if round % 2 == 1 {
+        [0, 1]
+    } else {
+        [1, 0]
+    }
 }
 
 /// One row of one run: requests per second, and how busy the client was.
@@ -541,6 +553,17 @@ mod tests {
         assert_eq!(summary.ratio_high, 1.2);
         assert_eq!(summary.tandem_client_busy, 0.9);
         assert_eq!(summary.redis_client_busy, 0.6);
+    }
+
+    #[test]
+    fn rounds_alternate_which_server_goes_first() {
+        let firsts: Vec<usize> = (1..=4).map(|r| round_order(r)[0]).collect();
+        assert_eq!(firsts, [0, 1, 0, 1]);
+        for r in 1..=4 {
+            let mut both = round_order(r);
+            both.sort();
+            assert_eq!(both, [0, 1]);
+        }
     }
 
     #[test]
