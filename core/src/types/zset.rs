@@ -56,6 +56,17 @@ impl DictEntry {
     fn table_hash(hash: u32) -> u64 {
         (u64::from(hash) << 32) | u64::from(hash)
     }
+    /// Whether this is the entry of `member` (whose hash is `hash`); the
+    /// node is read only when the stored hash agrees.
+    fn is(&self, hash: u32, sl: &SkipList, member: &[u8]) -> bool {
+        self.hash == hash && sl.node(self.node).0 == member
+    }
+    /// Add the entry of a member not in the table.
+    fn add_to(dict: &mut HashTable<DictEntry>, node: u32, hash: u32) {
+        dict.insert_unique(Self::table_hash(hash), DictEntry { node, hash }, |e| {
+            Self::table_hash(e.hash)
+        });
+    }
 }
 
 impl Indexed {
@@ -444,7 +455,7 @@ impl ZSet {
                 let hash = b.hash32(member.as_ref());
                 let Indexed { dict, sl, .. } = &mut **b;
                 let found = dict.find_mut(DictEntry::table_hash(hash), |e| {
-                    e.hash == hash && sl.node(e.node).0 == member.as_ref()
+                    e.is(hash, sl, member.as_ref())
                 });
                 match found {
                     Some(entry) => {
@@ -461,11 +472,7 @@ impl ZSet {
                     }
                     None => {
                         let node = sl.insert(score, member.into());
-                        dict.insert_unique(
-                            DictEntry::table_hash(hash),
-                            DictEntry { node, hash },
-                            |e| DictEntry::table_hash(e.hash),
-                        );
+                        DictEntry::add_to(dict, node, hash);
                         true
                     }
                 }
@@ -503,9 +510,7 @@ impl ZSet {
                 let hash = b.hash32(member);
                 let Indexed { dict, sl, .. } = &mut **b;
                 let entry = dict
-                    .find_entry(DictEntry::table_hash(hash), |e| {
-                        e.hash == hash && sl.node(e.node).0 == member
-                    })
+                    .find_entry(DictEntry::table_hash(hash), |e| e.is(hash, sl, member))
                     .ok()?;
                 let (DictEntry { node, .. }, _) = entry.remove();
                 let s = sl.node(node).1;
@@ -746,11 +751,7 @@ impl ZSet {
                 for (m, s) in p.iter() {
                     let hash = member_hash32(hasher, m);
                     let node = sl.insert(s, m.into());
-                    dict.insert_unique(
-                        DictEntry::table_hash(hash),
-                        DictEntry { node, hash },
-                        |e| DictEntry::table_hash(e.hash),
-                    );
+                    DictEntry::add_to(dict, node, hash);
                 }
             }
             *self = big;
@@ -771,7 +772,7 @@ impl Indexed {
         let hash = self.hash32(member);
         self.dict
             .find(DictEntry::table_hash(hash), |e| {
-                e.hash == hash && self.sl.node(e.node).0 == member
+                e.is(hash, &self.sl, member)
             })
             .map(|e| e.node)
     }
