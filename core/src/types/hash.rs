@@ -7,18 +7,16 @@
 //! the hash is small; a hashtable's order is unspecified.
 //!
 //! A small hash is packed into one buffer as a listpack is (about the same
-//! bytes per entry as Redis's), and found by walking it. A large one is an
-//! insertion-ordered index map (O(1) `swap_remove`; index access gives
-//! HRANDFIELD and HSCAN positions) in which each field and its value share
-//! one heap allocation (`[field length][field][value]`), found by field
-//! through indexmap's `Equivalent` lookup: one allocation per entry, as
-//! Redis's dictEntry+sds do with two.
+//! bytes per entry as Redis's), and found by walking it. A large one is a
+//! [`Dense`] collection (insertion order, O(1) `swap_remove`, positions for
+//! HRANDFIELD and HSCAN; its index grows incrementally, as Redis's dict
+//! does) in which each field and its value share one heap allocation
+//! (`[field length][field][value]`): one allocation per entry, as Redis's
+//! dictEntry+sds do with two.
 
+use super::index_table::{Dense, Keyed};
 use crate::config::EncodingLimits;
 use ahash::RandomState;
-use indexmap::map::MutableKeys;
-use indexmap::{Equivalent, IndexMap};
-use std::hash::{Hash as StdHash, Hasher};
 
 /// A field and its value in one allocation: `[u32 LE field length][field][value]`.
 #[derive(Debug, Clone)]
@@ -43,25 +41,9 @@ impl Entry {
     }
 }
 
-impl StdHash for Entry {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.field().hash(h)
-    }
-}
-impl PartialEq for Entry {
-    fn eq(&self, o: &Self) -> bool {
-        self.field() == o.field()
-    }
-}
-impl Eq for Entry {}
-
-/// A lookup by field name.
-#[derive(Hash)]
-struct Field<'a>(&'a [u8]);
-
-impl Equivalent<Entry> for Field<'_> {
-    fn equivalent(&self, e: &Entry) -> bool {
-        self.0 == e.field()
+impl Keyed for Entry {
+    fn key(&self) -> &[u8] {
+        self.field()
     }
 }
 
@@ -112,7 +94,7 @@ enum Repr {
     /// `listpack`: the entries packed in one buffer, in insertion order.
     Small(Packed),
     /// `hashtable`.
-    Big(Box<IndexMap<Entry, (), RandomState>>),
+    Big(Box<Dense<Entry>>),
 }
 
 /// A listpack's contents: `[field length][field][value length][value]` per
@@ -289,10 +271,7 @@ impl Hash {
     /// `n` fields (RDB load of a hash known to be past the limits).
     pub fn new_table(n: usize) -> Self {
         Hash {
-            repr: Repr::Big(Box::new(IndexMap::with_capacity_and_hasher(
-                n,
-                members_state(),
-            ))),
+            repr: Repr::Big(Box::new(Dense::with_capacity(n))),
         }
     }
     /// Add a field that is not there yet (RDB load); false, and nothing
@@ -306,30 +285,21 @@ impl Hash {
                 p.append(field, value);
                 true
             }
-            Repr::Big(m) => m.insert_full(Entry::new(field, value), ()).1.is_none(),
+            Repr::Big(m) => m.insert(Entry::new(field, value)),
         }
     }
     /// Set a field; true if it is new. An existing field keeps its place.
     pub fn insert(&mut self, field: Vec<u8>, value: Vec<u8>) -> bool {
         match &mut self.repr {
             Repr::Small(p) => p.insert(&field, &value),
-            Repr::Big(m) => {
-                let e = Entry::new(&field, &value);
-                if let Some((_, k, _)) = m.get_full_mut2(&Field(&field)) {
-                    *k = e;
-                    false
-                } else {
-                    m.insert(e, ());
-                    true
-                }
-            }
+            Repr::Big(m) => m.upsert(Entry::new(&field, &value)),
         }
     }
     /// A field's value.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Small(p) => p.find(field).map(|e| e.value),
-            Repr::Big(m) => m.get_key_value(&Field(field)).map(|(e, _)| e.value()),
+            Repr::Big(m) => m.get(field).map(Entry::value),
         }
     }
     /// Whether a field exists.
@@ -341,7 +311,7 @@ impl Hash {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Small(p) => p.remove(field),
-            Repr::Big(m) => m.swap_remove(&Field(field)).is_some(),
+            Repr::Big(m) => m.remove(field).is_some(),
         }
     }
     /// The field and value at a position of the iteration order (a walk
@@ -349,7 +319,7 @@ impl Hash {
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match &self.repr {
             Repr::Small(p) => p.entries().nth(i).map(|e| (e.field, e.value)),
-            Repr::Big(m) => m.get_index(i).map(|(e, _)| (e.field(), e.value())),
+            Repr::Big(m) => m.get_index(i).map(|e| (e.field(), e.value())),
         }
     }
     /// The fields and values at these positions of the iteration order
@@ -363,7 +333,7 @@ impl Hash {
             Repr::Big(m) => positions
                 .into_iter()
                 .map(|i| {
-                    let (e, _) = m.get_index(i).expect("position in range");
+                    let e = m.get_index(i).expect("position in range");
                     (e.field(), e.value())
                 })
                 .collect(),
@@ -373,16 +343,16 @@ impl Hash {
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let (small, big) = match &self.repr {
             Repr::Small(p) => (Some(p.entries().map(|e| (e.field, e.value))), None),
-            Repr::Big(m) => (None, Some(m.keys().map(|e| (e.field(), e.value())))),
+            Repr::Big(m) => (None, Some(m.iter().map(|e| (e.field(), e.value())))),
         };
         small.into_iter().flatten().chain(big.into_iter().flatten())
     }
     /// Become a `hashtable` (one-way).
     fn convert(&mut self) {
         if let Repr::Small(p) = &self.repr {
-            let mut m = IndexMap::with_capacity_and_hasher(p.len, members_state());
+            let mut m = Dense::with_capacity(p.len);
             for e in p.entries() {
-                m.insert(Entry::new(e.field, e.value), ());
+                m.insert(Entry::new(e.field, e.value));
             }
             self.repr = Repr::Big(Box::new(m));
         }

@@ -6,6 +6,7 @@
 //! collection call `update_encoding` afterwards.
 
 mod hash;
+mod index_table;
 mod list;
 pub mod member;
 pub mod score;

@@ -4,22 +4,22 @@
 //!
 //! An intset is sorted by numeric value, which is the order SMEMBERS answers
 //! while the set is one; a hashtable's order is unspecified. Here an intset
-//! is a numerically sorted vector (binary search), a hashtable an index set
-//! (O(1) membership, O(1) random picks for SPOP and SRANDMEMBER). Members
+//! is a numerically sorted vector (binary search), a hashtable a [`Dense`]
+//! collection (O(1) membership, O(1) random picks for SPOP and SRANDMEMBER,
+//! an index that grows incrementally, as Redis's dict does). Members
 //! are [`Member`]s: short ones take no allocation of their own (an integer's
 //! text always fits).
 
+use super::index_table::{Dense, Keyed};
 use super::member::Member;
 use crate::config::EncodingLimits;
 use crate::util::parse_i64;
-use ahash::RandomState;
-use indexmap::IndexSet;
 
 #[derive(Debug, Clone)]
 enum Repr {
     /// Members sorted by integer value, with their integer.
     Ints(Vec<(i64, Member)>),
-    Table(IndexSet<Member, RandomState>),
+    Table(Box<Dense<Member>>),
 }
 
 /// A set of byte strings.
@@ -53,7 +53,7 @@ impl Set {
     /// An empty set already in the `hashtable` encoding.
     pub fn new_table() -> Self {
         Set {
-            repr: Repr::Table(IndexSet::with_hasher(super::hash::members_state())),
+            repr: Repr::Table(Box::new(Dense::with_capacity(0))),
         }
     }
     /// An intset of strictly increasing integers (a decoded RDB intset);
@@ -88,11 +88,11 @@ impl Set {
     }
     fn convert_to_table(&mut self) {
         if let Repr::Ints(v) = &mut self.repr {
-            let mut t = IndexSet::with_capacity_and_hasher(v.len(), super::hash::members_state());
+            let mut t = Dense::with_capacity(v.len());
             for (_, m) in v.drain(..) {
                 t.insert(m);
             }
-            self.repr = Repr::Table(t);
+            self.repr = Repr::Table(Box::new(t));
         }
     }
     /// Add a member; true if it is new. A non-integer member turns an
@@ -124,7 +124,7 @@ impl Set {
             Repr::Ints(v) => {
                 parse_i64(m).is_some_and(|n| v.binary_search_by_key(&n, |e| e.0).is_ok())
             }
-            Repr::Table(t) => t.contains(m),
+            Repr::Table(t) => t.get(m).is_some(),
         }
     }
     /// Remove a member; true if it was there.
@@ -137,7 +137,7 @@ impl Set {
                 }
                 _ => false,
             },
-            Repr::Table(t) => t.swap_remove(m),
+            Repr::Table(t) => t.remove(m).is_some(),
         }
     }
     /// The member at a position of the iteration order (`i < len`).
@@ -151,7 +151,7 @@ impl Set {
     pub fn remove_index(&mut self, i: usize) -> Option<Vec<u8>> {
         match &mut self.repr {
             Repr::Ints(v) => (i < v.len()).then(|| v.remove(i).1.into_vec()),
-            Repr::Table(t) => t.swap_remove_index(i).map(|m| m.into_vec()),
+            Repr::Table(t) => t.swap_remove_index(i).map(Member::into_vec),
         }
     }
     /// The members (ascending integers for an intset).
@@ -175,6 +175,12 @@ impl Set {
             Repr::Ints(_) => "intset",
             Repr::Table(_) => "hashtable",
         }
+    }
+}
+
+impl Keyed for Member {
+    fn key(&self) -> &[u8] {
+        self
     }
 }
 

@@ -11,18 +11,19 @@
 //! (|s| < 2^53) as a zigzag varint and any other as 8 bytes, so an entry
 //! costs about what it costs Redis. Lookups walk the buffer, as Redis walks
 //! a listpack (the limits keep it short). Large sets are the rank-indexed
-//! [`SkipList`] (which owns the members) plus a hash table of node indices
-//! hashed by member, so lookups are O(1), ranks and ranges O(log n), and
-//! each member is stored once.
+//! [`SkipList`] (which owns the members) plus an [`IndexTable`] of node
+//! numbers hashed by member (grown incrementally, as Redis's dict is), so
+//! lookups are O(1), ranks and ranges O(log n), and each member is stored
+//! once.
 //! Every range (by rank, score or lex) is resolved to a rank interval with
 //! [`ZSet::count_prefix`], then walked.
 
 use super::hash::{get_len, get_varint, put_len, put_varint};
+use super::index_table::{hash32, IndexTable};
 use super::member::Member;
 use super::skiplist::{cmp_entry, LazyMember, SkipList};
 use crate::config::EncodingLimits;
 use ahash::RandomState;
-use hashbrown::HashTable;
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone)]
@@ -34,50 +35,26 @@ enum Repr {
 /// The `skiplist` encoding.
 #[derive(Debug, Clone)]
 struct Indexed {
-    /// Skiplist node indices, hashed by member with `hasher`.
-    dict: HashTable<DictEntry>,
+    /// Skiplist node numbers, indexed by their members' hashes (`hasher`).
+    dict: IndexTable,
     hasher: RandomState,
     sl: SkipList,
-}
-
-/// A member's skiplist node and 32 bits of its hash. Growing the table
-/// rehashes every entry; with the hash at hand that is a walk over the
-/// table, not a visit to every node (a cache miss each, which stalled a
-/// 300,000-member set for about 20 ms).
-#[derive(Debug, Clone, Copy)]
-struct DictEntry {
-    node: u32,
-    hash: u32,
-}
-
-impl DictEntry {
-    /// The table hash of an entry: its 32 bits in both halves, so the
-    /// table's bucket (low bits) and tag (top 7 bits) both come from them.
-    fn table_hash(hash: u32) -> u64 {
-        (u64::from(hash) << 32) | u64::from(hash)
-    }
-    /// Whether this is the entry of `member` (whose hash is `hash`); the
-    /// node is read only when the stored hash agrees.
-    fn is(&self, hash: u32, sl: &SkipList, member: &[u8]) -> bool {
-        self.hash == hash && sl.node(self.node).0 == member
-    }
-    /// Add the entry of a member not in the table.
-    fn add_to(dict: &mut HashTable<DictEntry>, node: u32, hash: u32) {
-        dict.insert_unique(Self::table_hash(hash), DictEntry { node, hash }, |e| {
-            Self::table_hash(e.hash)
-        });
-    }
 }
 
 impl Indexed {
     /// The stored 32 bits of a member's hash.
     fn hash32(&self, member: &[u8]) -> u32 {
-        member_hash32(&self.hasher, member)
+        hash32(&self.hasher, member)
     }
-}
-
-fn member_hash32(hasher: &RandomState, member: &[u8]) -> u32 {
-    (hasher.hash_one(member) >> 32) as u32
+    /// The skiplist node of a member whose hash is `hash`; a node is read
+    /// only when the stored hash agrees.
+    fn find_hashed(&self, hash: u32, member: &[u8]) -> Option<u32> {
+        self.dict.find(hash, |node| self.sl.node(node).0 == member)
+    }
+    /// The skiplist node of a member.
+    fn find(&self, member: &[u8]) -> Option<u32> {
+        self.find_hashed(self.hash32(member), member)
+    }
 }
 
 /// The `listpack` encoding: `[member length][member][score]` per entry, in
@@ -410,7 +387,7 @@ impl ZSet {
     pub fn new_big() -> Self {
         ZSet {
             repr: Repr::Big(Box::new(Indexed {
-                dict: HashTable::new(),
+                dict: IndexTable::default(),
                 hasher: super::hash::members_state(),
                 sl: SkipList::new(),
             })),
@@ -453,26 +430,22 @@ impl ZSet {
             }
             Repr::Big(b) => {
                 let hash = b.hash32(member.as_ref());
-                let Indexed { dict, sl, .. } = &mut **b;
-                let found = dict.find_mut(DictEntry::table_hash(hash), |e| {
-                    e.is(hash, sl, member.as_ref())
-                });
-                match found {
-                    Some(entry) => {
-                        let old = sl.node(entry.node).1;
+                match b.find_hashed(hash, member.as_ref()) {
+                    Some(node) => {
+                        let old = b.sl.node(node).1;
                         if old != score {
                             // Reinserted into the slot just freed (SCAN
-                            // relies on a member keeping its slot).
-                            let m = sl.remove(old, member.as_ref()).expect("indexed member");
-                            let idx = sl.insert(score, m);
-                            debug_assert_eq!(idx, entry.node);
-                            entry.node = idx;
+                            // relies on a member keeping its slot, and the
+                            // index on its node number).
+                            let m = b.sl.remove(old, member.as_ref()).expect("indexed member");
+                            let again = b.sl.insert(score, m);
+                            debug_assert_eq!(again, node);
                         }
                         false
                     }
                     None => {
-                        let node = sl.insert(score, member.into());
-                        DictEntry::add_to(dict, node, hash);
+                        let node = b.sl.insert(score, member.into());
+                        b.dict.insert(hash, node);
                         true
                     }
                 }
@@ -508,13 +481,10 @@ impl ZSet {
             }
             Repr::Big(b) => {
                 let hash = b.hash32(member);
-                let Indexed { dict, sl, .. } = &mut **b;
-                let entry = dict
-                    .find_entry(DictEntry::table_hash(hash), |e| e.is(hash, sl, member))
-                    .ok()?;
-                let (DictEntry { node, .. }, _) = entry.remove();
-                let s = sl.node(node).1;
-                sl.remove(s, member);
+                let node = b.find_hashed(hash, member)?;
+                b.dict.remove(hash, node);
+                let s = b.sl.node(node).1;
+                b.sl.remove(s, member);
                 Some(s)
             }
         }
@@ -747,11 +717,11 @@ impl ZSet {
         if let Repr::Small(p) = &self.repr {
             let mut big = ZSet::new_big();
             if let Repr::Big(b) = &mut big.repr {
-                let Indexed { dict, hasher, sl } = &mut **b;
+                b.dict = IndexTable::with_capacity(p.len);
                 for (m, s) in p.iter() {
-                    let hash = member_hash32(hasher, m);
-                    let node = sl.insert(s, m.into());
-                    DictEntry::add_to(dict, node, hash);
+                    let hash = b.hash32(m);
+                    let node = b.sl.insert(s, m.into());
+                    b.dict.insert(hash, node);
                 }
             }
             *self = big;
@@ -763,18 +733,6 @@ impl ZSet {
             Repr::Small(_) => "listpack",
             Repr::Big(_) => "skiplist",
         }
-    }
-}
-
-impl Indexed {
-    /// The skiplist node of a member.
-    fn find(&self, member: &[u8]) -> Option<u32> {
-        let hash = self.hash32(member);
-        self.dict
-            .find(DictEntry::table_hash(hash), |e| {
-                e.is(hash, &self.sl, member)
-            })
-            .map(|e| e.node)
     }
 }
 
@@ -845,6 +803,54 @@ mod tests {
         }
         check_same(&small, &big);
         assert_eq!(small.len(), big.len());
+    }
+
+    /// A skiplist set's index through many shard splits, with a run of
+    /// removals after each one (so freed node numbers are reused): every
+    /// member is found with its score, and the index holds exactly the
+    /// members.
+    #[test]
+    fn big_set_index_through_shard_splits() {
+        let mut big = ZSet::new_big();
+        let mut model = std::collections::HashMap::new();
+        let mut seed = 7u64;
+        let (mut removing_for, mut splits) = (0u32, 0u32);
+        for step in 0..80_000u32 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let m = format!("m{}", (seed >> 33) % 50_000).into_bytes();
+            let score = ((seed >> 13) % 1000) as f64;
+            let Repr::Big(b) = &big.repr else {
+                unreachable!("stays a skiplist")
+            };
+            let shards = b.dict.shard_count();
+            if removing_for > 0 && (seed >> 60) < 12 {
+                let victim = model.keys().next().cloned().unwrap_or(m);
+                assert_eq!(big.remove(&victim), model.remove(&victim));
+            } else {
+                assert_eq!(
+                    big.insert(m.clone(), score),
+                    model.insert(m, score).is_none()
+                );
+            }
+            let Repr::Big(b) = &big.repr else {
+                unreachable!("stays a skiplist")
+            };
+            if b.dict.shard_count() > shards {
+                (removing_for, splits) = (200, splits + 1);
+            } else {
+                removing_for = removing_for.saturating_sub(1);
+            }
+            assert_eq!(b.dict.len(), model.len());
+            if step % 4999 == 0 {
+                for (m, &s) in &model {
+                    assert_eq!(big.score(m), Some(s));
+                }
+            }
+        }
+        assert!(splits >= 3, "the index was split: {splits}");
+        assert_eq!(big.len(), model.len());
     }
 
     #[test]
