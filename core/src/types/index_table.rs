@@ -51,8 +51,10 @@ pub(crate) fn hash32(hasher: &RandomState, member: &[u8]) -> u32 {
 /// A hash index of entry numbers, grown one shard at a time.
 #[derive(Debug, Clone)]
 pub(crate) struct IndexTable {
-    /// `2^level + split` shards.
-    shards: Vec<HashTable<Slot>>,
+    /// Shard 0, kept inline: most large collections never split.
+    first: HashTable<Slot>,
+    /// Shards 1 on; `2^level + split` shards in all.
+    rest: Vec<HashTable<Slot>>,
     /// Shards below `split` (and those from `2^level` on) use `level + 1`
     /// bits, the others `level`.
     level: u32,
@@ -72,7 +74,8 @@ impl IndexTable {
     /// as it fills).
     pub fn with_capacity(n: usize) -> Self {
         IndexTable {
-            shards: vec![HashTable::with_capacity(n)],
+            first: HashTable::with_capacity(n),
+            rest: Vec::new(),
             level: 0,
             split: 0,
             len: 0,
@@ -86,7 +89,32 @@ impl IndexTable {
     /// Number of shards.
     #[cfg(test)]
     pub fn shard_count(&self) -> usize {
-        self.shards.len()
+        1 + self.rest.len()
+    }
+    /// The shards in order.
+    #[cfg(test)]
+    fn shards(&self) -> impl Iterator<Item = &HashTable<Slot>> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+    /// How many entries fit before the next growth, while there is one
+    /// shard (a collection that grows its entries with its index, as
+    /// indexmap does, leaves none of them unused).
+    pub fn unsplit_capacity(&self) -> Option<usize> {
+        self.rest.is_empty().then(|| self.first.capacity())
+    }
+    #[inline]
+    fn table(&self, shard: usize) -> &HashTable<Slot> {
+        match shard {
+            0 => &self.first,
+            i => &self.rest[i - 1],
+        }
+    }
+    #[inline]
+    fn table_mut(&mut self, shard: usize) -> &mut HashTable<Slot> {
+        match shard {
+            0 => &mut self.first,
+            i => &mut self.rest[i - 1],
+        }
     }
     /// The shard of a hash.
     #[inline]
@@ -102,16 +130,16 @@ impl IndexTable {
     /// The number of the entry with this hash for which `is` holds.
     #[inline]
     pub fn find(&self, hash: u32, is: impl Fn(u32) -> bool) -> Option<u32> {
-        self.shards[self.shard(hash)]
+        self.table(self.shard(hash))
             .find(table_hash(hash), |s| s.hash == hash && is(s.idx))
             .map(|s| s.idx)
     }
     /// Index entry `idx` (not indexed yet) under `hash`.
     pub fn insert(&mut self, hash: u32, idx: u32) {
         let shard = self.shard(hash);
-        add(&mut self.shards[shard], Slot { hash, idx });
+        add(self.table_mut(shard), Slot { hash, idx });
         self.len += 1;
-        if self.len > self.shards.len() * SHARD_TARGET {
+        if self.len > (1 + self.rest.len()) * SHARD_TARGET {
             self.split_next();
         }
     }
@@ -119,7 +147,7 @@ impl IndexTable {
     /// that bit set make a new shard at the end.
     fn split_next(&mut self) {
         let bit = 1u32 << self.level;
-        let from = &mut self.shards[self.split];
+        let from = self.table_mut(self.split);
         let moved: Vec<Slot> = from
             .extract_if(|s| s.hash.reverse_bits() & bit != 0)
             .collect();
@@ -128,7 +156,7 @@ impl IndexTable {
         for slot in moved {
             add(&mut shard, slot);
         }
-        self.shards.push(shard);
+        self.rest.push(shard);
         self.split += 1;
         if self.split == 1 << self.level {
             self.level += 1;
@@ -138,7 +166,9 @@ impl IndexTable {
     /// Forget entry `idx`, indexed under `hash`; false if it was not there.
     pub fn remove(&mut self, hash: u32, idx: u32) -> bool {
         let shard = self.shard(hash);
-        let found = self.shards[shard].find_entry(table_hash(hash), |s| s.idx == idx);
+        let found = self
+            .table_mut(shard)
+            .find_entry(table_hash(hash), |s| s.idx == idx);
         match found {
             Ok(e) => {
                 e.remove();
@@ -151,7 +181,10 @@ impl IndexTable {
     /// Entry `from` (indexed under `hash`) is now entry `to`.
     pub fn renumber(&mut self, hash: u32, from: u32, to: u32) {
         let shard = self.shard(hash);
-        if let Some(s) = self.shards[shard].find_mut(table_hash(hash), |s| s.idx == from) {
+        if let Some(s) = self
+            .table_mut(shard)
+            .find_mut(table_hash(hash), |s| s.idx == from)
+        {
             s.idx = to;
         }
     }
@@ -232,6 +265,11 @@ impl<E: Keyed> Dense<E> {
             None => {
                 let idx = u32::try_from(self.entries.len()).expect("fewer than 2^32 entries");
                 self.index.insert(hash, idx);
+                if self.entries.len() == self.entries.capacity() {
+                    if let Some(fit) = self.index.unsplit_capacity() {
+                        self.entries.reserve_exact(fit - self.entries.len());
+                    }
+                }
                 self.entries.push(Stored { entry, hash });
                 true
             }
@@ -348,7 +386,7 @@ mod tests {
         }
         assert_eq!(index.len(), n);
         assert_eq!(index.shard_count(), n / SHARD_TARGET);
-        let biggest = index.shards.iter().map(HashTable::len).max();
+        let biggest = index.shards().map(HashTable::len).max();
         assert!(biggest <= Some(3 * SHARD_TARGET), "{biggest:?}");
         for (i, &h) in hashes.iter().enumerate() {
             assert_eq!(index.find(h, |j| j == i as u32), Some(i as u32));
