@@ -32,6 +32,12 @@
 //! a row where the client is near 100% against both servers measures the
 //! client, which does the same work per request whichever server answers,
 //! and the ratio can only be about 1.0 there.
+//!
+//! `--control on` adds a second redis-server, run in every round like the
+//! other two (the order rotates: A B C, B C A, C A B), and a column with
+//! the median ratio of the second redis to the first, with its range: the
+//! noise floor of each row, what two identical servers differ by on this
+//! machine in this tool.
 
 use crate::proc::{bench_server, build_tandem_release, show};
 use crate::Result;
@@ -117,6 +123,8 @@ struct Plan {
     memory_items: u64,
     /// CPUs for the servers and for the client (`--pin S,C`).
     pin: Option<(u32, u32)>,
+    /// A second redis-server as a control (`--control on`).
+    control: bool,
 }
 
 /// Servers on CPU 0 and the client on CPU 1 when there are two CPUs or
@@ -149,6 +157,7 @@ impl Default for Plan {
             pipelines: vec![1, 16],
             memory_items: 1_000_000,
             pin: default_pin(),
+            control: false,
         }
     }
 }
@@ -165,6 +174,7 @@ fn parse_plan(args: &[String]) -> Result<Plan> {
             "pipelines",
             "memory",
             "pin",
+            "control",
         ],
     )?;
     let num = |name: &str, v: &str| -> Result<u64> {
@@ -189,6 +199,13 @@ fn parse_plan(args: &[String]) -> Result<Plan> {
                 plan.memory_items = v
                     .parse()
                     .map_err(|_| format!("--memory wants a number, not {v:?}"))?
+            }
+            "control" => {
+                plan.control = match v.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(format!("--control wants on or off, not {v:?}")),
+                }
             }
             "pin" if v == "none" => plan.pin = None,
             "pin" => {
@@ -226,11 +243,15 @@ pub fn run(args: &[String]) -> Result {
     }
     let tandem_bin = build_tandem_release()?;
 
-    let tandem = bench_server("tandem", &tandem_bin, &[])?;
-    let redis = bench_server("redis", &tandem_bin, &[])?;
-    let targets = [&tandem, &redis];
+    let mut targets = vec![
+        bench_server("tandem", &tandem_bin, &[])?,
+        bench_server("redis", &tandem_bin, &[])?,
+    ];
+    if plan.control {
+        targets.push(bench_server("redis-control", &tandem_bin, &[])?);
+    }
     if let Some((cpu, _)) = plan.pin {
-        for server in targets {
+        for server in &targets {
             // `-a`: every thread of the process.
             let mut c = Command::new("taskset");
             c.args([
@@ -248,7 +269,7 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     for test in plan.tests.iter().filter_map(|t| custom_test(t)) {
-        for server in targets {
+        for server in &targets {
             let reply = send_command(server.port, &(test.setup)())?;
             if reply.starts_with('-') {
                 return Err(format!(
@@ -263,7 +284,7 @@ pub fn run(args: &[String]) -> Result {
         requests: (plan.requests / 10).max(1),
         ..plan.clone()
     };
-    for server in targets {
+    for server in &targets {
         for &p in &plan.pipelines {
             bench_once(&warmup, server.port, p)?;
         }
@@ -271,10 +292,10 @@ pub fn run(args: &[String]) -> Result {
     println!("warm-up done ({} requests per row)", warmup.requests);
 
     // (pipeline, test name as redis-benchmark prints it) -> samples per target.
-    let mut samples: BTreeMap<(u32, String), [Vec<Sample>; 2]> = BTreeMap::new();
+    let mut samples: BTreeMap<(u32, String), Vec<Vec<Sample>>> = BTreeMap::new();
     for round in 1..=plan.rounds {
-        for ti in round_order(round) {
-            let server = targets[ti];
+        for ti in round_order(round, targets.len()) {
+            let server = &targets[ti];
             for &p in &plan.pipelines {
                 let rows = bench_once(&plan, server.port, p)?;
                 let line: Vec<String> = rows
@@ -288,13 +309,15 @@ pub fn run(args: &[String]) -> Result {
                     line.join("  ")
                 );
                 for (name, sample) in rows {
-                    samples.entry((p, name)).or_default()[ti].push(sample);
+                    samples
+                        .entry((p, name))
+                        .or_insert_with(|| vec![Vec::new(); targets.len()])[ti]
+                        .push(sample);
                 }
             }
         }
     }
-    drop(tandem);
-    drop(redis);
+    drop(targets);
 
     let pinned = match plan.pin {
         Some((s, c)) => format!(", servers pinned to CPU {s}, client to CPU {c}"),
@@ -304,8 +327,15 @@ pub fn run(args: &[String]) -> Result {
         "\nredis-benchmark -n {} -c {}, {} rounds (median rps){pinned}\n",
         plan.requests, plan.clients, plan.rounds
     );
+    let (control_head, control_rule) = match plan.control {
+        true => (
+            format!(" {:>23} |", "redis/redis (range)"),
+            format!("{:->25}|", ""),
+        ),
+        false => (String::new(), String::new()),
+    };
     println!(
-        "| {:<28} | {:>8} | {:>12} | {:>12} | {:>5} | {:>11} | {:>13} | {:>12} |",
+        "| {:<28} | {:>8} | {:>12} | {:>12} | {:>5} | {:>11} | {:>13} | {:>12} |{control_head}",
         "test",
         "pipeline",
         "tandem rps",
@@ -316,7 +346,7 @@ pub fn run(args: &[String]) -> Result {
         "client redis"
     );
     println!(
-        "|{:-<30}|{:->10}|{:->14}|{:->14}|{:->7}|{:->13}|{:->15}|{:->14}|",
+        "|{:-<30}|{:->10}|{:->14}|{:->14}|{:->7}|{:->13}|{:->15}|{:->14}|{control_rule}",
         "", "", "", "", "", "", "", ""
     );
     let order = |name: &str| {
@@ -328,10 +358,20 @@ pub fn run(args: &[String]) -> Result {
     let mut keys: Vec<&(u32, String)> = samples.keys().collect();
     keys.sort_by_key(|(p, name)| (*p, order(name), name.clone()));
     for key in keys {
-        let [t, r] = &samples[key];
-        let summary = Summary::of(t, r);
+        let runs = &samples[key];
+        let summary = Summary::of(&runs[0], &runs[1]);
+        let control = match runs.get(2) {
+            Some(c) => {
+                let c = Summary::of(c, &runs[1]);
+                format!(
+                    " {:>23} |",
+                    format!("{:.2} ({:.2}-{:.2})", c.ratio, c.ratio_low, c.ratio_high)
+                )
+            }
+            None => String::new(),
+        };
         println!(
-            "| {:<28} | {:>8} | {:>12.0} | {:>12.0} | {:>5.2} | {:>11} | {:>12.0}% | {:>11.0}% |",
+            "| {:<28} | {:>8} | {:>12.0} | {:>12.0} | {:>5.2} | {:>11} | {:>12.0}% | {:>11.0}% |{control}",
             key.1,
             key.0,
             summary.tandem_rps,
@@ -348,15 +388,12 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-/// Which server runs first in a round: tandem in odd rounds, redis in even
-/// ones (A B B A ...), so neither always runs on a machine its rival just
-/// warmed or tired, and a steady drift of the machine's speed cancels out.
-fn round_order(round: usize) -> [usize; 2] {
-    if round % 2 == 1 {
-        [0, 1]
-    } else {
-        [1, 0]
-    }
+/// The order of the servers in a round: rotated by one each round (two
+/// servers: A B, B A, ...; three: A B C, B C A, C A B, ...), so none
+/// always runs on a machine another just warmed or tired, and a steady
+/// drift of the machine's speed cancels out.
+fn round_order(round: usize, servers: usize) -> Vec<usize> {
+    (0..servers).map(|i| (round - 1 + i) % servers).collect()
 }
 
 /// One row of one run: requests per second, and how busy the client was.
@@ -557,12 +594,14 @@ mod tests {
 
     #[test]
     fn rounds_alternate_which_server_goes_first() {
-        let firsts: Vec<usize> = (1..=4).map(|r| round_order(r)[0]).collect();
+        let firsts: Vec<usize> = (1..=4).map(|r| round_order(r, 2)[0]).collect();
         assert_eq!(firsts, [0, 1, 0, 1]);
-        for r in 1..=4 {
-            let mut both = round_order(r);
-            both.sort();
-            assert_eq!(both, [0, 1]);
+        let firsts: Vec<usize> = (1..=4).map(|r| round_order(r, 3)[0]).collect();
+        assert_eq!(firsts, [0, 1, 2, 0]);
+        for (r, n) in [(1, 2), (2, 2), (1, 3), (2, 3), (3, 3)] {
+            let mut all = round_order(r, n);
+            all.sort();
+            assert_eq!(all, (0..n).collect::<Vec<_>>());
         }
     }
 
@@ -574,6 +613,15 @@ mod tests {
         assert_eq!(children_cpu_from_stat("4242 (x) S 1"), None);
         let own = children_cpu_seconds().unwrap();
         assert!(own >= 0.0, "{own}");
+    }
+
+    #[test]
+    fn control_option() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!parse_plan(&args(&[])).unwrap().control);
+        assert!(parse_plan(&args(&["--control", "on"])).unwrap().control);
+        assert!(!parse_plan(&args(&["--control", "off"])).unwrap().control);
+        assert!(parse_plan(&args(&["--control", "yes"])).is_err());
     }
 
     #[test]

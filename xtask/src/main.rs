@@ -51,6 +51,8 @@ commands:
            options: --rounds N (3)  --requests N (200000)  --clients N (50)
                     --tests set,get,incr  --pipelines 1,16
                     --pin S,C (servers on CPU S, client on C; 0,1) | none
+                    --control on|off (off; a second redis-server, whose ratio
+                    to the first is each row's noise floor)
                     --memory N (1000000; RSS after N hash fields / set members /
                     zset members, 100 per key and all in one key; 0 skips)
   bench-repl  replication tandem->tandem vs redis->redis: full sync time and

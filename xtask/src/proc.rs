@@ -145,7 +145,7 @@ pub fn bench_server(name: &str, tandem_bin: &Path, extra_args: &[&str]) -> Resul
     ]);
     cmd.arg("--dir").arg(&dir);
     cmd.args(extra_args);
-    if name == "redis" {
+    if name != "tandem" {
         cmd.args(["--appendonly", "no"]);
     }
     Server::start(name, cmd, port, true)
