@@ -70,11 +70,11 @@ impl Default for IndexTable {
 }
 
 impl IndexTable {
-    /// An empty index with room for `n` entries (in one shard; it splits
-    /// as it fills).
+    /// An empty index with room for `n` entries, or for one shard's worth
+    /// if `n` is more (the shards come as it fills).
     pub fn with_capacity(n: usize) -> Self {
         IndexTable {
-            first: HashTable::with_capacity(n),
+            first: HashTable::with_capacity(n.min(SHARD_TARGET)),
             rest: Vec::new(),
             level: 0,
             split: 0,
