@@ -43,6 +43,12 @@ fn add(table: &mut HashTable<Slot>, slot: Slot) {
     table.insert_unique(table_hash(slot.hash), slot, |s| table_hash(s.hash));
 }
 
+/// Whether a table or vector with room for `capacity` holding `len` is
+/// worth shrinking: less than a tenth full, and not tiny.
+fn underused(len: usize, capacity: usize) -> bool {
+    capacity > 64 && len * 10 < capacity
+}
+
 /// 32 bits of a member's hash, as slots keep it.
 pub(crate) fn hash32(hasher: &RandomState, member: &[u8]) -> u32 {
     (hasher.hash_one(member) >> 32) as u32
@@ -173,9 +179,41 @@ impl IndexTable {
             Ok(e) => {
                 e.remove();
                 self.len -= 1;
+                self.give_back(shard);
                 true
             }
             Err(_) => false,
+        }
+    }
+    /// After a removal, give memory back, as Redis resizes a collection's
+    /// dict once it is less than a tenth full (`htNeedsResize`): merge the
+    /// last shard back into the one it was split from while the shards
+    /// average under a quarter of [`SHARD_TARGET`], and shrink a shard's
+    /// table that is less than a tenth full.
+    fn give_back(&mut self, shard: usize) {
+        if !self.rest.is_empty() && self.len * 4 < (1 + self.rest.len()) * SHARD_TARGET {
+            self.merge_last();
+            return;
+        }
+        let table = self.table_mut(shard);
+        if underused(table.len(), table.capacity()) {
+            table.shrink_to_fit(|s| table_hash(s.hash));
+        }
+    }
+    /// Undo the last split: the last shard goes back into its buddy.
+    fn merge_last(&mut self) {
+        if self.split == 0 {
+            self.level -= 1;
+            self.split = 1 << self.level;
+        }
+        self.split -= 1;
+        let Some(last) = self.rest.pop() else {
+            return;
+        };
+        let into = self.table_mut(self.split);
+        into.reserve(last.len(), |s| table_hash(s.hash));
+        for slot in last {
+            add(into, slot);
         }
     }
     /// Entry `from` (indexed under `hash`) is now entry `to`.
@@ -291,7 +329,11 @@ impl<E: Keyed> Dense<E> {
             self.index
                 .renumber(self.entries[last].hash, last as u32, i as u32);
         }
-        Some(self.entries.swap_remove(i).entry)
+        let removed = self.entries.swap_remove(i).entry;
+        if underused(self.entries.len(), self.entries.capacity()) {
+            self.entries.shrink_to_fit();
+        }
+        Some(removed)
     }
     /// The entry at a position.
     pub fn get_index(&self, i: usize) -> Option<&E> {
@@ -397,5 +439,51 @@ mod tests {
             assert!(!index.remove(h, i as u32));
         }
         assert_eq!(index.len(), n - n.div_ceil(3));
+    }
+
+    /// Removing most entries gives the memory back: shards merge until one
+    /// is left, its table and the entries shrink, and every entry left is
+    /// still found.
+    #[test]
+    fn removals_merge_shards_and_shrink() {
+        let mut dense = Dense::with_hasher(0, super::super::hash::fixed_state());
+        let n = 20 * SHARD_TARGET;
+        for i in 0..n {
+            assert!(dense.insert(i.to_string().into_bytes()));
+        }
+        let grown = dense.index.shard_count();
+        assert_eq!(grown, 20);
+        let mut shard_counts = vec![grown];
+        for i in 100..n {
+            assert!(dense.remove(i.to_string().as_bytes()).is_some());
+            let now = dense.index.shard_count();
+            assert!(
+                now + 1 >= *shard_counts.last().unwrap(),
+                "one merge at a time"
+            );
+            shard_counts.push(now);
+        }
+        assert_eq!(dense.index.shard_count(), 1);
+        assert!(
+            dense.index.first.capacity() < 1000,
+            "{}",
+            dense.index.first.capacity()
+        );
+        assert!(
+            dense.entries.capacity() < 1000,
+            "{}",
+            dense.entries.capacity()
+        );
+        assert_eq!(dense.len(), 100);
+        for i in 0..n {
+            let key = i.to_string().into_bytes();
+            assert_eq!(dense.get(&key).is_some(), i < 100, "{i}");
+        }
+        // And it grows again.
+        for i in 100..n {
+            assert!(dense.insert(i.to_string().into_bytes()));
+        }
+        assert_eq!(dense.index.shard_count(), grown);
+        assert!((0..n).all(|i| dense.get(i.to_string().as_bytes()).is_some()));
     }
 }
