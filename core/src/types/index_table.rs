@@ -12,7 +12,9 @@
 //! try while a growth is under way). A shard is an ordinary hash table,
 //! which grows itself at once, but it is small enough to stay in cache.
 //! Each slot keeps 32 bits of its member's hash, so neither splitting nor a
-//! shard's own growth reads the entries.
+//! shard's own growth reads the entries. As a collection empties the shards
+//! merge back, last split first, and underused tables shrink, as Redis
+//! resizes a dict that falls under a tenth full.
 //!
 //! [`Dense`] is what large hashes and sets are made of: the entries in one
 //! vector (insertion order with `swap_remove`, positions for random picks
@@ -202,14 +204,14 @@ impl IndexTable {
     }
     /// Undo the last split: the last shard goes back into its buddy.
     fn merge_last(&mut self) {
+        let Some(last) = self.rest.pop() else {
+            return;
+        };
         if self.split == 0 {
             self.level -= 1;
             self.split = 1 << self.level;
         }
         self.split -= 1;
-        let Some(last) = self.rest.pop() else {
-            return;
-        };
         let into = self.table_mut(self.split);
         into.reserve(last.len(), |s| table_hash(s.hash));
         for slot in last {
@@ -234,7 +236,8 @@ pub(crate) trait Keyed {
     fn key(&self) -> &[u8];
 }
 
-/// An entry and 32 bits of its key's hash (what moving it needs).
+/// An entry and 32 bits of its key's hash (what finding its slot by
+/// position needs, to remove or renumber it, without hashing the key).
 #[derive(Debug, Clone)]
 struct Stored<E> {
     entry: E,
