@@ -225,11 +225,14 @@ test('backlog markers say what the master would answer the replica now', async (
   // A long outage with a 16 KB backlog: the byte n1 needs next leaves the window, FULLRESYNC,
   // and the marker turns before n1 even asks. That takes about 2 s of wall time on a quiet
   // machine; a busy one slows the page's clock (each frame simulates what its budget allows),
-  // so the wait allows most of the test's 60 s.
+  // so the wait allows most of the test's 60 s. The state passes (n1 comes back, syncs in
+  // full and is inside the backlog again), so the marker's place and its title are read in
+  // one look, not in two checks that the next frame can fall between.
   await page.locator('#presets button[data-scenario="backlog-overflow"]').click();
   await speed(page, 0.7);
-  await expect(marker).toHaveAttribute('data-where', 'fullresync', { timeout: 50_000 });
-  await expect(marker.locator('title')).toContainText('fell out of the backlog');
+  const fullresyncShown = () => marker.evaluate((m) => m.getAttribute('data-where') === 'fullresync'
+    && (m.querySelector('title')?.textContent ?? '').includes('fell out of the backlog'));
+  await expect.poll(fullresyncShown, { timeout: 50_000, intervals: [50] }).toBe(true);
   await shot(page, 'backlog-fullresync-now');
   expect(errors).toEqual([]);
 });
