@@ -9,8 +9,8 @@
 //! A small hash is packed into one buffer as a listpack is (about the same
 //! bytes per entry as Redis's), and found by walking it. A large one is a
 //! [`Dense`] collection (insertion order, O(1) `swap_remove`, positions for
-//! HRANDFIELD and HSCAN; its index grows incrementally, as Redis's dict
-//! does) in which each field and its value share one heap allocation
+//! HRANDFIELD and HSCAN; its index grows one small shard at a time, never
+//! all at once, as Redis's dict grows incrementally) in which each field and its value share one heap allocation
 //! (`[field length][field][value]`): one allocation per entry, as Redis's
 //! dictEntry+sds do with two.
 

@@ -6,7 +6,8 @@
 //! while the set is one; a hashtable's order is unspecified. Here an intset
 //! is a numerically sorted vector (binary search), a hashtable a [`Dense`]
 //! collection (O(1) membership, O(1) random picks for SPOP and SRANDMEMBER,
-//! an index that grows incrementally, as Redis's dict does). Members
+//! an index that grows one small shard at a time, never all at once, as
+//! Redis's dict grows incrementally). Members
 //! are [`Member`]s: short ones take no allocation of their own (an integer's
 //! text always fits).
 

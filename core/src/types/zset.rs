@@ -12,7 +12,8 @@
 //! costs about what it costs Redis. Lookups walk the buffer, as Redis walks
 //! a listpack (the limits keep it short). Large sets are the rank-indexed
 //! [`SkipList`] (which owns the members) plus an [`IndexTable`] of node
-//! numbers hashed by member (grown incrementally, as Redis's dict is), so
+//! numbers hashed by member (grown one small shard at a time, never all at
+//! once, as Redis's dict grows incrementally), so
 //! lookups are O(1), ranks and ranges O(log n), and each member is stored
 //! once.
 //! Every range (by rank, score or lex) is resolved to a rank interval with
